@@ -1,0 +1,18 @@
+//! deno_core ops and their JS glue: the only ways extension JavaScript reaches the world.
+//!
+//! One folder per capability, deno `ext/` style: `mod.rs` holds the ops and the
+//! `extension!` declaration, numbered JS glue (`00_console.js`) sits beside it. Every op
+//! reads the calling extension's identity from `OpState`, never from JS arguments.
+//!
+//! Invariant: nothing here depends on axum or on the HTTP layer.
+
+pub mod console;
+
+/// Who a JS isolate runs for. Put into `OpState` when the runtime is built; ops read it from
+/// there, so JS code cannot claim to be another tenant or extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionIdentity {
+    pub tenant: String,
+    /// The manifest id, e.g. `com.example.ticket-tags`.
+    pub extension: String,
+}

@@ -1,0 +1,176 @@
+//! Tokens: HS256 JWTs whose claims name the tenant, the user and their roles.
+
+use std::time::Duration;
+
+use alga_store::TenantId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// Shortest accepted HS256 secret: 256 bits, the size of the MAC itself.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Claims of the tokens the host app sends (and `alga-ext token` mints).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub tenant: String,
+    /// The user id.
+    pub sub: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the Unix epoch.
+    #[serde(default)]
+    pub iat: i64,
+}
+
+/// Who a verified request acts for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Principal {
+    pub tenant: TenantId,
+    pub user: String,
+    pub roles: Vec<String>,
+}
+
+/// Why a token was not accepted. Messages are safe to show to the caller.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AuthError {
+    #[error("missing Authorization header: expected `Authorization: Bearer <token>`")]
+    Missing,
+    #[error("malformed Authorization header: expected `Bearer <token>`")]
+    Malformed,
+    #[error("token has expired")]
+    Expired,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+}
+
+/// The signing and verifying halves of the configured secret.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        // Only HS256 is accepted: a token may not choose its own algorithm ("none", RS256...).
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 30;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// Signs a token valid for `ttl` from now.
+    pub fn mint(&self, tenant: &TenantId, user: &str, roles: &[String], ttl: Duration) -> Result<String, AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        let ttl = i64::try_from(ttl.as_secs()).map_err(|_| AuthError::Invalid("ttl is too long".into()))?;
+        let claims = Claims {
+            tenant: tenant.to_string(),
+            sub: user.to_owned(),
+            roles: roles.to_vec(),
+            exp: now.saturating_add(ttl),
+            iat: now,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::Invalid(e.to_string()))
+    }
+
+    /// Checks signature, algorithm and expiry, and that the claims name a valid tenant.
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid(e.to_string()),
+            }
+        })?;
+        let claims = data.claims;
+        let tenant = TenantId::parse(&claims.tenant).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if claims.sub.is_empty() {
+            return Err(AuthError::Invalid("empty `sub` claim".into()));
+        }
+        Ok(Principal { tenant, user: claims.sub, roles: claims.roles })
+    }
+
+    /// Reads the token of an `Authorization` header value and verifies it.
+    pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(AuthError::Malformed);
+        }
+        self.verify(token.trim())
+    }
+}
+
+/// A fresh random secret for development mode: 32 random bytes as 64 hex characters.
+pub fn generate_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::from_secret(b"0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn minted_tokens_verify_with_their_claims() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let token = keys().mint(&tenant, "alice", &["admin".into()], Duration::from_secs(60)).unwrap();
+        let who = keys().verify_header(Some(&format!("Bearer {token}"))).unwrap();
+        assert_eq!(who, Principal { tenant, user: "alice".into(), roles: vec!["admin".into()] });
+    }
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_refused() {
+        let other = TokenKeys::from_secret(b"another-secret-another-secret-xx");
+        let token = other.mint(&TenantId::parse("acme").unwrap(), "a", &[], Duration::from_secs(60)).unwrap();
+        assert!(matches!(keys().verify(&token), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let claims = Claims { tenant: "acme".into(), sub: "a".into(), roles: vec![], exp: 1_000, iat: 0 };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert_eq!(keys().verify(&token), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn unsigned_tokens_and_bad_headers_are_refused() {
+        // {"alg":"none"} . {"tenant":"acme","sub":"a","exp":9999999999} . (no signature)
+        let none = "eyJhbGciOiJub25lIn0.eyJ0ZW5hbnQiOiJhY21lIiwic3ViIjoiYSIsImV4cCI6OTk5OTk5OTk5OX0.";
+        assert!(matches!(keys().verify(none), Err(AuthError::Invalid(_))));
+        assert_eq!(keys().verify_header(None), Err(AuthError::Missing));
+        assert_eq!(keys().verify_header(Some("Basic abc")), Err(AuthError::Malformed));
+        assert_eq!(keys().verify_header(Some("Bearer ")), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn tokens_with_an_invalid_tenant_are_refused() {
+        let token = keys().mint(&TenantId::parse("acme").unwrap(), "a", &[], Duration::from_secs(60)).unwrap();
+        assert!(keys().verify(&token).is_ok());
+        let claims = Claims { tenant: "../etc".into(), sub: "a".into(), roles: vec![], exp: i64::MAX / 2, iat: 0 };
+        let bad = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(matches!(keys().verify(&bad), Err(AuthError::Invalid(_))));
+    }
+}

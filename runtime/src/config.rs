@@ -1,0 +1,122 @@
+//! Turns command-line settings into ready parts (store, token keys), with errors that name the setting.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use alga_store::{redact_url, ConnectOptions, Store};
+
+use crate::auth::{TokenKeys, MIN_SECRET_BYTES};
+use crate::cli::DatabaseArgs;
+
+/// A setting that cannot be used. Each message names the flag and its environment variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--database-url (ALGA_EXT_DATABASE_URL) {url:?}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("--data-dir (ALGA_EXT_DATA_DIR) {path:?}: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error("--pg-app-role (ALGA_EXT_PG_APP_ROLE) {role:?}: {reason}")]
+    PgAppRole { role: String, reason: String },
+    #[error("--jwt-secret (ALGA_EXT_JWT_SECRET) is required; pass --dev to generate one for local use")]
+    JwtSecretMissing,
+    #[error("--jwt-secret (ALGA_EXT_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
+    JwtSecretTooShort(usize),
+    #[error("--log (ALGA_EXT_LOG) {filter:?}: {reason}")]
+    LogFilter { filter: String, reason: String },
+}
+
+/// The store options the settings describe; for the default SQLite file this creates the
+/// data directory.
+pub fn connect_options(args: &DatabaseArgs) -> Result<ConnectOptions, ConfigError> {
+    let url = match &args.database_url {
+        Some(url) if url.trim().is_empty() => {
+            return Err(ConfigError::Database { url: url.clone(), reason: "is empty".into() })
+        }
+        Some(url) => url.clone(),
+        None => default_sqlite_url(&args.data_dir)?,
+    };
+    let mut options = ConnectOptions::new(url);
+    options.pg_app_role = (!args.pg_app_role.is_empty()).then(|| args.pg_app_role.clone());
+    options.max_connections = args.db_max_connections;
+    options.connect_timeout = args.db_connect_timeout;
+    Ok(options)
+}
+
+fn default_sqlite_url(data_dir: &Path) -> Result<String, ConfigError> {
+    let fail = |reason: String| ConfigError::DataDir { path: data_dir.to_owned(), reason };
+    std::fs::create_dir_all(data_dir).map_err(|e| fail(format!("cannot create it: {e}")))?;
+    let dir = data_dir.canonicalize().map_err(|e| fail(e.to_string()))?;
+    let file = dir.join("alga-ext.db");
+    let file = file.to_str().ok_or_else(|| fail("path is not valid UTF-8".into()))?;
+    Ok(format!("sqlite://{file}"))
+}
+
+/// Connects to the configured database; migrations are left to the caller.
+pub async fn open_store(options: &ConnectOptions) -> Result<Arc<dyn Store>, ConfigError> {
+    alga_store::connect(options).await.map_err(|err| match err {
+        alga_store::StoreError::Invalid { field: "pg_app_role", message } => ConfigError::PgAppRole {
+            role: options.pg_app_role.clone().unwrap_or_default(),
+            reason: message,
+        },
+        other => ConfigError::Database { url: redact_url(&options.url), reason: error_chain(&other) },
+    })
+}
+
+/// Applies pending migrations, reporting failures against the database setting.
+pub async fn migrate(store: &dyn Store, options: &ConnectOptions) -> Result<(), ConfigError> {
+    store.migrate().await.map_err(|err| ConfigError::Database {
+        url: redact_url(&options.url),
+        reason: format!("cannot apply migrations: {}", error_chain(&err)),
+    })
+}
+
+/// Token keys from the configured secret, or a generated one in development mode. Returns
+/// the generated secret too, so the caller can tell the developer how to mint tokens.
+pub fn token_keys(secret: Option<&str>, dev: bool) -> Result<(TokenKeys, Option<String>), ConfigError> {
+    match secret {
+        Some(secret) => Ok((checked_keys(secret)?, None)),
+        None if dev => {
+            let secret = crate::auth::generate_secret();
+            Ok((checked_keys(&secret)?, Some(secret)))
+        }
+        None => Err(ConfigError::JwtSecretMissing),
+    }
+}
+
+/// Token keys from a secret that must meet the minimum length.
+pub fn checked_keys(secret: &str) -> Result<TokenKeys, ConfigError> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::JwtSecretTooShort(secret.len()));
+    }
+    Ok(TokenKeys::from_secret(secret.as_bytes()))
+}
+
+/// The error and its causes on one line, for messages meant to fit a terminal line.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_missing_secrets_are_refused_with_the_setting_named() {
+        let err = token_keys(Some("short"), false).err().unwrap().to_string();
+        assert!(err.contains("--jwt-secret") && err.contains("ALGA_EXT_JWT_SECRET"), "{err}");
+        let err = token_keys(None, false).err().unwrap().to_string();
+        assert!(err.contains("--dev"), "{err}");
+        let (_, generated) = token_keys(None, true).unwrap();
+        assert!(generated.unwrap().len() >= MIN_SECRET_BYTES);
+    }
+}

@@ -1,0 +1,89 @@
+//! The one HTTP error type: every failure becomes `{"error": {"code", "message", "details"}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::auth::AuthError;
+
+/// An error answer. Internal failures keep their cause for the log and show the caller a
+/// generic message only.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable, SCREAMING_SNAKE_CASE.
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+    /// What went wrong inside; logged, never sent.
+    internal: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: Value::Null, internal: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+
+    /// A 500 whose cause goes to the log only.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+        err.internal = Some(cause.to_string());
+        err
+    }
+
+    /// A 503 whose cause goes to the log only.
+    pub fn unavailable(code: &'static str, message: impl Into<String>, cause: impl std::fmt::Display) -> Self {
+        let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        err.internal = Some(cause.to_string());
+        err
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(internal) = &self.internal {
+            tracing::error!(code = self.code, status = self.status.as_u16(), error = %internal, "request failed");
+        }
+        let body = json!({
+            "error": { "code": self.code, "message": self.message, "details": self.details }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        let code = match err {
+            AuthError::Missing | AuthError::Malformed => "UNAUTHENTICATED",
+            AuthError::Expired => "TOKEN_EXPIRED",
+            AuthError::Invalid(_) => "INVALID_TOKEN",
+        };
+        Self::new(StatusCode::UNAUTHORIZED, code, err.to_string())
+    }
+}
+
+impl From<alga_store::StoreError> for ApiError {
+    fn from(err: alga_store::StoreError) -> Self {
+        use alga_store::StoreError as E;
+        match err {
+            E::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
+            E::Conflict(what) => Self::new(StatusCode::CONFLICT, "CONFLICT", format!("{what} already exists")),
+            E::Invalid { field, message } => {
+                Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("{field}: {message}"))
+                    .with_details(json!({ "field": field }))
+            }
+            E::InvalidTenant(_) => Self::new(StatusCode::BAD_REQUEST, "INVALID_TENANT", err.to_string()),
+            other => Self::internal(crate::config::error_chain(&other)),
+        }
+    }
+}

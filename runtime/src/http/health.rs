@@ -1,0 +1,33 @@
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: database reachable, schema current).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState};
+
+/// How long readiness waits for the database before calling it unreachable.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let status = tokio::time::timeout(READY_TIMEOUT, state.store.schema_status())
+        .await
+        .map_err(|_| ApiError::unavailable("NOT_READY", "database did not answer in time", "readyz timeout"))?
+        .map_err(|e| ApiError::unavailable("NOT_READY", "database unreachable", crate::config::error_chain(&e)))?;
+    let schema = json!({ "applied": status.applied, "expected": status.expected });
+    if !status.is_current() {
+        return Err(ApiError::unavailable("NOT_READY", "database migrations are not applied", "schema behind")
+            .with_details(json!({ "schema": schema })));
+    }
+    let backend = match state.store.backend() {
+        alga_store::Backend::Postgres => "postgres",
+        alga_store::Backend::Sqlite => "sqlite",
+    };
+    Ok(Json(json!({ "status": "ready", "database": backend, "schema": schema })))
+}

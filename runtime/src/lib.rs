@@ -1,0 +1,12 @@
+//! The Alga extension runtime as a library: configuration, auth, the HTTP app and isolates.
+//!
+//! The binary (`main.rs`) only parses the command line and calls into these modules, so
+//! tests drive the same code in-process.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod isolate;
+pub mod serve;
+pub mod telemetry;

@@ -1,0 +1,51 @@
+//! The `alga-ext` binary: parses the command line and runs a subcommand.
+
+use std::process::ExitCode;
+
+use alga_ext::cli::{Cli, Command};
+use alga_ext::{config, serve, telemetry};
+use alga_store::TenantId;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(err) = telemetry::init(cli.log_format, &cli.log) {
+        eprintln!("error: {err}");
+        return ExitCode::from(2);
+    }
+    // V8's platform is process-wide and must exist before any thread may build an isolate,
+    // so it comes before the tokio runtime starts its workers.
+    deno_core::JsRuntime::init_platform(None);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, naming the setting at fault; details are in the chain.
+            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve::run(args).await?,
+        Command::Migrate(args) => serve::migrate(&args).await?,
+        Command::Token(args) => {
+            let keys = config::checked_keys(&args.jwt_secret)?;
+            let tenant = TenantId::parse(&args.tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+            if args.user.is_empty() {
+                anyhow::bail!("--user: must not be empty");
+            }
+            let token = keys.mint(&tenant, &args.user, &args.roles, args.ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

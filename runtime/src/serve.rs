@@ -1,0 +1,120 @@
+//! `alga-ext serve` and `alga-ext migrate`: open the store, apply migrations, serve until a signal.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::cli::{DatabaseArgs, ServeArgs};
+use crate::config::{self, ConfigError};
+use crate::http::{app, AppState};
+
+/// Why the server stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("--listen (ALGA_EXT_LISTEN) {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs `alga-ext migrate`.
+pub async fn migrate(args: &DatabaseArgs) -> Result<(), ConfigError> {
+    let options = config::connect_options(args)?;
+    let store = config::open_store(&options).await?;
+    config::migrate(store.as_ref(), &options).await?;
+    let status = store.schema_status().await.map_err(|e| ConfigError::Database {
+        url: alga_store::redact_url(&options.url),
+        reason: config::error_chain(&e),
+    })?;
+    tracing::info!(applied = status.applied, "migrations applied");
+    Ok(())
+}
+
+/// Runs `alga-ext serve` until SIGTERM or SIGINT.
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let (tokens, generated) = config::token_keys(args.jwt_secret.as_deref(), args.dev)?;
+    let options = config::connect_options(&args.database)?;
+    let store = config::open_store(&options).await?;
+    config::migrate(store.as_ref(), &options).await?;
+    tracing::info!(database = %alga_store::redact_url(&options.url), "database ready");
+
+    let listener = TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    let addr = listener.local_addr()?;
+    if let Some(secret) = generated {
+        print_dev_help(&secret, addr);
+    }
+    tracing::info!(%addr, "listening");
+    let router = app(AppState { store, tokens: Arc::new(tokens) });
+    serve(listener, router, shutdown_signal(), args.shutdown_grace).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves `router` until `shutdown` resolves, then stops accepting and gives in-flight
+/// requests up to `grace` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: draining in-flight requests");
+        let _ = stopping_tx.send(());
+    });
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("shutdown grace period over; dropping requests still in flight");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn print_dev_help(secret: &str, addr: std::net::SocketAddr) {
+    eprintln!(
+        "\nDevelopment mode: generated a JWT secret for this run (tokens die with the process).\n\
+         Mint a token and try the API:\n\n  \
+         export ALGA_EXT_JWT_SECRET={secret}\n  \
+         TOKEN=$(alga-ext token --tenant acme --user alice --roles admin)\n  \
+         curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/v1/me\n"
+    );
+}

@@ -1,0 +1,181 @@
+//! Tenant-scoped persistence for the Alga extension runtime: one [`Store`] trait, PostgreSQL and SQLite backends.
+//!
+//! Every method takes the [`TenantId`] it acts for; there is no unscoped read or write. On
+//! PostgreSQL the database enforces that too (row-level security keyed on a per-transaction
+//! setting, queries run as a non-owner role); on SQLite every statement carries the tenant.
+
+mod error;
+mod postgres;
+mod rows;
+mod sqlite;
+mod tenant;
+mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use error::{Result, StoreError};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use tenant::TenantId;
+pub use types::*;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `postgres://...` or `sqlite://path?mode=rwc`.
+    pub url: String,
+    /// PostgreSQL only: role every pooled connection switches to (`SET ROLE`) after
+    /// migrations ran as the connecting user. `None` when the URL's user already is the
+    /// runtime's non-owner role.
+    pub pg_app_role: Option<String>,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection before failing.
+    pub connect_timeout: Duration,
+}
+
+impl ConnectOptions {
+    /// Options with the defaults the server uses.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pg_app_role: Some(postgres::DEFAULT_APP_ROLE.to_owned()),
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Whether the schema the binary expects is in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Newest migration version the binary carries.
+    pub expected: i64,
+    /// Newest migration version applied successfully in the database (0 when none).
+    pub applied: i64,
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        self.applied >= self.expected
+    }
+}
+
+/// Opens the store the URL names (by scheme) without touching the schema.
+pub async fn connect(options: &ConnectOptions) -> Result<Arc<dyn Store>> {
+    let scheme = options.url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::connect(options).await?)),
+        "sqlite" => Ok(Arc::new(SqliteStore::connect(options).await?)),
+        _ => Err(StoreError::InvalidUrl(format!(
+            "unsupported scheme {scheme:?} (expected postgres:// or sqlite://)"
+        ))),
+    }
+}
+
+/// Hides the password of a database URL so it can be logged or shown in an error.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The persistence the runtime needs, each operation scoped to one tenant.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations that are not applied yet.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Reaches the database and reports whether its schema is current.
+    async fn schema_status(&self) -> Result<SchemaStatus>;
+
+    /// Registers an extension and writes its `extension.registered` audit row, atomically.
+    async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension>;
+
+    async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>>;
+
+    /// Finds the tenant's install of a manifest id.
+    async fn find_extension_by_key(&self, tenant: &TenantId, key: &str) -> Result<Option<Extension>>;
+
+    /// The tenant's extensions matching `filter`, ordered by name.
+    async fn list_extensions(&self, tenant: &TenantId, filter: &ExtensionFilter) -> Result<Vec<Extension>>;
+
+    /// Enables or disables an extension together with its audit row; `NotFound` when the
+    /// tenant has no such extension.
+    async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension>;
+
+    /// Removes an extension with its files, permissions and role grants, and audits it. Its
+    /// storage and settings stay (a purge removes them separately).
+    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<()>;
+
+    /// Reads a live (not expired) value.
+    async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>>;
+
+    /// Writes a value, bumping its revision.
+    async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue>;
+
+    /// Deletes a value; `false` when there was none.
+    async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool>;
+
+    /// A page of live values in one namespace, in key order.
+    async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>>;
+
+    /// Recomputes and records an extension's storage usage from its live rows.
+    async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
+
+    /// The tenant's saved settings of an extension, if any were saved.
+    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>>;
+
+    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()>;
+
+    /// Forgets saved settings; `false` when there were none.
+    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool>;
+
+    /// Grants `permission` to the named role, creating the role and the permission when
+    /// missing. `extension_id` marks a permission an extension registered.
+    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()>;
+
+    /// The distinct permissions that any of `roles` holds in the tenant.
+    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>>;
+
+    async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()>;
+
+    /// The tenant's newest audit rows first.
+    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditEntry>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_only_the_password() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+}

@@ -1,0 +1,454 @@
+//! The PostgreSQL store: every operation runs in a transaction scoped to its tenant by RLS.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::types::Json;
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
+use crate::{
+    AuditEntry, Backend, ConnectOptions, Extension, ExtensionFilter, ListQuery, NewAuditEntry,
+    NewExtension, Permission, Result, SchemaStatus, SetOptions, Store, StorageKey, StorageUsage,
+    StoreError, StoredValue, TenantId,
+};
+
+/// The role migrations create and the server's pooled connections switch to.
+pub const DEFAULT_APP_ROLE: &str = "alga_ext_app";
+
+static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+const EXTENSION_COLUMNS: &str = "id::text AS id, tenant_id, extension_key, name, description, version, \
+     manifest, main_entry_point, is_enabled, status, bundle_hash, created_at, updated_at";
+const VALUE_COLUMNS: &str = "key, value, revision, expires_at, size_bytes, created_at, updated_at";
+const LIVE: &str = "(expires_at IS NULL OR expires_at > now())";
+
+/// A PostgreSQL-backed [`Store`].
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// Options of the connecting (owner) user, used for migrations only.
+    owner_options: PgConnectOptions,
+}
+
+impl PgStore {
+    /// Checks that the database answers, then opens a lazy pool whose connections run as
+    /// the app role. Migrations are not applied here; see [`Store::migrate`].
+    pub async fn connect(options: &ConnectOptions) -> Result<Self> {
+        let owner_options: PgConnectOptions =
+            options.url.parse().map_err(|e: sqlx::Error| StoreError::InvalidUrl(e.to_string()))?;
+        let role = match &options.pg_app_role {
+            Some(role) => Some(quote_role(role)?),
+            None => None,
+        };
+        // Fail now, with the driver's reason, rather than on the first request.
+        let probe = tokio_timeout(options.connect_timeout, PgConnection::connect_with(&owner_options)).await?;
+        probe.close().await.ok();
+
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .after_connect(move |conn, _meta| {
+                let role = role.clone();
+                Box::pin(async move {
+                    if let Some(role) = role {
+                        conn.execute(format!("SET ROLE {role}").as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(owner_options.clone());
+        Ok(Self { pool, owner_options })
+    }
+
+    /// The pool of app-role connections, for callers (and tests) that need raw SQL.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Starts a transaction whose row-level security sees only `tenant`'s rows.
+    pub async fn begin_tenant(&self, tenant: &TenantId) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('app.current_tenant', $1, true)")
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    async fn audit_in(tx: &mut Transaction<'static, Postgres>, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (tenant_id, actor, action, target, details) VALUES ($1, $2, $3, $4, $5)")
+            .bind(tenant.as_str())
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(&entry.target)
+            .bind(Json(&entry.details))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_extension(tx: &mut Transaction<'static, Postgres>, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
+        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = $1 AND id = $2");
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id).fetch_optional(&mut **tx).await?;
+        row.map(ExtensionRow::into_record).transpose()
+    }
+}
+
+/// Quotes a role name for `SET ROLE`, accepting only plain identifiers.
+fn quote_role(role: &str) -> Result<String> {
+    let ok = !role.is_empty()
+        && role.len() <= 63
+        && role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        return Err(StoreError::Invalid {
+            field: "pg_app_role",
+            message: format!("{role:?} must be 1-63 characters of [a-z0-9_]"),
+        });
+    }
+    Ok(format!("\"{role}\""))
+}
+
+async fn tokio_timeout<T>(
+    limit: std::time::Duration,
+    fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {} s", limit.as_secs_f32()),
+        )))),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        // Migrations create tables and the app role, so they run as the connecting user, on a
+        // connection of their own; sqlx holds an advisory lock so several nodes may race here.
+        // (A one-connection pool rather than a bare connection: `Migrator::run` on `&mut
+        // PgConnection` is not `Send` enough for an `async_trait` method.)
+        let owner = PgPoolOptions::new().max_connections(1).connect_with(self.owner_options.clone()).await?;
+        let outcome = MIGRATOR.run(&owner).await;
+        owner.close().await;
+        Ok(outcome?)
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let mut conn = self.pool.acquire().await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut *conn)
+            .await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&mut *conn)
+                .await?
+        } else {
+            0
+        };
+        Ok(SchemaStatus { expected, applied })
+    }
+
+    async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!(
+            "INSERT INTO extensions (id, tenant_id, extension_key, name, description, version, manifest, \
+             main_entry_point, status, bundle_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             RETURNING {EXTENSION_COLUMNS}"
+        );
+        let row: ExtensionRow = sqlx::query_as(&sql)
+            .bind(new.id)
+            .bind(tenant.as_str())
+            .bind(&new.key)
+            .bind(&new.name)
+            .bind(&new.description)
+            .bind(&new.version)
+            .bind(Json(&new.manifest))
+            .bind(&new.main_entry_point)
+            .bind(new.status.as_str())
+            .bind(&new.bundle_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+        Self::audit_in(&mut tx, tenant, &rows::registered_audit(new, actor)).await?;
+        tx.commit().await?;
+        row.into_record()
+    }
+
+    async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found = Self::fetch_extension(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn find_extension_by_key(&self, tenant: &TenantId, key: &str) -> Result<Option<Extension>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = $1 AND extension_key = $2");
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(key).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        row.map(ExtensionRow::into_record).transpose()
+    }
+
+    async fn list_extensions(&self, tenant: &TenantId, filter: &ExtensionFilter) -> Result<Vec<Extension>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!(
+            "SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = $1 \
+             AND ($2::text IS NULL OR status = $2) \
+             AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0 OR strpos(lower(extension_key), lower($3)) > 0) \
+             ORDER BY lower(name), extension_key"
+        );
+        let found: Vec<ExtensionRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.name_contains.as_deref())
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        found.into_iter().map(ExtensionRow::into_record).collect()
+    }
+
+    async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        // The database function flips the flag and writes the audit row in one statement.
+        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM alga_set_extension_enabled($1, $2, $3)");
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(id).bind(enabled).bind(actor).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()
+    }
+
+    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let ext = Self::fetch_extension(&mut tx, tenant, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?;
+        // Files, requested capabilities and extension-owned permissions (with their role
+        // grants) go with the row through ON DELETE CASCADE.
+        sqlx::query("DELETE FROM extensions WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Self::audit_in(&mut tx, tenant, &rows::uninstalled_audit(&ext, actor)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
+             AND namespace = $3 AND key = $4 AND {LIVE}"
+        );
+        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id)
+            .bind(key.namespace)
+            .bind(key.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+        let expires_at = rows::expiry(options)?;
+        let mut tx = self.begin_tenant(tenant).await?;
+        // An expired row counts as absent: its replacement starts a new life (created_at),
+        // while the revision keeps growing so stale `ifRevision` checks still fail.
+        let sql = format!(
+            "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
+             expires_at, size_bytes) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) \
+             ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+               value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
+               size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
+               created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
+             RETURNING {VALUE_COLUMNS}"
+        );
+        let row: StoredValueRow = sqlx::query_as(&sql)
+            .bind(key.extension_id)
+            .bind(tenant.as_str())
+            .bind(key.namespace)
+            .bind(key.key)
+            .bind(Json(value))
+            .bind(expires_at)
+            .bind(crate::json_size(value))
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!(
+            "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
+             AND key = $4 RETURNING {LIVE}"
+        );
+        let live: Option<bool> = sqlx::query_scalar(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id)
+            .bind(key.namespace)
+            .bind(key.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(live.unwrap_or(false))
+    }
+
+    async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>> {
+        let limit = rows::check_list_limit(query.limit)?;
+        let mut tx = self.begin_tenant(tenant).await?;
+        // COLLATE "C" makes the order byte order on every database, so cursors are stable.
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
+             AND namespace = $3 AND starts_with(key, $4) AND ($5::text IS NULL OR key COLLATE \"C\" > $5) \
+             AND {LIVE} ORDER BY key COLLATE \"C\" LIMIT $6"
+        );
+        let found: Vec<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(extension_id)
+            .bind(namespace)
+            .bind(query.prefix)
+            .bind(query.after)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
+    async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let (key_count, bytes): (i64, i64) =
+            sqlx::query_as("SELECT key_count, bytes FROM alga_recount_storage_usage($1)")
+                .bind(extension_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(StorageUsage { key_count, bytes })
+    }
+
+    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found: Option<Json<Value>> = sqlx::query_scalar(
+            "SELECT settings FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(extension_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(found.map(|j| j.0))
+    }
+
+    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        sqlx::query(
+            "INSERT INTO extension_settings (extension_id, tenant_id, settings) VALUES ($1, $2, $3) \
+             ON CONFLICT (extension_id, tenant_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()",
+        )
+        .bind(extension_id)
+        .bind(tenant.as_str())
+        .bind(Json(settings))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let done = sqlx::query("DELETE FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2")
+            .bind(tenant.as_str())
+            .bind(extension_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        // Upserts that return the existing id, so a grant is idempotent.
+        let role_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO roles (id, tenant_id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant.as_str())
+        .bind(role)
+        .fetch_one(&mut *tx)
+        .await?;
+        let permission_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO permissions (id, tenant_id, resource, action, extension_id) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, resource, action) DO UPDATE SET resource = EXCLUDED.resource RETURNING id",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tenant.as_str())
+        .bind(&permission.resource)
+        .bind(&permission.action)
+        .bind(extension_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO role_permissions (tenant_id, role_id, permission_id) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(role_id)
+        .bind(permission_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT p.resource, p.action FROM roles r \
+             JOIN role_permissions rp ON rp.role_id = r.id AND rp.tenant_id = r.tenant_id \
+             JOIN permissions p ON p.id = rp.permission_id AND p.tenant_id = r.tenant_id \
+             WHERE r.tenant_id = $1 AND r.name = ANY($2) ORDER BY 1, 2",
+        )
+        .bind(tenant.as_str())
+        .bind(roles)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(found.into_iter().map(|(r, a)| Permission::new(r, a)).collect())
+    }
+
+    async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        Self::audit_in(&mut tx, tenant, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditEntry>> {
+        let limit = rows::check_list_limit(limit)?;
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, tenant_id, actor, action, target, details, at FROM audit_log \
+             WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(tenant.as_str())
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        found.into_iter().map(AuditRow::into_record).collect()
+    }
+}

@@ -1,0 +1,149 @@
+//! Row shapes both backends decode into, so the conversion to public records exists once.
+//!
+//! Ids come back as text (PostgreSQL selects `id::text`, SQLite stores TEXT) and JSON as
+//! `Json<Value>` (jsonb there, checked TEXT here), which lets one `FromRow` serve both.
+
+use chrono::{DateTime, Utc};
+use crate::SetOptions;
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::{AuditEntry, Extension, ExtensionStatus, Result, StoreError, StoredValue, TenantId};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ExtensionRow {
+    id: String,
+    tenant_id: String,
+    extension_key: String,
+    name: String,
+    description: String,
+    version: String,
+    manifest: Json<Value>,
+    main_entry_point: String,
+    is_enabled: bool,
+    status: String,
+    bundle_hash: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ExtensionRow {
+    pub(crate) fn into_record(self) -> Result<Extension> {
+        Ok(Extension {
+            id: parse_uuid("extensions", &self.id)?,
+            tenant_id: parse_tenant("extensions", &self.tenant_id)?,
+            key: self.extension_key,
+            name: self.name,
+            description: self.description,
+            version: self.version,
+            manifest: self.manifest.0,
+            main_entry_point: self.main_entry_point,
+            is_enabled: self.is_enabled,
+            status: ExtensionStatus::parse(&self.status)?,
+            bundle_hash: self.bundle_hash,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredValueRow {
+    key: String,
+    value: Json<Value>,
+    revision: i64,
+    expires_at: Option<DateTime<Utc>>,
+    size_bytes: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<StoredValueRow> for StoredValue {
+    fn from(r: StoredValueRow) -> Self {
+        StoredValue {
+            key: r.key,
+            value: r.value.0,
+            revision: r.revision,
+            expires_at: r.expires_at,
+            size_bytes: r.size_bytes,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    tenant_id: String,
+    actor: String,
+    action: String,
+    target: String,
+    details: Json<Value>,
+    at: DateTime<Utc>,
+}
+
+impl AuditRow {
+    pub(crate) fn into_record(self) -> Result<AuditEntry> {
+        Ok(AuditEntry {
+            id: self.id,
+            tenant_id: parse_tenant("audit_log", &self.tenant_id)?,
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            details: self.details.0,
+            at: self.at,
+        })
+    }
+}
+
+fn parse_uuid(table: &'static str, raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|e| StoreError::Corrupt { table, message: format!("id {raw:?}: {e}") })
+}
+
+fn parse_tenant(table: &'static str, raw: &str) -> Result<TenantId> {
+    TenantId::parse(raw).map_err(|e| StoreError::Corrupt { table, message: e.to_string() })
+}
+
+/// Checks the bounds of a storage list request, shared by both backends.
+pub(crate) fn check_list_limit(limit: u32) -> Result<i64> {
+    if limit == 0 || limit > 1000 {
+        return Err(StoreError::Invalid { field: "limit", message: format!("{limit} is outside 1..=1000") });
+    }
+    Ok(i64::from(limit))
+}
+
+/// The audit row every registration writes, shared so both backends record the same thing.
+pub(crate) fn registered_audit(new: &crate::NewExtension, actor: &str) -> crate::NewAuditEntry {
+    crate::NewAuditEntry {
+        actor: actor.to_owned(),
+        action: "extension.registered".into(),
+        target: new.id.to_string(),
+        details: serde_json::json!({ "extension": new.key, "version": new.version }),
+    }
+}
+
+/// The audit row every uninstall writes.
+pub(crate) fn uninstalled_audit(ext: &Extension, actor: &str) -> crate::NewAuditEntry {
+    crate::NewAuditEntry {
+        actor: actor.to_owned(),
+        action: "extension.uninstalled".into(),
+        target: ext.id.to_string(),
+        details: serde_json::json!({ "extension": ext.key, "version": ext.version }),
+    }
+}
+
+/// The absolute expiry of a write, or an error when the TTL cannot be represented.
+pub(crate) fn expiry(options: SetOptions) -> Result<Option<chrono::DateTime<Utc>>> {
+    options
+        .ttl_seconds
+        .map(|secs| {
+            i64::try_from(secs)
+                .ok()
+                .and_then(chrono::TimeDelta::try_seconds)
+                .and_then(|d| Utc::now().checked_add_signed(d))
+                .ok_or_else(|| StoreError::Invalid { field: "ttlSeconds", message: format!("{secs} is too large") })
+        })
+        .transpose()
+}

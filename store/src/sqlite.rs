@@ -1,0 +1,414 @@
+//! The SQLite store, the embedded default: every statement names its tenant itself.
+//!
+//! Multi-statement transactions start with their write, so SQLite takes the write lock at
+//! once (waiting up to the busy timeout) instead of failing a read-to-write upgrade.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::types::Json;
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
+use crate::{
+    AuditEntry, Backend, ConnectOptions, Extension, ExtensionFilter, ListQuery, NewAuditEntry,
+    NewExtension, Permission, Result, SchemaStatus, SetOptions, Store, StorageKey, StorageUsage,
+    StoreError, StoredValue, TenantId,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+const EXTENSION_COLUMNS: &str = "id, tenant_id, extension_key, name, description, version, manifest, \
+     main_entry_point, is_enabled, status, bundle_hash, created_at, updated_at";
+const VALUE_COLUMNS: &str = "key, value, revision, expires_at, size_bytes, created_at, updated_at";
+
+/// A SQLite-backed [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
+fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn now() -> String {
+    ts(Utc::now())
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database file the URL names.
+    pub async fn connect(options: &ConnectOptions) -> Result<Self> {
+        let connect = SqliteConnectOptions::from_str(&options.url)
+            .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(options.connect_timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for callers (and tests) that need raw SQL.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn audit_in(tx: &mut Transaction<'static, Sqlite>, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (tenant_id, actor, action, target, details, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .bind(tenant.as_str())
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(&entry.target)
+            .bind(Json(&entry.details))
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
+        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 AND id = ?2");
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.map(ExtensionRow::into_record).transpose()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?
+        } else {
+            0
+        };
+        Ok(SchemaStatus { expected, applied })
+    }
+
+    async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let sql = format!(
+            "INSERT INTO extensions (id, tenant_id, extension_key, name, description, version, manifest, \
+             main_entry_point, status, bundle_hash, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING {EXTENSION_COLUMNS}"
+        );
+        let row: ExtensionRow = sqlx::query_as(&sql)
+            .bind(new.id.to_string())
+            .bind(tenant.as_str())
+            .bind(&new.key)
+            .bind(&new.name)
+            .bind(&new.description)
+            .bind(&new.version)
+            .bind(Json(&new.manifest))
+            .bind(&new.main_entry_point)
+            .bind(new.status.as_str())
+            .bind(&new.bundle_hash)
+            .bind(&at)
+            .fetch_one(&mut *tx)
+            .await?;
+        Self::audit_in(&mut tx, tenant, &rows::registered_audit(new, actor)).await?;
+        tx.commit().await?;
+        row.into_record()
+    }
+
+    async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
+        self.fetch_extension(tenant, id).await
+    }
+
+    async fn find_extension_by_key(&self, tenant: &TenantId, key: &str) -> Result<Option<Extension>> {
+        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 AND extension_key = ?2");
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(key).fetch_optional(&self.pool).await?;
+        row.map(ExtensionRow::into_record).transpose()
+    }
+
+    async fn list_extensions(&self, tenant: &TenantId, filter: &ExtensionFilter) -> Result<Vec<Extension>> {
+        // instr() on lower() rather than LIKE, so `%` and `_` in the search text are literal.
+        let sql = format!(
+            "SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 \
+             AND (?2 IS NULL OR status = ?2) \
+             AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0 OR instr(lower(extension_key), lower(?3)) > 0) \
+             ORDER BY lower(name), extension_key"
+        );
+        let found: Vec<ExtensionRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.name_contains.as_deref())
+            .fetch_all(&self.pool)
+            .await?;
+        found.into_iter().map(ExtensionRow::into_record).collect()
+    }
+
+    async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE extensions SET is_enabled = ?1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4 \
+             RETURNING {EXTENSION_COLUMNS}"
+        );
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
+            .bind(enabled)
+            .bind(now())
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let ext = row
+            .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?
+            .into_record()?;
+        let entry = NewAuditEntry {
+            actor: actor.to_owned(),
+            action: if enabled { "extension.enabled" } else { "extension.disabled" }.into(),
+            target: ext.id.to_string(),
+            details: serde_json::json!({ "extension": ext.key, "version": ext.version }),
+        };
+        Self::audit_in(&mut tx, tenant, &entry).await?;
+        tx.commit().await?;
+        Ok(ext)
+    }
+
+    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("DELETE FROM extensions WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
+        let ext = row
+            .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?
+            .into_record()?;
+        Self::audit_in(&mut tx, tenant, &rows::uninstalled_audit(&ext, actor)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)"
+        );
+        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id.to_string())
+            .bind(key.namespace)
+            .bind(key.key)
+            .bind(now())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+        let expires_at = rows::expiry(options)?.map(ts);
+        let sql = format!(
+            "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
+             expires_at, size_bytes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?8) \
+             ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+               value = excluded.value, revision = s.revision + 1, expires_at = excluded.expires_at, \
+               size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, \
+               created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= excluded.updated_at \
+                            THEN excluded.created_at ELSE s.created_at END \
+             RETURNING {VALUE_COLUMNS}"
+        );
+        let row: StoredValueRow = sqlx::query_as(&sql)
+            .bind(key.extension_id.to_string())
+            .bind(tenant.as_str())
+            .bind(key.namespace)
+            .bind(key.key)
+            .bind(Json(value))
+            .bind(expires_at)
+            .bind(crate::json_size(value))
+            .bind(now())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.into())
+    }
+
+    async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
+        let live: Option<bool> = sqlx::query_scalar(
+            "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
+             AND key = ?4 RETURNING (expires_at IS NULL OR expires_at > ?5)",
+        )
+        .bind(tenant.as_str())
+        .bind(key.extension_id.to_string())
+        .bind(key.namespace)
+        .bind(key.key)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(live.unwrap_or(false))
+    }
+
+    async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>> {
+        let limit = rows::check_list_limit(query.limit)?;
+        // SQLite compares TEXT with memcmp (BINARY collation): byte order, as on PostgreSQL.
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND substr(key, 1, length(?4)) = ?4 AND (?5 IS NULL OR key > ?5) \
+             AND (expires_at IS NULL OR expires_at > ?6) ORDER BY key LIMIT ?7"
+        );
+        let found: Vec<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .bind(namespace)
+            .bind(query.prefix)
+            .bind(query.after)
+            .bind(now())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
+    async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
+        let at = now();
+        let (key_count, bytes): (i64, i64) = sqlx::query_as(
+            "INSERT INTO extension_storage_usage (extension_id, tenant_id, key_count, bytes, updated_at) \
+             SELECT ?1, ?2, count(*), coalesce(sum(size_bytes), 0), ?3 FROM extension_storage \
+             WHERE extension_id = ?1 AND tenant_id = ?2 AND (expires_at IS NULL OR expires_at > ?3) \
+             ON CONFLICT (extension_id, tenant_id) DO UPDATE SET key_count = excluded.key_count, \
+             bytes = excluded.bytes, updated_at = excluded.updated_at RETURNING key_count, bytes",
+        )
+        .bind(extension_id.to_string())
+        .bind(tenant.as_str())
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StorageUsage { key_count, bytes })
+    }
+
+    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
+        let found: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
+                .bind(tenant.as_str())
+                .bind(extension_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.map(|j| j.0))
+    }
+
+    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO extension_settings (extension_id, tenant_id, settings, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (extension_id, tenant_id) \
+             DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+        )
+        .bind(extension_id.to_string())
+        .bind(tenant.as_str())
+        .bind(Json(settings))
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let role_id: String = sqlx::query_scalar(
+            "INSERT INTO roles (id, tenant_id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (tenant_id, name) DO UPDATE SET name = excluded.name RETURNING id",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(tenant.as_str())
+        .bind(role)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let permission_id: String = sqlx::query_scalar(
+            "INSERT INTO permissions (id, tenant_id, resource, action, extension_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tenant_id, resource, action) \
+             DO UPDATE SET resource = excluded.resource RETURNING id",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(tenant.as_str())
+        .bind(&permission.resource)
+        .bind(&permission.action)
+        .bind(extension_id.map(|id| id.to_string()))
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO role_permissions (tenant_id, role_id, permission_id, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(role_id)
+        .bind(permission_id)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>> {
+        // SQLite has no array binds; json_each turns one JSON array parameter into rows.
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT p.resource, p.action FROM roles r \
+             JOIN role_permissions rp ON rp.role_id = r.id AND rp.tenant_id = r.tenant_id \
+             JOIN permissions p ON p.id = rp.permission_id AND p.tenant_id = r.tenant_id \
+             WHERE r.tenant_id = ?1 AND r.name IN (SELECT value FROM json_each(?2)) ORDER BY 1, 2",
+        )
+        .bind(tenant.as_str())
+        .bind(Json(roles))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(found.into_iter().map(|(r, a)| Permission::new(r, a)).collect())
+    }
+
+    async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::audit_in(&mut tx, tenant, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditEntry>> {
+        let limit = rows::check_list_limit(limit)?;
+        let found: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, tenant_id, actor, action, target, details, at FROM audit_log \
+             WHERE tenant_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+        )
+        .bind(tenant.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        found.into_iter().map(AuditRow::into_record).collect()
+    }
+}

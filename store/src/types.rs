@@ -1,0 +1,184 @@
+//! Plain records that cross the store boundary: what callers pass in and get back.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{StoreError, TenantId};
+
+/// Where an extension stands in its install lifecycle (enabled-ness is tracked apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtensionStatus {
+    /// Uploaded and validated; waits for an admin to review its permissions.
+    PendingApproval,
+    /// Approved; may be enabled.
+    Installed,
+    /// Switched off by the runtime itself (for example by the circuit breaker).
+    Suspended,
+    /// A lifecycle step failed; kept for the admin to inspect.
+    Failed,
+}
+
+impl ExtensionStatus {
+    /// The text stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingApproval => "pending_approval",
+            Self::Installed => "installed",
+            Self::Suspended => "suspended",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the text stored in the `status` column.
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        Ok(match raw {
+            "pending_approval" => Self::PendingApproval,
+            "installed" => Self::Installed,
+            "suspended" => Self::Suspended,
+            "failed" => Self::Failed,
+            other => {
+                return Err(StoreError::Corrupt {
+                    table: "extensions",
+                    message: format!("unknown status {other:?}"),
+                })
+            }
+        })
+    }
+}
+
+/// What it takes to register an extension for a tenant.
+#[derive(Debug, Clone)]
+pub struct NewExtension {
+    pub id: Uuid,
+    /// The manifest id, e.g. `com.example.ticket-tags`.
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub version: String,
+    pub manifest: Value,
+    pub main_entry_point: String,
+    pub bundle_hash: String,
+    pub status: ExtensionStatus,
+}
+
+/// An extension installed for one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Extension {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub version: String,
+    pub manifest: Value,
+    pub main_entry_point: String,
+    pub is_enabled: bool,
+    pub status: ExtensionStatus,
+    pub bundle_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Narrows [`crate::Store::list_extensions`]; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct ExtensionFilter {
+    pub status: Option<ExtensionStatus>,
+    /// Case-insensitive substring of the display name or the key.
+    pub name_contains: Option<String>,
+}
+
+/// Names one stored value of one extension (the tenant is passed beside it).
+#[derive(Debug, Clone, Copy)]
+pub struct StorageKey<'a> {
+    pub extension_id: Uuid,
+    pub namespace: &'a str,
+    pub key: &'a str,
+}
+
+/// Options of a storage write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetOptions {
+    /// When set, the value disappears this many seconds after the write.
+    pub ttl_seconds: Option<u64>,
+}
+
+/// A value as stored, with its bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredValue {
+    pub key: String,
+    pub value: Value,
+    /// Starts at 1 and grows by one on every write of the key.
+    pub revision: i64,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub size_bytes: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page request of [`crate::Store::storage_list`]: keys are returned in byte order.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    pub prefix: &'a str,
+    /// Exclusive lower bound: the last key of the previous page.
+    pub after: Option<&'a str>,
+    pub limit: u32,
+}
+
+/// How much an extension stores for one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StorageUsage {
+    pub key_count: i64,
+    pub bytes: i64,
+}
+
+/// A row to append to the audit log.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    /// Who acted: a user id, `extension:<key>` or `runtime`.
+    pub actor: String,
+    /// What happened, dotted: `extension.enabled`.
+    pub action: String,
+    /// What it happened to, usually an id.
+    pub target: String,
+    pub details: Value,
+}
+
+/// A row of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: Value,
+    pub at: DateTime<Utc>,
+}
+
+/// A permission in the tenant's RBAC model, as `resource:action`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Permission {
+    pub resource: String,
+    pub action: String,
+}
+
+impl Permission {
+    pub fn new(resource: impl Into<String>, action: impl Into<String>) -> Self {
+        Self { resource: resource.into(), action: action.into() }
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.resource, self.action)
+    }
+}
+
+/// Size in bytes of a JSON value as it is stored, counted against quotas.
+pub fn json_size(value: &Value) -> i64 {
+    // Serializing a `Value` cannot fail; the length of its compact text is the stored size.
+    serde_json::to_vec(value).map(|v| v.len() as i64).unwrap_or(0)
+}

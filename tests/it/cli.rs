@@ -1,0 +1,207 @@
+//! The `alga-ext` binary as a user runs it: zero-config serve, token minting, and clear
+//! one-line errors for bad configuration.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::PgTestDb;
+
+/// The binary with no `ALGA_EXT_*` settings inherited from the environment.
+fn alga_ext(cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alga-ext"));
+    cmd.current_dir(cwd).stdin(Stdio::null());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ALGA_EXT_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+/// A running `alga-ext serve`, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// Every stderr line up to and including the `listening` log line.
+    startup: Vec<String>,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Server {
+        cmd.args(["--listen", "127.0.0.1:0", "--log-format", "json"]).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn alga-ext");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut startup = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server did not start; stderr so far:\n{}", startup.join("\n"));
+            };
+            startup.push(line.clone());
+            if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                if event["message"] == "listening" {
+                    let addr = event["addr"].as_str().unwrap().parse().unwrap();
+                    return Server { child, addr, startup };
+                }
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asserts a failed run printed exactly one `error:` line naming `setting`, and no panic.
+fn assert_one_line_error(output: &Output, setting: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "expected failure, got success; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.contains("\"level\"")).collect();
+    assert_eq!(errors.len(), 1, "one error line expected, got: {stderr}");
+    assert!(errors[0].starts_with("error: ") && errors[0].contains(setting), "{stderr}");
+}
+
+async fn get_json(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn serve_starts_on_sqlite_with_no_configuration_and_dev_tokens_work() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = alga_ext(cwd.path());
+    cmd.args(["serve", "--dev"]);
+    let server = Server::start(cmd);
+    assert!(cwd.path().join("alga-ext-data/alga-ext.db").exists(), "default SQLite file in the data dir");
+
+    let (status, body) = get_json(&server.url("/readyz"), None).await;
+    assert_eq!((status, body["database"].as_str()), (200, Some("sqlite")), "{body}");
+
+    // Development mode printed the secret and the command to mint a token; follow it.
+    let secret = server
+        .startup
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("export ALGA_EXT_JWT_SECRET="))
+        .expect("dev mode prints the generated secret")
+        .to_string();
+    let minted = alga_ext(cwd.path())
+        .args(["token", "--tenant", "acme", "--user", "alice", "--roles", "admin,technician"])
+        .env("ALGA_EXT_JWT_SECRET", &secret)
+        .output()
+        .unwrap();
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let token = String::from_utf8(minted.stdout).unwrap();
+    let (status, me) = get_json(&server.url("/v1/me"), Some(token.trim())).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!((me["tenant"].as_str(), me["user"].as_str()), (Some("acme"), Some("alice")));
+    assert_eq!(me["roles"], serde_json::json!(["admin", "technician"]));
+
+    let status = server.terminate();
+    assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
+}
+
+#[tokio::test]
+async fn serve_and_migrate_work_against_postgres() {
+    let db = PgTestDb::create().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let migrated = alga_ext(cwd.path()).args(["migrate", "--database-url", &db.url]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+
+    let mut cmd = alga_ext(cwd.path());
+    cmd.args(["serve", "--database-url", &db.url]).env("ALGA_EXT_JWT_SECRET", crate::support::SECRET);
+    let server = Server::start(cmd);
+    let (status, body) = get_json(&server.url("/readyz"), None).await;
+    assert_eq!((status, body["database"].as_str()), (200, Some("postgres")), "{body}");
+    assert!(!cwd.path().join("alga-ext-data").exists(), "no SQLite file when PostgreSQL is configured");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_jwt_secret() {
+    let cwd = tempfile::tempdir().unwrap();
+    let output = alga_ext(cwd.path()).args(["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
+    assert_one_line_error(&output, "--jwt-secret");
+    let output = alga_ext(cwd.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", "too-short"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "--jwt-secret");
+}
+
+#[test]
+fn bad_database_settings_fail_with_one_line_naming_the_setting() {
+    let cwd = tempfile::tempdir().unwrap();
+    let cases = [
+        "postgres://postgres@127.0.0.1:1/unreachable",
+        "postgres://user:hunter2@[not-a-host/db",
+        "mysql://localhost/db",
+        "",
+    ];
+    for url in cases {
+        for command in [&["migrate"][..], &["serve", "--dev", "--listen", "127.0.0.1:0"][..]] {
+            let output = alga_ext(cwd.path()).args(command).args(["--database-url", url]).output().unwrap();
+            assert_one_line_error(&output, "--database-url");
+            assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"), "passwords are never printed");
+        }
+    }
+    let output = alga_ext(cwd.path())
+        .args(["migrate", "--database-url", "postgres://postgres@127.0.0.1:5432/test", "--pg-app-role", "x; DROP"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "--pg-app-role");
+    let output = alga_ext(cwd.path()).args(["migrate", "--log", "[[["]).output().unwrap();
+    assert_one_line_error(&output, "--log");
+}
+
+#[test]
+fn token_refuses_bad_input() {
+    let cwd = tempfile::tempdir().unwrap();
+    let output = alga_ext(cwd.path())
+        .args(["token", "--tenant", "not a tenant", "--user", "u", "--jwt-secret", crate::support::SECRET])
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "--tenant");
+    let output = alga_ext(cwd.path()).args(["token", "--tenant", "acme", "--user", "u"]).output().unwrap();
+    assert!(!output.status.success(), "a secret is required");
+}

@@ -1,0 +1,93 @@
+//! V8 is linked and isolates behave: JS runs, console reaches tracing tagged by OpState
+//! identity, and running out of heap terminates the script instead of the process.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use alga_ext::isolate::{Isolate, IsolateError, IsolateLimits};
+use alga_ops::ExtensionIdentity;
+use serde_json::json;
+
+fn identity(tenant: &str) -> ExtensionIdentity {
+    ExtensionIdentity { tenant: tenant.into(), extension: "com.example.tags".into() }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_isolate_runs_javascript_and_returns_json() {
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default()).unwrap();
+    let value = isolate.eval_json("<test>", "const o = { sum: 1 + 2, list: [...'ab'] }; o".into()).unwrap();
+    assert_eq!(value, json!({ "sum": 3, "list": ["a", "b"] }));
+    let err = isolate.eval_json("<test>", "throw new TypeError('nope')".into()).unwrap_err();
+    assert!(matches!(&err, IsolateError::Script(m) if m.contains("TypeError: nope")), "{err}");
+}
+
+/// A `tracing` writer that keeps everything written to it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default()).unwrap();
+        isolate
+            .eval_json("<test>", "console.log('hello', { n: 1 }, [2]); console.error(new Error('bad')); 0".into())
+            .unwrap();
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let hello = lines.iter().find(|l| l["fields"]["message"] == "hello {\"n\":1} [2]").expect(&text);
+    assert_eq!((hello["level"].as_str(), hello["target"].as_str()), (Some("INFO"), Some("extension")));
+    assert_eq!(hello["fields"]["tenant"], "acme");
+    assert_eq!(hello["fields"]["extension"], "com.example.tags");
+    let error = lines.iter().find(|l| l["level"] == "ERROR").expect(&text);
+    assert!(error["fields"]["message"].as_str().unwrap().starts_with("Error: bad"), "{error}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn console_cannot_be_replaced_by_extension_code() {
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default()).unwrap();
+    let value = isolate
+        .eval_json("<test>", "try { console.log = () => 1; } catch {} ; globalThis.console = 1; typeof console.log".into())
+        .unwrap();
+    assert_eq!(value, json!("function"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn exhausting_the_heap_terminates_the_script_not_the_process() {
+    let limits = IsolateLimits { heap_max_bytes: 16 * 1024 * 1024 };
+    let mut greedy = Isolate::new(identity("acme"), limits).unwrap();
+    let err = greedy
+        .eval_json("<test>", "const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); 0".into())
+        .unwrap_err();
+    assert!(matches!(err, IsolateError::MemoryLimit { limit_bytes } if limit_bytes == limits.heap_max_bytes), "{err}");
+    assert!(greedy.is_poisoned());
+    assert!(matches!(greedy.eval_json("<test>", "1".into()), Err(IsolateError::MemoryLimit { .. })));
+    drop(greedy);
+
+    // The process carries on and a fresh isolate works.
+    let mut next = Isolate::new(identity("globex"), limits).unwrap();
+    assert_eq!(next.eval_json("<test>", "typeof keep".into()).unwrap(), json!("undefined"));
+}
+
+#[test]
+fn building_an_isolate_outside_a_tokio_runtime_is_an_error_not_an_abort() {
+    let err = Isolate::new(identity("acme"), IsolateLimits::default()).err().unwrap();
+    assert!(matches!(err, IsolateError::NoAsyncRuntime), "{err}");
+}

@@ -1,0 +1,13 @@
+//! The one integration-test binary: every module drives real parts (V8, PostgreSQL, SQLite, HTTP).
+//!
+//! PostgreSQL is expected at `ALGA_EXT_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); each test creates its own database there and
+//! drops it afterwards, so tests run in parallel without colliding. Tests fail, never skip,
+//! when PostgreSQL is unreachable.
+
+mod cli;
+mod http;
+mod isolate;
+mod rls;
+mod store_conformance;
+mod support;

@@ -1,0 +1,84 @@
+//! Test fixtures: a throwaway PostgreSQL database or SQLite file per test, and an in-process app.
+
+use std::sync::Arc;
+
+use alga_ext::http::AppState;
+use alga_ext::auth::TokenKeys;
+use alga_store::{ConnectOptions, PgStore, SqliteStore, Store, TenantId};
+use sqlx::Connection;
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret";
+
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("ALGA_EXT_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn tenant(raw: &str) -> TenantId {
+    TenantId::parse(raw).expect("valid tenant id")
+}
+
+/// A database of its own for one test, dropped (with its connections) when the test ends.
+pub struct PgTestDb {
+    pub url: String,
+    name: String,
+}
+
+impl PgTestDb {
+    pub async fn create() -> Self {
+        let name = format!("alga_it_{}", uuid::Uuid::new_v4().simple());
+        let admin = pg_admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        conn.close().await.ok();
+        let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+        Self { url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        let (admin, name) = (pg_admin_url(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A migrated store on one backend, with whatever keeps its database alive.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    pub pg: Option<PgStore>,
+    _pg_db: Option<PgTestDb>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = SqliteStore::connect(&ConnectOptions::new(url)).await.unwrap();
+        store.migrate().await.unwrap();
+        Self { store: Arc::new(store), pg: None, _pg_db: None, _dir: Some(dir) }
+    }
+
+    pub async fn postgres() -> Self {
+        let db = PgTestDb::create().await;
+        let store = PgStore::connect(&ConnectOptions::new(db.url.clone())).await.unwrap();
+        store.migrate().await.unwrap();
+        Self { store: Arc::new(store.clone()), pg: Some(store), _pg_db: Some(db), _dir: None }
+    }
+
+    pub fn app_state(&self) -> AppState {
+        AppState { store: self.store.clone(), tokens: Arc::new(TokenKeys::from_secret(SECRET.as_bytes())) }
+    }
+}
