@@ -1,0 +1,275 @@
+//! The `manifest.json` types. The published JSON Schema is generated from these, so the
+//! schema and the parser cannot drift apart.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// An extension's `manifest.json`, at the root of its bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "Alga extension manifest")]
+pub struct Manifest {
+    /// Editors may point this at the published schema; ignored by the runtime.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Reverse-domain id, `[a-z0-9.-]`, 3 to 128 characters, e.g. `com.example.ticket-tags`.
+    #[schemars(length(min = 3, max = 128), regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"))]
+    pub id: String,
+    /// Display name shown to admins and users.
+    #[schemars(length(min = 1, max = 100))]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 2000))]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    /// SPDX license expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// Semantic version of this release, e.g. `1.2.0`.
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Engines::is_empty")]
+    pub engines: Engines,
+    /// ES module holding the handlers: a `.js`, `.mjs` or `.ts` file in the bundle.
+    pub main: String,
+    /// Capabilities asked of the host, `resource:action`, e.g. `tickets:read`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// Permissions this extension defines for the tenant's users.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_permissions: Vec<UserPermission>,
+    #[serde(default, skip_serializing_if = "ExtensionPoints::is_empty")]
+    pub extension_points: ExtensionPoints,
+    /// Settings a tenant admin can edit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<SettingDef>,
+    /// Globs of static files served to pages, e.g. `ui/**`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<String>,
+}
+
+/// Runtime versions the extension works with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Engines {
+    /// Semver range of the runtime's host API version, e.g. `^1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alga: Option<String>,
+}
+
+impl Engines {
+    fn is_empty(&self) -> bool {
+        self.alga.is_none()
+    }
+}
+
+/// A permission the extension defines, registered in the tenant's RBAC on approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserPermission {
+    /// `[a-z][a-z0-9_-]*`, e.g. `view`.
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Roles that receive the permission when the extension is approved.
+    #[serde(default)]
+    pub default_roles: Vec<String>,
+}
+
+/// Where the extension plugs into the host app.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExtensionPoints {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub navigation: Vec<NavigationItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dashboard_widgets: Vec<DashboardWidget>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<Page>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl ExtensionPoints {
+    fn is_empty(&self) -> bool {
+        self.navigation.is_empty() && self.dashboard_widgets.is_empty() && self.pages.is_empty() && self.endpoints.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NavigationItem {
+    #[schemars(length(min = 1, max = 64))]
+    pub id: String,
+    #[schemars(length(min = 1, max = 100))]
+    pub label: String,
+    /// The `path` of a page declared in `extensionPoints.pages`.
+    pub page: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i32>,
+    /// A `userPermissions` name the user must hold to see the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WidgetSize {
+    Small,
+    Medium,
+    Large,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DashboardWidget {
+    #[schemars(length(min = 1, max = 64))]
+    pub id: String,
+    #[schemars(length(min = 1, max = 100))]
+    pub title: String,
+    /// Name of an export of the main module.
+    pub handler: String,
+    pub size: WidgetSize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Page {
+    /// Route of the page, starting with `/`, e.g. `/settings` or `/tags/:id`.
+    pub path: String,
+    /// Name of an export of the main module.
+    pub handler: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Endpoint {
+    pub method: HttpMethod,
+    /// Route below the extension's API root, e.g. `/tags/:id`.
+    pub path: String,
+    /// Name of an export of the main module.
+    pub handler: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SettingType {
+    String,
+    Number,
+    Boolean,
+    Select,
+    Multiselect,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingDef {
+    /// `[a-zA-Z][a-zA-Z0-9_]*`, unique within the manifest.
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-zA-Z][a-zA-Z0-9_]*$"))]
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: SettingType,
+    #[schemars(length(min = 1, max = 100))]
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Value used until an admin sets one; must match `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    #[serde(default)]
+    pub required: bool,
+    /// Stored encrypted and never shown back to admins.
+    #[serde(default)]
+    pub secret: bool,
+    /// Allowed values of `select` and `multiselect` settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+}
+
+impl Manifest {
+    /// The manifest's JSON Schema (draft 2020-12), as published at `/schemas/manifest.json`.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Manifest)).unwrap_or_default()
+    }
+
+    /// All handler names the manifest refers to, with the JSON pointer of each reference.
+    pub fn handler_refs(&self) -> Vec<(String, &str)> {
+        let ep = &self.extension_points;
+        let widgets = ep.dashboard_widgets.iter().enumerate().map(|(i, w)| (format!("/extensionPoints/dashboardWidgets/{i}/handler"), w.handler.as_str()));
+        let pages = ep.pages.iter().enumerate().map(|(i, p)| (format!("/extensionPoints/pages/{i}/handler"), p.handler.as_str()));
+        let endpoints = ep.endpoints.iter().enumerate().map(|(i, e)| (format!("/extensionPoints/endpoints/{i}/handler"), e.handler.as_str()));
+        widgets.chain(pages).chain(endpoints).collect()
+    }
+}
+
+/// Summary of a manifest for listings and the permission review.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestSummary {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub publisher: Option<String>,
+    pub permissions: Vec<String>,
+    pub user_permissions: Vec<String>,
+    pub extension_points: BTreeMap<&'static str, usize>,
+}
+
+impl From<&Manifest> for ManifestSummary {
+    fn from(m: &Manifest) -> Self {
+        let ep = &m.extension_points;
+        Self {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            version: m.version.clone(),
+            description: m.description.clone(),
+            publisher: m.publisher.clone(),
+            permissions: m.permissions.clone(),
+            user_permissions: m.user_permissions.iter().map(|p| p.name.clone()).collect(),
+            extension_points: BTreeMap::from([
+                ("navigation", ep.navigation.len()),
+                ("dashboardWidgets", ep.dashboard_widgets.len()),
+                ("pages", ep.pages.len()),
+                ("endpoints", ep.endpoints.len()),
+            ]),
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Manifest validation: the JSON Schema first (shape and types), then the rules a schema
+//! cannot express. Every problem is reported at once, each with a JSON pointer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::js::ModuleInfo;
+use crate::manifest::{Manifest, SettingDef, SettingType};
+use crate::{catalog, BundleError, Files, Problem};
+
+/// Parses `manifest.json` and checks it against the published schema.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| BundleError::ManifestParse(e.to_string()))?;
+    let schema = Manifest::json_schema();
+    let validator = jsonschema::validator_for(&schema)
+        .map_err(|e| BundleError::ManifestParse(format!("internal schema error: {e}")))?;
+    let mut problems: Vec<Problem> = validator
+        .iter_errors(&value)
+        .map(|e| Problem::new(e.instance_path().to_string(), "schema", e.to_string()))
+        .collect();
+    if !problems.is_empty() {
+        problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+        problems.dedup();
+        return Err(BundleError::ManifestInvalid(problems));
+    }
+    serde_json::from_value(value).map_err(|e| BundleError::ManifestInvalid(vec![Problem::new("", "schema", e.to_string())]))
+}
+
+/// The rules beyond the schema, checked against the bundle's files and the main module's
+/// exports. Returns every problem found.
+pub fn check_manifest(m: &Manifest, files: &Files, exports: Option<&BTreeSet<String>>) -> Vec<Problem> {
+    let mut p = Vec::new();
+    check_versions(m, &mut p);
+    check_main(m, files, &mut p);
+    check_capabilities(m, &mut p);
+    check_extension_points(m, exports, &mut p);
+    check_settings(&m.settings, &mut p);
+    check_assets(&m.assets, files, &mut p);
+    p
+}
+
+fn check_versions(m: &Manifest, p: &mut Vec<Problem>) {
+    if let Err(e) = semver::Version::parse(&m.version) {
+        p.push(Problem::new("/version", "semver", format!("{:?} is not a semantic version: {e}", m.version)));
+    }
+    if let Some(range) = &m.engines.alga {
+        match semver::VersionReq::parse(range) {
+            Err(e) => p.push(Problem::new("/engines/alga", "engines_range", format!("{range:?} is not a semver range: {e}"))),
+            Ok(req) => {
+                let host = semver::Version::parse(catalog::HOST_API_VERSION).expect("host API version is valid semver");
+                if !req.matches(&host) {
+                    p.push(Problem::new(
+                        "/engines/alga",
+                        "engines_incompatible",
+                        format!("requires host API {range}, but this runtime offers {host}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_main(m: &Manifest, files: &Files, p: &mut Vec<Problem>) {
+    if !crate::js::is_module_path(&m.main) {
+        p.push(Problem::new("/main", "main_type", format!("{:?} must be a .js, .mjs or .ts module", m.main)));
+    } else if !files.contains_key(m.main.trim_start_matches("./")) {
+        p.push(Problem::new("/main", "missing_file", format!("{:?} is not in the bundle", m.main)));
+    }
+}
+
+fn check_capabilities(m: &Manifest, p: &mut Vec<Problem>) {
+    let mut seen = BTreeSet::new();
+    for (i, cap) in m.permissions.iter().enumerate() {
+        if let Err(message) = catalog::lookup(cap) {
+            p.push(Problem::new(format!("/permissions/{i}"), "unknown_capability", message));
+        } else if !seen.insert(cap) {
+            p.push(Problem::new(format!("/permissions/{i}"), "duplicate", format!("{cap:?} is listed twice")));
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (i, up) in m.user_permissions.iter().enumerate() {
+        if !names.insert(&up.name) {
+            p.push(Problem::new(format!("/userPermissions/{i}/name"), "duplicate", format!("{:?} is defined twice", up.name)));
+        }
+        for (j, role) in up.default_roles.iter().enumerate() {
+            if role.trim().is_empty() {
+                p.push(Problem::new(format!("/userPermissions/{i}/defaultRoles/{j}"), "empty", "role names must not be empty"));
+            }
+        }
+    }
+}
+
+fn check_extension_points(m: &Manifest, exports: Option<&BTreeSet<String>>, p: &mut Vec<Problem>) {
+    let ep = &m.extension_points;
+    let user_permissions: BTreeSet<&str> = m.user_permissions.iter().map(|u| u.name.as_str()).collect();
+    let check_permission = |pointer: String, permission: &Option<String>, p: &mut Vec<Problem>| {
+        if let Some(name) = permission {
+            if !user_permissions.contains(name.as_str()) {
+                p.push(Problem::new(pointer, "unknown_permission", format!("{name:?} is not declared in userPermissions")));
+            }
+        }
+    };
+
+    let mut ids = BTreeMap::new();
+    let mut unique_id = |pointer: String, id: &str, p: &mut Vec<Problem>| {
+        if let Some(first) = ids.insert(id.to_owned(), pointer.clone()) {
+            p.push(Problem::new(pointer, "duplicate", format!("id {id:?} is already used at {first}")));
+        }
+    };
+
+    let mut page_shapes = BTreeMap::new();
+    for (i, page) in ep.pages.iter().enumerate() {
+        let at = format!("/extensionPoints/pages/{i}");
+        match route_shape(&page.path) {
+            Err(message) => p.push(Problem::new(format!("{at}/path"), "route_syntax", message)),
+            Ok(shape) => {
+                if let Some(first) = page_shapes.insert(shape, i) {
+                    p.push(Problem::new(format!("{at}/path"), "duplicate", format!("route {:?} clashes with pages/{first}", page.path)));
+                }
+            }
+        }
+        check_permission(format!("{at}/permission"), &page.permission, p);
+    }
+    let page_paths: BTreeSet<&str> = ep.pages.iter().map(|pg| pg.path.as_str()).collect();
+    for (i, nav) in ep.navigation.iter().enumerate() {
+        let at = format!("/extensionPoints/navigation/{i}");
+        unique_id(format!("{at}/id"), &nav.id, p);
+        if !page_paths.contains(nav.page.as_str()) {
+            p.push(Problem::new(format!("{at}/page"), "unknown_page", format!("{:?} is not the path of a declared page", nav.page)));
+        }
+        check_permission(format!("{at}/permission"), &nav.permission, p);
+    }
+    for (i, widget) in ep.dashboard_widgets.iter().enumerate() {
+        let at = format!("/extensionPoints/dashboardWidgets/{i}");
+        unique_id(format!("{at}/id"), &widget.id, p);
+        check_permission(format!("{at}/permission"), &widget.permission, p);
+    }
+    let mut endpoint_shapes = BTreeMap::new();
+    for (i, endpoint) in ep.endpoints.iter().enumerate() {
+        let at = format!("/extensionPoints/endpoints/{i}");
+        match route_shape(&endpoint.path) {
+            Err(message) => p.push(Problem::new(format!("{at}/path"), "route_syntax", message)),
+            Ok(shape) => {
+                if let Some(first) = endpoint_shapes.insert((endpoint.method, shape), i) {
+                    p.push(Problem::new(
+                        format!("{at}/path"),
+                        "duplicate",
+                        format!("{} {:?} clashes with endpoints/{first}", endpoint.method.as_str(), endpoint.path),
+                    ));
+                }
+            }
+        }
+        check_permission(format!("{at}/permission"), &endpoint.permission, p);
+    }
+    if let Some(exports) = exports {
+        for (pointer, handler) in m.handler_refs() {
+            if !exports.contains(handler) {
+                p.push(Problem::new(pointer, "missing_export", format!("the main module {:?} does not export {handler:?}", m.main)));
+            }
+        }
+    }
+}
+
+/// Checks a route (`/tags/:id`) and returns its shape, with parameter names erased, so
+/// `/tags/:id` and `/tags/:name` are seen to clash.
+pub fn route_shape(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err(format!("route {path:?} must start with '/'"));
+    }
+    if path == "/" {
+        return Ok("/".into());
+    }
+    let mut shape = String::new();
+    let mut params = BTreeSet::new();
+    for segment in path[1..].split('/') {
+        shape.push('/');
+        if let Some(name) = segment.strip_prefix(':') {
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(format!("route {path:?}: parameter {segment:?} must be ':' followed by a name"));
+            }
+            if !params.insert(name) {
+                return Err(format!("route {path:?}: parameter {name:?} appears twice"));
+            }
+            shape.push(':');
+        } else if segment.is_empty() {
+            return Err(format!("route {path:?} has an empty segment"));
+        } else if !segment.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c)) {
+            return Err(format!("route {path:?}: segment {segment:?} may only hold letters, digits and -._~"));
+        } else {
+            shape.push_str(segment);
+        }
+    }
+    Ok(shape)
+}
+
+fn check_settings(settings: &[SettingDef], p: &mut Vec<Problem>) {
+    let mut keys = BTreeSet::new();
+    for (i, s) in settings.iter().enumerate() {
+        let at = format!("/settings/{i}");
+        if !keys.insert(&s.key) {
+            p.push(Problem::new(format!("{at}/key"), "duplicate", format!("setting {:?} is defined twice", s.key)));
+        }
+        let choice = matches!(s.kind, SettingType::Select | SettingType::Multiselect);
+        match (&s.options, choice) {
+            (None, true) => p.push(Problem::new(format!("{at}/options"), "options_required", "select settings need options")),
+            (Some(o), true) if o.is_empty() => {
+                p.push(Problem::new(format!("{at}/options"), "options_required", "select settings need at least one option"))
+            }
+            (Some(_), false) => p.push(Problem::new(format!("{at}/options"), "options_unexpected", "only select and multiselect settings take options")),
+            _ => {}
+        }
+        if s.secret && s.kind != SettingType::String {
+            p.push(Problem::new(format!("{at}/secret"), "secret_type", "only string settings can be secret"));
+        }
+        if let Some(default) = &s.default {
+            if let Err(message) = check_setting_value(s, default) {
+                p.push(Problem::new(format!("{at}/default"), "default_type", message));
+            }
+        }
+    }
+}
+
+/// Checks a value against a setting's type (and options); shared with the settings API.
+pub fn check_setting_value(s: &SettingDef, value: &Value) -> Result<(), String> {
+    let options = s.options.as_deref().unwrap_or_default();
+    let ok = match s.kind {
+        SettingType::String => value.is_string(),
+        SettingType::Number => value.is_number(),
+        SettingType::Boolean => value.is_boolean(),
+        SettingType::Select => value.as_str().is_some_and(|v| options.iter().any(|o| o == v)),
+        SettingType::Multiselect => value
+            .as_array()
+            .is_some_and(|vs| vs.iter().all(|v| v.as_str().is_some_and(|v| options.iter().any(|o| o == v)))),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match s.kind {
+        SettingType::Select => format!("{value} is not one of the options {options:?}"),
+        SettingType::Multiselect => format!("{value} must be an array of options from {options:?}"),
+        kind => format!("{value} is not a {}", serde_json::to_value(kind).unwrap_or_default().as_str().unwrap_or("value")),
+    })
+}
+
+fn check_assets(globs: &[String], files: &Files, p: &mut Vec<Problem>) {
+    for (i, glob) in globs.iter().enumerate() {
+        let at = format!("/assets/{i}");
+        match globset::Glob::new(glob.trim_start_matches("./")) {
+            Err(e) => p.push(Problem::new(at, "asset_glob_invalid", format!("{glob:?} is not a valid glob: {e}"))),
+            Ok(g) => {
+                let matcher = g.compile_matcher();
+                if !files.keys().any(|f| matcher.is_match(f)) {
+                    p.push(Problem::new(at, "asset_glob_empty", format!("{glob:?} matches no file in the bundle")));
+                }
+            }
+        }
+    }
+}
+
+/// The exports of `main`, including those re-exported with `export * from`.
+pub fn main_exports(main: &str, modules: &BTreeMap<String, ModuleInfo>) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![main.to_owned()];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let info = modules.get(&path)?;
+        out.extend(info.exports.iter().filter(|e| *e != "default" || path == main).cloned());
+        for spec in &info.star_exports {
+            if let Some(target) = crate::resolve_relative(&path, spec) {
+                stack.push(target);
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_shape;
+
+    #[test]
+    fn routes_have_a_shape_or_a_reason() {
+        assert_eq!(route_shape("/tags/:id").unwrap(), "/tags/:");
+        assert_eq!(route_shape("/tags/:name").unwrap(), "/tags/:");
+        assert_eq!(route_shape("/").unwrap(), "/");
+        for bad in ["tags", "/tags//x", "/:1x", "/:", "/a b", "/:id/:id", "/tags/"] {
+            assert!(route_shape(bad).is_err(), "{bad}");
+        }
+    }
+}
