@@ -67,17 +67,39 @@ CREATE TABLE file_blobs (
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 
--- The files of an installed bundle, by path, pointing at their content-addressed blobs.
+-- Every uploaded version of an extension. Exactly one is `active` once approved; an update
+-- waits as `pending` (the active one keeps serving) until an admin approves it. Rows are
+-- kept after they are superseded (`retired`), so a version number can never be reused for
+-- different content.
+CREATE TABLE extension_versions (
+    id               uuid        PRIMARY KEY,
+    extension_id     uuid        NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+    tenant_id        text        NOT NULL,
+    version          text        NOT NULL,
+    bundle_hash      text        NOT NULL,
+    manifest         jsonb       NOT NULL,
+    main_entry_point text        NOT NULL,
+    signer           text,
+    state            text        NOT NULL CHECK (state IN ('pending', 'active', 'retired')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    approved_at      timestamptz,
+    UNIQUE (extension_id, version)
+);
+CREATE INDEX extension_versions_tenant_idx ON extension_versions (tenant_id, extension_id);
+-- At most one pending and one active version per extension.
+CREATE UNIQUE INDEX extension_versions_one_pending ON extension_versions (extension_id) WHERE state = 'pending';
+CREATE UNIQUE INDEX extension_versions_one_active ON extension_versions (extension_id) WHERE state = 'active';
+
+-- The files of one version, by path, pointing at their content-addressed blobs.
 CREATE TABLE extension_files (
-    id           uuid        PRIMARY KEY,
-    extension_id uuid        NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+    version_id   uuid        NOT NULL REFERENCES extension_versions (id) ON DELETE CASCADE,
     tenant_id    text        NOT NULL,
     path         text        NOT NULL,
     content_hash text        NOT NULL REFERENCES file_blobs (content_hash),
     size         bigint      NOT NULL CHECK (size >= 0),
-    UNIQUE (extension_id, path)
+    PRIMARY KEY (version_id, path)
 );
-CREATE INDEX extension_files_tenant_idx ON extension_files (tenant_id, extension_id);
+CREATE INDEX extension_files_tenant_idx ON extension_files (tenant_id, version_id);
 CREATE INDEX extension_files_hash_idx ON extension_files (content_hash);
 
 -- Key-value data of extensions. No foreign key to `extensions`: an uninstall without purge
@@ -170,7 +192,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY[
-        'extensions', 'extension_permissions', 'extension_files', 'extension_storage',
+        'extensions', 'extension_permissions', 'extension_versions', 'extension_files', 'extension_storage',
         'extension_storage_usage', 'extension_settings', 'permissions', 'roles',
         'role_permissions', 'audit_log'
     ] LOOP
@@ -233,6 +255,20 @@ BEGIN
 END
 $$;
 
+-- Deletes blobs no file row refers to any more (after uninstalls). It must see every
+-- tenant's file rows, which RLS hides from the runtime's role, so it runs with the rights
+-- of its owner; it touches nothing but unreferenced blobs and returns how many it removed.
+CREATE FUNCTION alga_gc_file_blobs() RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT
+    AS $$
+    WITH gone AS (
+        DELETE FROM file_blobs b
+         WHERE NOT EXISTS (SELECT 1 FROM extension_files f WHERE f.content_hash = b.content_hash)
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+
 -- Privileges of the runtime's role: data access only, never ownership (owners bypass RLS),
 -- and the audit log is append-only. Default privileges cover tables of later migrations.
 DO $$
@@ -248,3 +284,5 @@ BEGIN
 END
 $$;
 REVOKE UPDATE, DELETE ON audit_log FROM alga_ext_app;
+-- Blobs may be shared by tenants: only alga_gc_file_blobs() removes them, and only unreferenced ones.
+REVOKE UPDATE, DELETE ON file_blobs FROM alga_ext_app;

@@ -46,16 +46,35 @@ CREATE TABLE file_blobs (
     created_at   TEXT    NOT NULL
 );
 
+-- Every uploaded version of an extension: one `active` once approved, an update waits as
+-- `pending`, superseded ones stay as `retired` so a version number is never reused.
+CREATE TABLE extension_versions (
+    id               TEXT    PRIMARY KEY,
+    extension_id     TEXT    NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+    tenant_id        TEXT    NOT NULL,
+    version          TEXT    NOT NULL,
+    bundle_hash      TEXT    NOT NULL,
+    manifest         TEXT    NOT NULL CHECK (json_valid(manifest)),
+    main_entry_point TEXT    NOT NULL,
+    signer           TEXT,
+    state            TEXT    NOT NULL CHECK (state IN ('pending', 'active', 'retired')),
+    created_at       TEXT    NOT NULL,
+    approved_at      TEXT,
+    UNIQUE (extension_id, version)
+);
+CREATE INDEX extension_versions_tenant_idx ON extension_versions (tenant_id, extension_id);
+CREATE UNIQUE INDEX extension_versions_one_pending ON extension_versions (extension_id) WHERE state = 'pending';
+CREATE UNIQUE INDEX extension_versions_one_active ON extension_versions (extension_id) WHERE state = 'active';
+
 CREATE TABLE extension_files (
-    id           TEXT    PRIMARY KEY,
-    extension_id TEXT    NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+    version_id   TEXT    NOT NULL REFERENCES extension_versions (id) ON DELETE CASCADE,
     tenant_id    TEXT    NOT NULL,
     path         TEXT    NOT NULL,
     content_hash TEXT    NOT NULL REFERENCES file_blobs (content_hash),
     size         INTEGER NOT NULL CHECK (size >= 0),
-    UNIQUE (extension_id, path)
+    PRIMARY KEY (version_id, path)
 );
-CREATE INDEX extension_files_tenant_idx ON extension_files (tenant_id, extension_id);
+CREATE INDEX extension_files_tenant_idx ON extension_files (tenant_id, version_id);
 CREATE INDEX extension_files_hash_idx ON extension_files (content_hash);
 
 -- No foreign key to extensions: an uninstall without purge keeps the data.

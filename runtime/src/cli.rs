@@ -30,6 +30,85 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print a signed token for trying the APIs by hand.
     Token(TokenArgs),
+    /// Check a bundle directory or archive the way the server will, without installing it.
+    Validate(ValidateArgs),
+    /// Validate a bundle directory and write it as a .zip.
+    Pack(PackArgs),
+    /// Create an ed25519 publisher key for signing bundles.
+    Keygen(KeygenArgs),
+    /// Sign a bundle archive with a publisher key (writes `<bundle>.sig`).
+    Sign(SignArgs),
+    /// Upload a bundle to a server and show the permission review.
+    Install(InstallArgs),
+    /// Print the manifest JSON Schema.
+    Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// A bundle directory, or a .zip / .tar.gz archive.
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub bundles: BundleArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PackArgs {
+    /// The bundle directory (holding manifest.json).
+    pub dir: PathBuf,
+    /// Where to write the .zip.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub bundles: BundleArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// Name of the key, shown to servers that trust it.
+    #[arg(long)]
+    pub key_id: String,
+    /// Where to write the private key file (created with mode 0600).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignArgs {
+    /// The bundle archive to sign.
+    pub bundle: PathBuf,
+    /// The private key file written by `alga-ext keygen`.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Where to write the signature; default `<bundle>.sig`.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub bundles: BundleArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    /// The bundle archive to upload.
+    pub bundle: PathBuf,
+    /// Base URL of the server, e.g. `http://127.0.0.1:8787`.
+    #[arg(long, env = "ALGA_EXT_URL")]
+    pub url: String,
+    /// An admin token (see `alga-ext token`).
+    #[arg(long, env = "ALGA_EXT_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Signature file; default `<bundle>.sig` when it exists.
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
+    /// Also approve the upload, granting every permission it asks for.
+    #[arg(long)]
+    pub approve: bool,
+    /// Also enable it (implies --approve).
+    #[arg(long)]
+    pub enable: bool,
+    /// Accept a version older than the installed one.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,9 +161,74 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_DEV")]
     pub dev: bool,
 
+    /// Roles that may manage extensions in every tenant (comma-separated) besides roles
+    /// granted `extension:manage` in RBAC. Empty: only RBAC grants count.
+    #[arg(long, env = "ALGA_EXT_ADMIN_ROLES", value_delimiter = ',', default_value = "admin")]
+    pub admin_roles: Vec<String>,
+
+    #[command(flatten)]
+    pub bundles: BundleArgs,
+
+    #[command(flatten)]
+    pub signatures: SignatureArgs,
+
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT, e.g. `30s`.
     #[arg(long, env = "ALGA_EXT_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+}
+
+/// Limits on uploaded bundles.
+#[derive(Debug, Clone, Args)]
+pub struct BundleArgs {
+    /// Largest accepted bundle, compressed, in bytes.
+    #[arg(long, env = "ALGA_EXT_BUNDLE_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub bundle_max_bytes: u64,
+
+    /// Largest total size of a bundle's files once unpacked, in bytes.
+    #[arg(long, env = "ALGA_EXT_BUNDLE_MAX_UNPACKED_BYTES", default_value_t = 50 * 1024 * 1024)]
+    pub bundle_max_unpacked_bytes: u64,
+
+    /// Most entries (files and folders) in a bundle.
+    #[arg(long, env = "ALGA_EXT_BUNDLE_MAX_ENTRIES", default_value_t = 2_000)]
+    pub bundle_max_entries: usize,
+
+    /// Longest path inside a bundle, in bytes.
+    #[arg(long, env = "ALGA_EXT_BUNDLE_MAX_PATH_BYTES", default_value_t = 255)]
+    pub bundle_max_path_bytes: usize,
+
+    /// Most a bundle may grow when unpacked, as a multiple of its compressed size
+    /// (guards against compression bombs).
+    #[arg(long, env = "ALGA_EXT_BUNDLE_MAX_RATIO", default_value_t = 100)]
+    pub bundle_max_ratio: u64,
+}
+
+impl BundleArgs {
+    pub fn limits(&self) -> alga_bundle::BundleLimits {
+        alga_bundle::BundleLimits {
+            max_compressed_bytes: self.bundle_max_bytes,
+            max_unpacked_bytes: self.bundle_max_unpacked_bytes,
+            max_entries: self.bundle_max_entries,
+            max_path_bytes: self.bundle_max_path_bytes,
+            max_ratio: self.bundle_max_ratio,
+        }
+    }
+}
+
+/// Which bundle signatures are trusted and whether they are required.
+#[derive(Debug, Clone, Args)]
+pub struct SignatureArgs {
+    /// Refuse bundles that are not signed by a trusted publisher key.
+    #[arg(long, env = "ALGA_EXT_REQUIRE_SIGNATURES")]
+    pub require_signatures: bool,
+
+    /// Trusted publisher keys: `keyId=base64PublicKey`, comma-separated
+    /// (`alga-ext keygen` prints the entry for a new key).
+    #[arg(long, env = "ALGA_EXT_TRUSTED_KEYS", hide_env_values = true)]
+    pub trusted_keys: Option<String>,
+
+    /// A file of trusted publisher keys, one `keyId=base64PublicKey` per line.
+    #[arg(long, env = "ALGA_EXT_TRUSTED_KEYS_FILE")]
+    pub trusted_keys_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -21,6 +21,10 @@ pub enum ConfigError {
     JwtSecretMissing,
     #[error("--jwt-secret (ALGA_EXT_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
     JwtSecretTooShort(usize),
+    #[error("--trusted-keys / --trusted-keys-file (ALGA_EXT_TRUSTED_KEYS[_FILE]): {0}")]
+    TrustedKeys(String),
+    #[error("--require-signatures (ALGA_EXT_REQUIRE_SIGNATURES) needs at least one trusted key in --trusted-keys or --trusted-keys-file")]
+    NoTrustedKeys,
     #[error("--log (ALGA_EXT_LOG) {filter:?}: {reason}")]
     LogFilter { filter: String, reason: String },
 }
@@ -89,6 +93,26 @@ pub fn checked_keys(secret: &str) -> Result<TokenKeys, ConfigError> {
         return Err(ConfigError::JwtSecretTooShort(secret.len()));
     }
     Ok(TokenKeys::from_secret(secret.as_bytes()))
+}
+
+/// The bundle checks the settings describe: limits, signature policy and trusted keys.
+pub fn inspect_options(bundles: &crate::cli::BundleArgs, signatures: &crate::cli::SignatureArgs) -> Result<alga_bundle::InspectOptions, ConfigError> {
+    let mut text = signatures.trusted_keys.clone().unwrap_or_default();
+    if let Some(file) = &signatures.trusted_keys_file {
+        let content = std::fs::read_to_string(file).map_err(|e| ConfigError::TrustedKeys(format!("cannot read {}: {e}", file.display())))?;
+        text.push('\n');
+        text.push_str(&content);
+    }
+    let trusted_keys = alga_bundle::TrustedKeys::parse(&text).map_err(ConfigError::TrustedKeys)?;
+    let signature_policy = if signatures.require_signatures {
+        if trusted_keys.is_empty() {
+            return Err(ConfigError::NoTrustedKeys);
+        }
+        alga_bundle::SignaturePolicy::Required
+    } else {
+        alga_bundle::SignaturePolicy::Optional
+    };
+    Ok(alga_bundle::InspectOptions { limits: bundles.limits(), signature_policy, trusted_keys })
 }
 
 /// The error and its causes on one line, for messages meant to fit a terminal line.

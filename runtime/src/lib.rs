@@ -4,9 +4,11 @@
 //! tests drive the same code in-process.
 
 pub mod auth;
+pub mod bundle_cli;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod isolate;
+pub mod registry;
 pub mod serve;
 pub mod telemetry;

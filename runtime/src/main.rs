@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use alga_ext::cli::{Cli, Command};
-use alga_ext::{config, serve, telemetry};
+use alga_ext::{bundle_cli, config, serve, telemetry};
 use alga_store::TenantId;
 use clap::Parser;
 
@@ -46,6 +46,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let token = keys.mint(&tenant, &args.user, &args.roles, args.ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
             println!("{token}");
         }
+        Command::Validate(args) => bundle_cli::validate(&args)?,
+        Command::Pack(args) => bundle_cli::pack(&args)?,
+        Command::Keygen(args) => bundle_cli::keygen(&args)?,
+        Command::Sign(args) => bundle_cli::sign(&args)?,
+        Command::Install(args) => bundle_cli::install(&args).await?,
+        Command::Schema => bundle_cli::schema()?,
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::cli::{DatabaseArgs, ServeArgs};
 use crate::config::{self, ConfigError};
 use crate::http::{app, AppState};
+use crate::registry::Registry;
 
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,7 @@ pub async fn migrate(args: &DatabaseArgs) -> Result<(), ConfigError> {
 /// Runs `alga-ext serve` until SIGTERM or SIGINT.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let (tokens, generated) = config::token_keys(args.jwt_secret.as_deref(), args.dev)?;
+    let inspect = config::inspect_options(&args.bundles, &args.signatures)?;
     let options = config::connect_options(&args.database)?;
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
@@ -49,7 +51,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         print_dev_help(&secret, addr);
     }
     tracing::info!(%addr, "listening");
-    let router = app(AppState { store, tokens: Arc::new(tokens) });
+    let registry = Arc::new(Registry::new(store, inspect));
+    let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
+    let router = app(AppState::new(registry, tokens, admin_roles));
     serve(listener, router, shutdown_signal(), args.shutdown_grace).await?;
     tracing::info!("stopped");
     Ok(())

@@ -127,9 +127,61 @@ pub trait Store: Send + Sync + 'static {
     /// tenant has no such extension.
     async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension>;
 
-    /// Removes an extension with its files, permissions and role grants, and audits it. Its
-    /// storage and settings stay (a purge removes them separately).
-    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<()>;
+    /// Removes an extension with its versions, files, capabilities and the permissions it
+    /// registered (with their role grants), and audits it. Its storage and settings stay
+    /// unless `purge`, which deletes them in the same transaction.
+    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<()>;
+
+    /// Registers a new install with its first (pending) version, that version's files and
+    /// its requested capabilities (not granted yet), and audits it — all or nothing.
+    async fn create_install(
+        &self,
+        tenant: &TenantId,
+        extension: &NewExtension,
+        version: &NewVersion,
+        files: &[NewFile],
+        requested: &[Permission],
+        actor: &str,
+    ) -> Result<Extension>;
+
+    /// Records an uploaded update as the pending version (replacing an earlier pending
+    /// one), with its files; the active version keeps serving. All or nothing.
+    async fn add_pending_version(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        version: &NewVersion,
+        files: &[NewFile],
+        actor: &str,
+    ) -> Result<VersionRecord>;
+
+    /// The extension's versions, newest first.
+    async fn list_versions(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<VersionRecord>>;
+
+    /// Makes the pending version active: retires the previous one, records the granted
+    /// capabilities, registers user permissions (granting new ones to their default
+    /// roles, dropping ones no longer declared), optionally enables — one transaction.
+    async fn approve_version(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        version_id: Uuid,
+        approval: &Approval,
+        actor: &str,
+    ) -> Result<Extension>;
+
+    /// The capabilities of the active (or first pending) version, with their grant state.
+    async fn capabilities(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<CapabilityGrant>>;
+
+    /// The files of a version, in path order.
+    async fn version_files(&self, tenant: &TenantId, version_id: Uuid) -> Result<Vec<StoredFile>>;
+
+    /// One file of a version with its content.
+    async fn read_file(&self, tenant: &TenantId, version_id: Uuid, path: &str) -> Result<Option<(StoredFile, Vec<u8>)>>;
+
+    /// Maintenance, not tenant-scoped: removes file blobs that no file row refers to any
+    /// more and returns how many. Touches nothing else.
+    async fn gc_file_blobs(&self) -> Result<u64>;
 
     /// Reads a live (not expired) value.
     async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>>;

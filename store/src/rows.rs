@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::{AuditEntry, Extension, ExtensionStatus, Result, StoreError, StoredValue, TenantId};
+use crate::{AuditEntry, Extension, ExtensionStatus, Permission, Result, StoreError, StoredValue, TenantId};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ExtensionRow {
@@ -125,12 +125,12 @@ pub(crate) fn registered_audit(new: &crate::NewExtension, actor: &str) -> crate:
 }
 
 /// The audit row every uninstall writes.
-pub(crate) fn uninstalled_audit(ext: &Extension, actor: &str) -> crate::NewAuditEntry {
+pub(crate) fn uninstalled_audit(ext: &Extension, purged: bool, actor: &str) -> crate::NewAuditEntry {
     crate::NewAuditEntry {
         actor: actor.to_owned(),
         action: "extension.uninstalled".into(),
         target: ext.id.to_string(),
-        details: serde_json::json!({ "extension": ext.key, "version": ext.version }),
+        details: serde_json::json!({ "extension": ext.key, "version": ext.version, "purged": purged }),
     }
 }
 
@@ -146,4 +146,96 @@ pub(crate) fn expiry(options: SetOptions) -> Result<Option<chrono::DateTime<Utc>
                 .ok_or_else(|| StoreError::Invalid { field: "ttlSeconds", message: format!("{secs} is too large") })
         })
         .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VersionRow {
+    id: String,
+    extension_id: String,
+    version: String,
+    bundle_hash: String,
+    manifest: Json<Value>,
+    main_entry_point: String,
+    signer: Option<String>,
+    state: String,
+    created_at: DateTime<Utc>,
+    approved_at: Option<DateTime<Utc>>,
+}
+
+impl VersionRow {
+    pub(crate) fn into_record(self) -> Result<crate::VersionRecord> {
+        Ok(crate::VersionRecord {
+            id: parse_uuid("extension_versions", &self.id)?,
+            extension_id: parse_uuid("extension_versions", &self.extension_id)?,
+            version: self.version,
+            bundle_hash: self.bundle_hash,
+            manifest: self.manifest.0,
+            main_entry_point: self.main_entry_point,
+            signer: self.signer,
+            state: crate::VersionState::parse(&self.state)?,
+            created_at: self.created_at,
+            approved_at: self.approved_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredFileRow {
+    path: String,
+    content_hash: String,
+    size: i64,
+}
+
+impl From<StoredFileRow> for crate::StoredFile {
+    fn from(r: StoredFileRow) -> Self {
+        crate::StoredFile { path: r.path, content_hash: r.content_hash, size: r.size }
+    }
+}
+
+/// The audit row of an approval, shared by both backends.
+pub(crate) fn approved_audit(ext: &Extension, from_version: Option<&str>, approval: &crate::Approval, actor: &str) -> crate::NewAuditEntry {
+    let granted: Vec<String> = approval.granted.iter().map(ToString::to_string).collect();
+    crate::NewAuditEntry {
+        actor: actor.to_owned(),
+        action: if from_version.is_some() { "extension.updated" } else { "extension.approved" }.into(),
+        target: ext.id.to_string(),
+        details: serde_json::json!({
+            "extension": ext.key, "version": ext.version, "fromVersion": from_version, "granted": granted,
+        }),
+    }
+}
+
+/// The audit row of an uploaded update.
+pub(crate) fn update_uploaded_audit(extension_id: Uuid, version: &crate::NewVersion, actor: &str) -> crate::NewAuditEntry {
+    crate::NewAuditEntry {
+        actor: actor.to_owned(),
+        action: "extension.update_uploaded".into(),
+        target: extension_id.to_string(),
+        details: serde_json::json!({ "version": version.version, "bundleHash": version.bundle_hash }),
+    }
+}
+
+/// The enable/disable audit row, shared by both backends.
+pub(crate) fn enabled_audit(ext: &Extension, enabled: bool, actor: &str) -> crate::NewAuditEntry {
+    crate::NewAuditEntry {
+        actor: actor.to_owned(),
+        action: if enabled { "extension.enabled" } else { "extension.disabled" }.into(),
+        target: ext.id.to_string(),
+        details: serde_json::json!({ "extension": ext.key, "version": ext.version }),
+    }
+}
+
+/// The `permissions` array of a stored manifest as capability pairs.
+pub(crate) fn requested_capabilities(manifest: &Value) -> Vec<Permission> {
+    manifest
+        .get("permissions")
+        .and_then(Value::as_array)
+        .map(|caps| {
+            caps.iter()
+                .filter_map(Value::as_str)
+                .filter_map(|c| c.split_once(':'))
+                .map(|(r, a)| Permission::new(r, a))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -66,6 +66,7 @@ pub struct NewExtension {
 
 /// An extension installed for one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Extension {
     pub id: Uuid,
     pub tenant_id: TenantId,
@@ -75,6 +76,7 @@ pub struct Extension {
     pub version: String,
     pub manifest: Value,
     pub main_entry_point: String,
+    #[serde(rename = "enabled")]
     pub is_enabled: bool,
     pub status: ExtensionStatus,
     pub bundle_hash: String,
@@ -107,6 +109,7 @@ pub struct SetOptions {
 
 /// A value as stored, with its bookkeeping.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StoredValue {
     pub key: String,
     pub value: Value,
@@ -129,6 +132,7 @@ pub struct ListQuery<'a> {
 
 /// How much an extension stores for one tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StorageUsage {
     pub key_count: i64,
     pub bytes: i64,
@@ -148,6 +152,7 @@ pub struct NewAuditEntry {
 
 /// A row of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
     pub tenant_id: TenantId,
@@ -181,4 +186,109 @@ impl std::fmt::Display for Permission {
 pub fn json_size(value: &Value) -> i64 {
     // Serializing a `Value` cannot fail; the length of its compact text is the stored size.
     serde_json::to_vec(value).map(|v| v.len() as i64).unwrap_or(0)
+}
+
+/// Where a version stands: waiting for approval, serving, or superseded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionState {
+    Pending,
+    Active,
+    Retired,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        Ok(match raw {
+            "pending" => Self::Pending,
+            "active" => Self::Active,
+            "retired" => Self::Retired,
+            other => {
+                return Err(StoreError::Corrupt { table: "extension_versions", message: format!("unknown state {other:?}") })
+            }
+        })
+    }
+}
+
+/// An uploaded version to record.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub id: Uuid,
+    pub version: String,
+    pub bundle_hash: String,
+    pub manifest: Value,
+    pub main_entry_point: String,
+    /// Key id of the publisher that signed the bundle.
+    pub signer: Option<String>,
+}
+
+/// A file of a new version, with its content (stored content-addressed).
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub path: String,
+    /// Lowercase hex sha256 of `bytes`.
+    pub content_hash: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A recorded version of an extension.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionRecord {
+    pub id: Uuid,
+    pub extension_id: Uuid,
+    pub version: String,
+    pub bundle_hash: String,
+    pub manifest: Value,
+    pub main_entry_point: String,
+    pub signer: Option<String>,
+    pub state: VersionState,
+    pub created_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+/// A file of a stored version (without its content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFile {
+    pub path: String,
+    pub content_hash: String,
+    pub size: i64,
+}
+
+/// A capability an extension asked for, and whether an admin granted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapabilityGrant {
+    #[serde(flatten)]
+    pub permission: Permission,
+    pub granted: bool,
+}
+
+/// A permission an extension defines for users, registered on approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPermissionDef {
+    pub name: String,
+    pub description: String,
+    /// Roles that get the permission when it is first registered.
+    pub default_roles: Vec<String>,
+}
+
+/// What an admin decided when approving a pending version.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    /// Capabilities the version asks for.
+    pub requested: Vec<Permission>,
+    /// The subset the admin granted.
+    pub granted: Vec<Permission>,
+    pub user_permissions: Vec<UserPermissionDef>,
+    /// Enable the extension in the same step.
+    pub enable: bool,
 }

@@ -160,9 +160,9 @@ async fn deleting_an_extension_removes_it_and_audits(store: &dyn Store) {
     store.grant_role_permission(&t, "admin", &Permission::new("tickets", "read"), None).await.unwrap();
     store.storage_set(&t, key(ext.id, "", "kept"), &json!(1), SetOptions::default()).await.unwrap();
 
-    store.delete_extension(&t, ext.id, "dave").await.unwrap();
+    store.delete_extension(&t, ext.id, false, "dave").await.unwrap();
     assert_eq!(store.get_extension(&t, ext.id).await.unwrap(), None);
-    let err = store.delete_extension(&t, ext.id, "dave").await.unwrap_err();
+    let err = store.delete_extension(&t, ext.id, false, "dave").await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 
     // Permissions the extension registered go with it; the tenant's own stay.
@@ -305,7 +305,7 @@ async fn tenants_never_see_each_others_rows(store: &dyn Store) {
     assert_eq!(store.find_extension_by_key(&b, "com.example.tags").await.unwrap(), None);
     assert!(store.list_extensions(&b, &ExtensionFilter::default()).await.unwrap().is_empty());
     assert!(matches!(store.set_extension_enabled(&b, ext.id, true, "b").await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.delete_extension(&b, ext.id, "b").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.delete_extension(&b, ext.id, false, "b").await, Err(StoreError::NotFound { .. })));
     assert_eq!(store.storage_get(&b, key(ext.id, "", "secret")).await.unwrap(), None);
     assert!(!store.storage_delete(&b, key(ext.id, "", "secret")).await.unwrap());
     let listed = store.storage_list(&b, ext.id, "", ListQuery { prefix: "", after: None, limit: 10 }).await.unwrap();

@@ -87,3 +87,32 @@ impl From<alga_store::StoreError> for ApiError {
         }
     }
 }
+
+impl From<crate::registry::RegistryError> for ApiError {
+    fn from(err: crate::registry::RegistryError) -> Self {
+        use crate::registry::RegistryError as E;
+        let message = err.to_string();
+        match err {
+            E::Bundle(bundle) => {
+                let status = match bundle {
+                    alga_bundle::BundleError::TooLarge { .. } | alga_bundle::BundleError::UnpackedTooLarge { .. } => {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    }
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Self::new(status, bundle.code(), message).with_details(bundle.details())
+            }
+            E::NotFound(_) => Self::not_found(message),
+            E::VersionImmutable { .. } => Self::new(StatusCode::CONFLICT, "VERSION_IMMUTABLE", message),
+            E::Downgrade { .. } => Self::new(StatusCode::CONFLICT, "DOWNGRADE_REFUSED", message),
+            E::NothingToApprove(_) => Self::new(StatusCode::CONFLICT, "NOTHING_TO_APPROVE", message),
+            E::NotApproved(_) => Self::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            E::NotRequested { index, .. } => Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
+                .with_details(json!({ "field": format!("permissions/{index}") })),
+            E::Settings(problems) => {
+                Self::new(StatusCode::BAD_REQUEST, "SETTINGS_INVALID", message).with_details(json!({ "problems": problems }))
+            }
+            E::Store(store) => store.into(),
+        }
+    }
+}

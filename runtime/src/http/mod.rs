@@ -1,6 +1,8 @@
 //! The HTTP surface: `app()` builds the router from shared state; serving it lives in `crate::serve`.
 
+mod admin;
 mod error;
+mod extract;
 mod health;
 mod me;
 
@@ -12,7 +14,8 @@ use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -20,20 +23,43 @@ use tracing::Span;
 pub use error::ApiError;
 
 use crate::auth::{Principal, TokenKeys};
+use crate::registry::Registry;
 
 /// What every handler may reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<TokenKeys>,
+    pub registry: Arc<Registry>,
+    /// Roles that hold `extension:manage` in every tenant without an RBAC grant.
+    pub admin_roles: Arc<Vec<String>>,
+}
+
+impl AppState {
+    pub fn new(registry: Arc<Registry>, tokens: TokenKeys, admin_roles: Vec<String>) -> Self {
+        Self { store: registry.store().clone(), tokens: Arc::new(tokens), registry, admin_roles: Arc::new(admin_roles) }
+    }
 }
 
 /// The whole HTTP API as a router, ready for `axum::serve` or for `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
+    // Uploads enforce the bundle size limit themselves (with the API's error shape);
+    // axum's default 2 MB cap would cut them off first.
+    let upload_limit = DefaultBodyLimit::max(state.registry.inspect_options().limits.max_compressed_bytes as usize + 64 * 1024);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/me", get(me::me))
+        .route("/schemas/manifest.json", get(admin::manifest_schema))
+        .route("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list))
+        .route("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall))
+        .route("/admin/v1/extensions/{id}/approve", post(admin::approve))
+        .route("/admin/v1/extensions/{id}/enable", post(admin::enable))
+        .route("/admin/v1/extensions/{id}/disable", post(admin::disable))
+        .route(
+            "/admin/v1/extensions/{id}/settings",
+            get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),
+        )
         .fallback(not_found)
         .layer(
             TraceLayer::new_for_http()

@@ -14,11 +14,13 @@ use sqlx::types::Json;
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
+mod install;
+
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
-    AuditEntry, Backend, ConnectOptions, Extension, ExtensionFilter, ListQuery, NewAuditEntry,
-    NewExtension, Permission, Result, SchemaStatus, SetOptions, Store, StorageKey, StorageUsage,
-    StoreError, StoredValue, TenantId,
+    Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ListQuery,
+    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, Store,
+    StorageKey, StorageUsage, StoreError, StoredFile, StoredValue, TenantId, VersionRecord,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -38,7 +40,7 @@ fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     ts(Utc::now())
 }
 
@@ -85,6 +87,88 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    async fn insert_extension_in(tx: &mut Transaction<'static, Sqlite>, tenant: &TenantId, new: &NewExtension) -> Result<Extension> {
+        let sql = format!(
+            "INSERT INTO extensions (id, tenant_id, extension_key, name, description, version, manifest, \
+             main_entry_point, status, bundle_hash, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING {EXTENSION_COLUMNS}"
+        );
+        let row: ExtensionRow = sqlx::query_as(&sql)
+            .bind(new.id.to_string())
+            .bind(tenant.as_str())
+            .bind(&new.key)
+            .bind(&new.name)
+            .bind(&new.description)
+            .bind(&new.version)
+            .bind(Json(&new.manifest))
+            .bind(&new.main_entry_point)
+            .bind(new.status.as_str())
+            .bind(&new.bundle_hash)
+            .bind(now())
+            .fetch_one(&mut **tx)
+            .await?;
+        row.into_record()
+    }
+
+    /// The id of a tenant permission, creating it when missing.
+    async fn ensure_permission_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        tenant: &TenantId,
+        permission: &Permission,
+        description: &str,
+        extension_id: Option<Uuid>,
+    ) -> Result<String> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO permissions (id, tenant_id, resource, action, description, extension_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, resource, action) \
+             DO UPDATE SET resource = excluded.resource RETURNING id",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(tenant.as_str())
+        .bind(&permission.resource)
+        .bind(&permission.action)
+        .bind(description)
+        .bind(extension_id.map(|id| id.to_string()))
+        .bind(now())
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn grant_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        tenant: &TenantId,
+        role: &str,
+        permission: &Permission,
+        extension_id: Option<Uuid>,
+    ) -> Result<()> {
+        let at = now();
+        let role_id: String = sqlx::query_scalar(
+            "INSERT INTO roles (id, tenant_id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (tenant_id, name) DO UPDATE SET name = excluded.name RETURNING id",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(tenant.as_str())
+        .bind(role)
+        .bind(&at)
+        .fetch_one(&mut **tx)
+        .await?;
+        let permission_id = Self::ensure_permission_in(tx, tenant, permission, "", extension_id).await?;
+        sqlx::query(
+            "INSERT INTO role_permissions (tenant_id, role_id, permission_id, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(role_id)
+        .bind(permission_id)
+        .bind(&at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
@@ -115,29 +199,50 @@ impl Store for SqliteStore {
 
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
         let mut tx = self.pool.begin().await?;
-        let at = now();
-        let sql = format!(
-            "INSERT INTO extensions (id, tenant_id, extension_key, name, description, version, manifest, \
-             main_entry_point, status, bundle_hash, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING {EXTENSION_COLUMNS}"
-        );
-        let row: ExtensionRow = sqlx::query_as(&sql)
-            .bind(new.id.to_string())
-            .bind(tenant.as_str())
-            .bind(&new.key)
-            .bind(&new.name)
-            .bind(&new.description)
-            .bind(&new.version)
-            .bind(Json(&new.manifest))
-            .bind(&new.main_entry_point)
-            .bind(new.status.as_str())
-            .bind(&new.bundle_hash)
-            .bind(&at)
-            .fetch_one(&mut *tx)
-            .await?;
+        let ext = Self::insert_extension_in(&mut tx, tenant, new).await?;
         Self::audit_in(&mut tx, tenant, &rows::registered_audit(new, actor)).await?;
         tx.commit().await?;
-        row.into_record()
+        Ok(ext)
+    }
+
+    async fn create_install(
+        &self,
+        tenant: &TenantId,
+        extension: &NewExtension,
+        version: &NewVersion,
+        files: &[NewFile],
+        requested: &[Permission],
+        actor: &str,
+    ) -> Result<Extension> {
+        self.create_install_impl(tenant, extension, version, files, requested, actor).await
+    }
+
+    async fn add_pending_version(&self, tenant: &TenantId, extension_id: Uuid, version: &NewVersion, files: &[NewFile], actor: &str) -> Result<VersionRecord> {
+        self.add_pending_version_impl(tenant, extension_id, version, files, actor).await
+    }
+
+    async fn list_versions(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<VersionRecord>> {
+        self.list_versions_impl(tenant, extension_id).await
+    }
+
+    async fn approve_version(&self, tenant: &TenantId, extension_id: Uuid, version_id: Uuid, approval: &Approval, actor: &str) -> Result<Extension> {
+        self.approve_version_impl(tenant, extension_id, version_id, approval, actor).await
+    }
+
+    async fn capabilities(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<CapabilityGrant>> {
+        self.capabilities_impl(tenant, extension_id).await
+    }
+
+    async fn version_files(&self, tenant: &TenantId, version_id: Uuid) -> Result<Vec<StoredFile>> {
+        self.version_files_impl(tenant, version_id).await
+    }
+
+    async fn read_file(&self, tenant: &TenantId, version_id: Uuid, path: &str) -> Result<Option<(StoredFile, Vec<u8>)>> {
+        self.read_file_impl(tenant, version_id, path).await
+    }
+
+    async fn gc_file_blobs(&self) -> Result<u64> {
+        self.gc_file_blobs_impl().await
     }
 
     async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
@@ -184,18 +289,12 @@ impl Store for SqliteStore {
         let ext = row
             .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?
             .into_record()?;
-        let entry = NewAuditEntry {
-            actor: actor.to_owned(),
-            action: if enabled { "extension.enabled" } else { "extension.disabled" }.into(),
-            target: ext.id.to_string(),
-            details: serde_json::json!({ "extension": ext.key, "version": ext.version }),
-        };
-        Self::audit_in(&mut tx, tenant, &entry).await?;
+        Self::audit_in(&mut tx, tenant, &rows::enabled_audit(&ext, enabled, actor)).await?;
         tx.commit().await?;
         Ok(ext)
     }
 
-    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<()> {
+    async fn delete_extension(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let sql = format!("DELETE FROM extensions WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
         let row: Option<ExtensionRow> =
@@ -203,7 +302,10 @@ impl Store for SqliteStore {
         let ext = row
             .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?
             .into_record()?;
-        Self::audit_in(&mut tx, tenant, &rows::uninstalled_audit(&ext, actor)).await?;
+        if purge {
+            Self::purge_in(&mut tx, tenant, id).await?;
+        }
+        Self::audit_in(&mut tx, tenant, &rows::uninstalled_audit(&ext, purge, actor)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -339,40 +441,7 @@ impl Store for SqliteStore {
 
     async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let at = now();
-        let role_id: String = sqlx::query_scalar(
-            "INSERT INTO roles (id, tenant_id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (tenant_id, name) DO UPDATE SET name = excluded.name RETURNING id",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(tenant.as_str())
-        .bind(role)
-        .bind(&at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let permission_id: String = sqlx::query_scalar(
-            "INSERT INTO permissions (id, tenant_id, resource, action, extension_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tenant_id, resource, action) \
-             DO UPDATE SET resource = excluded.resource RETURNING id",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(tenant.as_str())
-        .bind(&permission.resource)
-        .bind(&permission.action)
-        .bind(extension_id.map(|id| id.to_string()))
-        .bind(&at)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO role_permissions (tenant_id, role_id, permission_id, created_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(tenant.as_str())
-        .bind(role_id)
-        .bind(permission_id)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
+        Self::grant_in(&mut tx, tenant, role, permission, extension_id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,202 @@
+//! `/admin/v1/extensions`: upload, review, approve, enable, disable, uninstall, settings.
+
+use alga_bundle::BundleSignature;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::extract::{extension_id, AdminCaller, ApiJson, ApiQuery};
+use super::{ApiError, AppState};
+use crate::registry::UploadKind;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Allow uploading a version older than the installed one.
+    #[serde(default)]
+    force: bool,
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiQuery(query): ApiQuery<UploadQuery>,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let limit = state.registry.inspect_options().limits.max_compressed_bytes as usize;
+    let mut signature = signature_header(req.headers())?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let bytes = if content_type.starts_with("multipart/form-data") {
+        let (bundle, sig) = read_multipart(req, &state, limit).await?;
+        signature = signature.or(sig);
+        bundle
+    } else {
+        axum::body::to_bytes(req.into_body(), limit + 1).await.map_err(|_| too_large(limit))?
+    };
+    if bytes.len() > limit {
+        return Err(too_large(limit));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "BUNDLE_MISSING", "the request body must be the bundle (.zip or .tar.gz), raw or as multipart field `bundle`"));
+    }
+    let outcome = state.registry.upload(&who.tenant, &who.user, bytes.to_vec(), signature, query.force).await?;
+    let status = if outcome.kind == UploadKind::Unchanged { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(json!(outcome))))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BUNDLE_TOO_LARGE", format!("the bundle exceeds the limit of {limit} bytes"))
+}
+
+/// `X-Alga-Signature: <keyId>:<base64 signature>`, the header form of a `.sig` file.
+fn signature_header(headers: &HeaderMap) -> Result<Option<BundleSignature>, ApiError> {
+    let Some(value) = headers.get("x-alga-signature") else { return Ok(None) };
+    let bad = || ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "X-Alga-Signature must be <keyId>:<base64 signature>");
+    let (key_id, sig) = value.to_str().map_err(|_| bad())?.split_once(':').ok_or_else(bad)?;
+    Ok(Some(BundleSignature { key_id: key_id.trim().into(), algorithm: "ed25519".into(), signature: sig.trim().into() }))
+}
+
+async fn read_multipart(req: Request, state: &AppState, limit: usize) -> Result<(Bytes, Option<BundleSignature>), ApiError> {
+    let invalid = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_MULTIPART", message);
+    let mut form = Multipart::from_request(req, state).await.map_err(|e| invalid(e.body_text()))?;
+    let (mut bundle, mut signature) = (None, None);
+    while let Some(mut field) = form.next_field().await.map_err(|e| invalid(e.body_text()))? {
+        match field.name().unwrap_or("") {
+            "bundle" => {
+                let mut data = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| invalid(e.body_text()))? {
+                    if data.len() + chunk.len() > limit {
+                        return Err(too_large(limit));
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+                bundle = Some(Bytes::from(data));
+            }
+            "signature" => {
+                let text = field.text().await.map_err(|e| invalid(e.body_text()))?;
+                let sig = serde_json::from_str(&text).map_err(|e| invalid(format!("field `signature` is not a signature file: {e}")))?;
+                signature = Some(sig);
+            }
+            other => return Err(invalid(format!("unexpected field {other:?}; expected `bundle` and optionally `signature`"))),
+        }
+    }
+    let bundle = bundle.ok_or_else(|| invalid("missing field `bundle`".into()))?;
+    Ok((bundle, signature))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<alga_store::ExtensionStatus>,
+    name: Option<String>,
+    /// `name`, `createdAt` or `updatedAt`; a leading `-` sorts descending.
+    sort: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = alga_store::ExtensionFilter { status: query.status, name_contains: query.name };
+    let mut found = state.store.list_extensions(&who.tenant, &filter).await?;
+    let sort = query.sort.as_deref().unwrap_or("name");
+    let (descending, field) = match sort.strip_prefix('-') {
+        Some(field) => (true, field),
+        None => (false, sort),
+    };
+    match field {
+        "name" => {} // the store already orders by name
+        "createdAt" => found.sort_by_key(|e| e.created_at),
+        "updatedAt" => found.sort_by_key(|e| e.updated_at),
+        other => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("sort: unknown field {other:?}; use name, createdAt or updatedAt"))
+                .with_details(json!({ "field": "sort" })))
+        }
+    }
+    if descending {
+        found.reverse();
+    }
+    Ok(Json(json!({ "extensions": found })))
+}
+
+pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let detail = state.registry.detail(&who.tenant, extension_id(&id)?).await?;
+    Ok(Json(json!(detail)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// Capabilities to grant; all that the version requests when omitted.
+    permissions: Option<Vec<String>>,
+    #[serde(default)]
+    enable: bool,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    // The body is optional: an empty one approves everything requested, without enabling.
+    let body: ApproveBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ApproveBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", format!("approve body: {e}")))?
+    };
+    let ext = state.registry.approve(&who.tenant, extension_id(&id)?, body.permissions, body.enable, &who.user).await?;
+    Ok(Json(json!({ "extension": ext })))
+}
+
+pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, true, &who.user).await?;
+    Ok(Json(json!({ "extension": ext })))
+}
+
+pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, false, &who.user).await?;
+    Ok(Json(json!({ "extension": ext })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninstallQuery {
+    #[serde(default)]
+    purge: bool,
+}
+
+pub async fn uninstall(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<UninstallQuery>,
+) -> Result<StatusCode, ApiError> {
+    state.registry.uninstall(&who.tenant, extension_id(&id)?, query.purge, &who.user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.registry.settings(&who.tenant, extension_id(&id)?).await?)))
+}
+
+pub async fn put_settings(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    Path(id): Path<String>,
+    ApiJson(update): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.registry.update_settings(&who.tenant, extension_id(&id)?, &update, &who.user).await?)))
+}
+
+pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.registry.reset_settings(&who.tenant, extension_id(&id)?, &who.user).await?)))
+}
+
+pub async fn manifest_schema() -> Json<Value> {
+    Json(alga_bundle::Manifest::json_schema())
+}

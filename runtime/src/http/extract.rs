@@ -1,0 +1,80 @@
+//! Extractors whose rejections speak the API's error shape instead of axum's plain text.
+
+use alga_store::Permission;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ApiError, AppState, Authenticated};
+use crate::auth::Principal;
+
+/// The permission that admin routes require.
+pub const MANAGE: (&str, &str) = ("extension", "manage");
+
+/// A JSON body; malformed bodies get `400 INVALID_JSON` naming what is wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let status = match rejection {
+                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(ApiError::new(status, "INVALID_JSON", rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// Query parameters; bad ones get `400 INVALID_ARGUMENT`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_error(rejection)),
+        }
+    }
+}
+
+fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", rejection.body_text())
+}
+
+/// A caller allowed to manage extensions: a valid token whose roles hold
+/// `extension:manage` in the tenant, or one of the configured admin roles.
+pub struct AdminCaller(pub Principal);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
+        if who.roles.iter().any(|r| state.admin_roles.contains(r)) {
+            return Ok(AdminCaller(who));
+        }
+        let held = state.store.role_permissions(&who.tenant, &who.roles).await?;
+        if held.contains(&Permission::new(MANAGE.0, MANAGE.1)) {
+            return Ok(AdminCaller(who));
+        }
+        Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "managing extensions needs the extension:manage permission")
+            .with_details(json!({ "required": "extension:manage", "roles": who.roles })))
+    }
+}
+
+/// Parses an extension id from the path; anything that is not a UUID cannot exist: 404.
+pub fn extension_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("extension {raw} not found")))
+}

@@ -1,0 +1,400 @@
+//! The extension registry: the install pipeline (upload, review, approve, update, enable,
+//! disable, uninstall), settings, and the lifecycle events other modules subscribe to.
+//!
+//! HTTP handlers and the CLI call these methods; nothing here knows about axum.
+
+mod events;
+pub mod settings;
+
+use std::sync::Arc;
+
+use alga_bundle::{BundleError, BundleSignature, InspectOptions, Inspection, Manifest, ManifestSummary, Problem};
+use alga_store::{
+    Approval, CapabilityGrant, Extension, ExtensionStatus, NewExtension, NewFile, NewVersion, Permission, Store,
+    StoreError, TenantId, UserPermissionDef, VersionRecord, VersionState,
+};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use events::{EventBus, LifecycleEvent, LifecycleKind};
+
+/// Namespace of install ids: an install's id is derived from (tenant, manifest id), so an
+/// uninstalled and reinstalled extension finds its kept storage and settings again.
+const INSTALL_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_0e7e_2b5f_4d0e_9c39_7a4f_51e2_d3b8);
+
+pub fn install_id(tenant: &TenantId, key: &str) -> Uuid {
+    Uuid::new_v5(&INSTALL_ID_NAMESPACE, format!("{tenant}\0{key}").as_bytes())
+}
+
+/// Why a registry operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("extension {0} not found")]
+    NotFound(String),
+    #[error("version {version} of {key} was already uploaded with different content; versions are immutable, bump the version")]
+    VersionImmutable { key: String, version: String },
+    #[error("{key} {to} is older than the installed {from}; pass force=true to downgrade")]
+    Downgrade { key: String, from: String, to: String },
+    #[error("extension {0} has no pending version to approve")]
+    NothingToApprove(String),
+    #[error("extension {0} is waiting for approval; approve it before enabling")]
+    NotApproved(String),
+    #[error("permissions/{index}: {capability:?} is not requested by the pending version")]
+    NotRequested { index: usize, capability: String },
+    #[error("settings have {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Settings(Vec<Problem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadKind {
+    /// A new install, waiting for approval.
+    Installed,
+    /// A new version of an installed extension, waiting for approval.
+    Update,
+    /// The same bundle was uploaded before: nothing changed.
+    Unchanged,
+}
+
+/// Capabilities an update adds or drops compared with what is granted now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PermissionDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// The result of an upload: what the admin reviews before approving.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadOutcome {
+    pub kind: UploadKind,
+    pub extension: Extension,
+    pub version: VersionRecord,
+    pub manifest: ManifestSummary,
+    pub requested_permissions: Vec<String>,
+    pub permission_diff: PermissionDiff,
+    pub warnings: Vec<String>,
+}
+
+/// The registry and what it needs.
+pub struct Registry {
+    store: Arc<dyn Store>,
+    events: EventBus,
+    inspect: InspectOptions,
+}
+
+impl Registry {
+    pub fn new(store: Arc<dyn Store>, inspect: InspectOptions) -> Self {
+        Self { store, events: EventBus::default(), inspect }
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn inspect_options(&self) -> &InspectOptions {
+        &self.inspect
+    }
+
+    fn publish(&self, ext: &Extension, kind: LifecycleKind) {
+        self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
+    }
+
+    /// Checks an uploaded bundle and records it: a new install, a pending update, or
+    /// nothing when the same bundle is already there. Every step is one transaction, so a
+    /// refused bundle leaves nothing behind.
+    pub async fn upload(
+        &self,
+        tenant: &TenantId,
+        actor: &str,
+        bytes: Vec<u8>,
+        signature: Option<BundleSignature>,
+        allow_downgrade: bool,
+    ) -> Result<UploadOutcome, RegistryError> {
+        let options = self.inspect.clone();
+        // Parsing every module is CPU work: keep it off the async workers.
+        let inspection = tokio::task::spawn_blocking(move || alga_bundle::inspect_archive(&bytes, signature.as_ref(), &options))
+            .await
+            .map_err(|e| BundleError::Format(format!("inspection failed: {e}")))??;
+        // Concurrent first uploads race on the install row; the loser sees the winner's
+        // install on its second pass and reports it unchanged.
+        match self.record_upload(tenant, actor, &inspection, allow_downgrade).await {
+            Err(RegistryError::Store(StoreError::Conflict(_))) => self.record_upload(tenant, actor, &inspection, allow_downgrade).await,
+            other => other,
+        }
+    }
+
+    async fn record_upload(
+        &self,
+        tenant: &TenantId,
+        actor: &str,
+        inspection: &Inspection,
+        allow_downgrade: bool,
+    ) -> Result<UploadOutcome, RegistryError> {
+        let m = &inspection.manifest;
+        let requested = capabilities_of(m);
+        let version = NewVersion {
+            id: Uuid::new_v4(),
+            version: m.version.clone(),
+            bundle_hash: inspection.bundle_hash.clone(),
+            manifest: inspection.manifest_json.clone(),
+            main_entry_point: m.main.trim_start_matches("./").to_owned(),
+            signer: inspection.signer.clone(),
+        };
+        let outcome = |kind, extension, version, diff| UploadOutcome {
+            kind,
+            extension,
+            version,
+            manifest: ManifestSummary::from(m),
+            requested_permissions: m.permissions.clone(),
+            permission_diff: diff,
+            warnings: inspection.warnings.clone(),
+        };
+
+        let Some(existing) = self.store.find_extension_by_key(tenant, &m.id).await? else {
+            let new = NewExtension {
+                id: install_id(tenant, &m.id),
+                key: m.id.clone(),
+                name: m.name.clone(),
+                description: m.description.clone(),
+                version: m.version.clone(),
+                manifest: inspection.manifest_json.clone(),
+                main_entry_point: version.main_entry_point.clone(),
+                bundle_hash: inspection.bundle_hash.clone(),
+                status: ExtensionStatus::PendingApproval,
+            };
+            let ext = self.store.create_install(tenant, &new, &version, &new_files(inspection), &requested, actor).await?;
+            let record = self.pending_version(tenant, ext.id).await?;
+            self.publish(&ext, LifecycleKind::Registered { version: m.version.clone() });
+            let diff = diff(&[], &requested);
+            return Ok(outcome(UploadKind::Installed, ext, record, diff));
+        };
+
+        let versions = self.store.list_versions(tenant, existing.id).await?;
+        if let Some(same) = versions.iter().find(|v| v.version == m.version) {
+            if same.bundle_hash != inspection.bundle_hash {
+                return Err(RegistryError::VersionImmutable { key: m.id.clone(), version: m.version.clone() });
+            }
+            let granted = self.granted(tenant, existing.id).await?;
+            return Ok(outcome(UploadKind::Unchanged, existing, same.clone(), diff(&granted, &requested)));
+        }
+        if let Some(active) = versions.iter().find(|v| v.state == VersionState::Active) {
+            let older = match (semver::Version::parse(&m.version), semver::Version::parse(&active.version)) {
+                (Ok(new), Ok(current)) => new < current,
+                _ => false,
+            };
+            if older && !allow_downgrade {
+                return Err(RegistryError::Downgrade { key: m.id.clone(), from: active.version.clone(), to: m.version.clone() });
+            }
+        }
+        let record = self.store.add_pending_version(tenant, existing.id, &version, &new_files(inspection), actor).await?;
+        let ext = self.get(tenant, existing.id).await?;
+        let granted = self.granted(tenant, existing.id).await?;
+        self.publish(&ext, LifecycleKind::UpdateUploaded { version: m.version.clone() });
+        Ok(outcome(UploadKind::Update, ext, record, diff(&granted, &requested)))
+    }
+
+    async fn granted(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Permission>, RegistryError> {
+        let caps = self.store.capabilities(tenant, id).await?;
+        Ok(caps.into_iter().filter(|c| c.granted).map(|c| c.permission).collect())
+    }
+
+    async fn pending_version(&self, tenant: &TenantId, id: Uuid) -> Result<VersionRecord, RegistryError> {
+        let versions = self.store.list_versions(tenant, id).await?;
+        versions
+            .into_iter()
+            .find(|v| v.state == VersionState::Pending)
+            .ok_or_else(|| RegistryError::NothingToApprove(id.to_string()))
+    }
+
+    pub async fn get(&self, tenant: &TenantId, id: Uuid) -> Result<Extension, RegistryError> {
+        self.store.get_extension(tenant, id).await?.ok_or_else(|| RegistryError::NotFound(id.to_string()))
+    }
+
+    /// Everything an admin sees about one extension.
+    pub async fn detail(&self, tenant: &TenantId, id: Uuid) -> Result<ExtensionDetail, RegistryError> {
+        let extension = self.get(tenant, id).await?;
+        let capabilities = self.store.capabilities(tenant, id).await?;
+        let versions = self.store.list_versions(tenant, id).await?;
+        let pending_update = match versions.iter().find(|v| v.state == VersionState::Pending) {
+            Some(pending) if extension.status != ExtensionStatus::PendingApproval => {
+                let granted: Vec<Permission> = capabilities.iter().filter(|c| c.granted).map(|c| c.permission.clone()).collect();
+                let requested = capabilities_in(&pending.manifest);
+                Some(PendingUpdate { version: pending.version.clone(), version_id: pending.id, permission_diff: diff(&granted, &requested) })
+            }
+            _ => None,
+        };
+        Ok(ExtensionDetail { extension, capabilities, versions, pending_update })
+    }
+
+    /// Approves the pending version (first install or update), granting `permissions`
+    /// (default: all it requests) and optionally enabling it.
+    pub async fn approve(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        permissions: Option<Vec<String>>,
+        enable: bool,
+        actor: &str,
+    ) -> Result<Extension, RegistryError> {
+        let before = self.get(tenant, id).await?;
+        let pending = self.pending_version(tenant, id).await?;
+        let manifest: Manifest = serde_json::from_value(pending.manifest.clone())
+            .map_err(|e| StoreError::Corrupt { table: "extension_versions", message: e.to_string() })?;
+        let requested = capabilities_of(&manifest);
+        let granted = match permissions {
+            None => requested.clone(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(index, cap)| {
+                    requested
+                        .iter()
+                        .find(|p| p.to_string() == *cap)
+                        .cloned()
+                        .ok_or_else(|| RegistryError::NotRequested { index, capability: cap.clone() })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let user_permissions = manifest
+            .user_permissions
+            .iter()
+            .map(|u| UserPermissionDef { name: u.name.clone(), description: u.description.clone(), default_roles: u.default_roles.clone() })
+            .collect();
+        let approval = Approval { requested, granted, user_permissions, enable };
+        let ext = self.store.approve_version(tenant, id, pending.id, &approval, actor).await?;
+        if before.status == ExtensionStatus::PendingApproval {
+            self.publish(&ext, LifecycleKind::Approved { version: ext.version.clone() });
+        } else {
+            self.publish(&ext, LifecycleKind::Updated { from_version: before.version.clone(), to_version: ext.version.clone() });
+        }
+        if ext.is_enabled && !before.is_enabled {
+            self.publish(&ext, LifecycleKind::Enabled);
+        }
+        Ok(ext)
+    }
+
+    pub async fn set_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension, RegistryError> {
+        let current = self.get(tenant, id).await?;
+        if enabled && current.status == ExtensionStatus::PendingApproval {
+            return Err(RegistryError::NotApproved(id.to_string()));
+        }
+        let ext = self.store.set_extension_enabled(tenant, id, enabled, actor).await?;
+        self.publish(&ext, if enabled { LifecycleKind::Enabled } else { LifecycleKind::Disabled });
+        Ok(ext)
+    }
+
+    /// Uninstalls; `purge` also deletes storage and settings. Blobs no other install uses
+    /// are collected afterwards.
+    pub async fn uninstall(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<(), RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        self.store.delete_extension(tenant, id, purge, actor).await?;
+        self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
+        // Collection is housekeeping: failing it must not fail the uninstall.
+        if let Err(err) = self.store.gc_file_blobs().await {
+            tracing::warn!(error = %err, "collecting unused file blobs failed");
+        }
+        Ok(())
+    }
+
+    fn settings_defs(ext: &Extension) -> Vec<alga_bundle::manifest::SettingDef> {
+        ext.manifest
+            .get("settings")
+            .and_then(|s| serde_json::from_value(s.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// Settings as an admin sees them (secrets masked) with their definitions.
+    pub async fn settings(&self, tenant: &TenantId, id: Uuid) -> Result<SettingsView, RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        let defs = Self::settings_defs(&ext);
+        let saved = self.store.get_settings(tenant, id).await?;
+        Ok(SettingsView { values: settings::effective(&defs, saved.as_ref(), true), schema: defs })
+    }
+
+    pub async fn update_settings(&self, tenant: &TenantId, id: Uuid, update: &Value, actor: &str) -> Result<SettingsView, RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        let defs = Self::settings_defs(&ext);
+        let saved = self.store.get_settings(tenant, id).await?;
+        let next = settings::apply_update(&defs, saved.as_ref(), update).map_err(RegistryError::Settings)?;
+        self.store.put_settings(tenant, id, &next).await?;
+        let keys: Vec<&String> = update.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        self.audit(tenant, actor, "extension.settings_updated", &ext, serde_json::json!({ "keys": keys })).await?;
+        self.publish(&ext, LifecycleKind::SettingsChanged);
+        Ok(SettingsView { values: settings::effective(&defs, Some(&next), true), schema: defs })
+    }
+
+    pub async fn reset_settings(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<SettingsView, RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        self.store.delete_settings(tenant, id).await?;
+        self.audit(tenant, actor, "extension.settings_reset", &ext, Value::Null).await?;
+        self.publish(&ext, LifecycleKind::SettingsChanged);
+        let defs = Self::settings_defs(&ext);
+        Ok(SettingsView { values: settings::effective(&defs, None, true), schema: defs })
+    }
+
+    async fn audit(&self, tenant: &TenantId, actor: &str, action: &str, ext: &Extension, details: Value) -> Result<(), RegistryError> {
+        let entry = alga_store::NewAuditEntry { actor: actor.into(), action: action.into(), target: ext.id.to_string(), details };
+        Ok(self.store.append_audit(tenant, &entry).await?)
+    }
+}
+
+/// An extension with its capabilities, versions and any update waiting for approval.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtensionDetail {
+    pub extension: Extension,
+    pub capabilities: Vec<CapabilityGrant>,
+    pub versions: Vec<VersionRecord>,
+    pub pending_update: Option<PendingUpdate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingUpdate {
+    pub version: String,
+    pub version_id: Uuid,
+    pub permission_diff: PermissionDiff,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    pub values: serde_json::Map<String, Value>,
+    pub schema: Vec<alga_bundle::manifest::SettingDef>,
+}
+
+fn new_files(inspection: &Inspection) -> Vec<NewFile> {
+    inspection
+        .files
+        .iter()
+        .map(|(path, f)| NewFile { path: path.clone(), content_hash: f.sha256.clone(), bytes: f.bytes.clone() })
+        .collect()
+}
+
+fn capabilities_of(m: &Manifest) -> Vec<Permission> {
+    m.permissions.iter().filter_map(|c| c.split_once(':')).map(|(r, a)| Permission::new(r, a)).collect()
+}
+
+fn capabilities_in(manifest: &Value) -> Vec<Permission> {
+    serde_json::from_value::<Manifest>(manifest.clone()).map(|m| capabilities_of(&m)).unwrap_or_default()
+}
+
+fn diff(granted: &[Permission], requested: &[Permission]) -> PermissionDiff {
+    let show = |p: &Permission| p.to_string();
+    PermissionDiff {
+        added: requested.iter().filter(|p| !granted.contains(p)).map(show).collect(),
+        removed: granted.iter().filter(|p| !requested.contains(p)).map(show).collect(),
+        unchanged: requested.iter().filter(|p| granted.contains(p)).map(show).collect(),
+    }
+}

@@ -1,0 +1,101 @@
+//! Extension settings as admins see them: manifest defaults merged with saved values,
+//! validated against the manifest's settings schema, secrets never shown back.
+
+use alga_bundle::manifest::SettingDef;
+use alga_bundle::validate::check_setting_value;
+use alga_bundle::Problem;
+use serde_json::{Map, Value};
+
+/// What a secret's value is shown as once set.
+pub const SECRET_MASK: &str = "********";
+
+/// Defaults merged with `saved`; secrets replaced by [`SECRET_MASK`] when `mask_secrets`.
+pub fn effective(defs: &[SettingDef], saved: Option<&Value>, mask_secrets: bool) -> Map<String, Value> {
+    let mut out = Map::new();
+    for def in defs {
+        let value = saved.and_then(|s| s.get(&def.key)).cloned().or_else(|| def.default.clone());
+        let value = match value {
+            Some(_) if def.secret && mask_secrets => Value::String(SECRET_MASK.into()),
+            Some(v) => v,
+            None => Value::Null,
+        };
+        out.insert(def.key.clone(), value);
+    }
+    out
+}
+
+/// Applies an update to the saved values: keys present are set (`null` resets one to its
+/// default), keys absent are kept. Returns the new saved object or every problem found.
+pub fn apply_update(defs: &[SettingDef], saved: Option<&Value>, update: &Value) -> Result<Value, Vec<Problem>> {
+    let Some(update) = update.as_object() else {
+        return Err(vec![Problem::new("", "type", "settings must be a JSON object of key to value")]);
+    };
+    let mut next = saved.and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut problems = Vec::new();
+    for (key, value) in update {
+        let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+        let Some(def) = defs.iter().find(|d| &d.key == key) else {
+            problems.push(Problem::new(pointer, "unknown_setting", format!("the extension has no setting {key:?}")));
+            continue;
+        };
+        if value.is_null() {
+            next.remove(key);
+            continue;
+        }
+        if def.secret && value.as_str() == Some(SECRET_MASK) {
+            // The console sent the mask back unchanged: keep the stored secret.
+            continue;
+        }
+        match check_setting_value(def, value) {
+            Ok(()) => {
+                next.insert(key.clone(), value.clone());
+            }
+            Err(message) => problems.push(Problem::new(pointer, "type", message)),
+        }
+    }
+    for def in defs.iter().filter(|d| d.required && d.default.is_none()) {
+        if !next.contains_key(&def.key) {
+            problems.push(Problem::new(format!("/{}", def.key), "required", format!("setting {:?} is required", def.key)));
+        }
+    }
+    if problems.is_empty() {
+        Ok(Value::Object(next))
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn defs() -> Vec<SettingDef> {
+        serde_json::from_value(json!([
+            { "key": "color", "type": "select", "label": "Color", "options": ["red", "blue"], "default": "red" },
+            { "key": "limit", "type": "number", "label": "Limit" },
+            { "key": "apiKey", "type": "string", "label": "API key", "secret": true, "required": true }
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn effective_settings_merge_defaults_and_mask_secrets() {
+        let saved = json!({ "limit": 3, "apiKey": "s3cret" });
+        let shown = effective(&defs(), Some(&saved), true);
+        assert_eq!(Value::Object(shown), json!({ "color": "red", "limit": 3, "apiKey": SECRET_MASK }));
+        assert_eq!(effective(&defs(), Some(&saved), false)["apiKey"], "s3cret");
+    }
+
+    #[test]
+    fn updates_are_validated_and_merged() {
+        let saved = json!({ "apiKey": "s3cret" });
+        let next = apply_update(&defs(), Some(&saved), &json!({ "color": "blue", "apiKey": SECRET_MASK })).unwrap();
+        assert_eq!(next, json!({ "color": "blue", "apiKey": "s3cret" }));
+        let problems = apply_update(&defs(), Some(&saved), &json!({ "color": "green", "nope": 1, "limit": "x" })).unwrap_err();
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/color", "/limit", "/nope"]);
+        let missing = apply_update(&defs(), None, &json!({})).unwrap_err();
+        assert_eq!(missing[0].rule, "required");
+    }
+}
