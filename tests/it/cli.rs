@@ -205,3 +205,79 @@ fn token_refuses_bad_input() {
     let output = alga_ext(cwd.path()).args(["token", "--tenant", "acme", "--user", "u"]).output().unwrap();
     assert!(!output.status.success(), "a secret is required");
 }
+
+fn sample_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/ticket-tags")
+}
+
+#[test]
+fn validate_and_pack_report_problems_by_pointer_and_fail() {
+    let cwd = tempfile::tempdir().unwrap();
+    let ok = alga_ext(cwd.path()).arg("validate").arg(sample_dir()).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok: com.alga.samples.ticket-tags 1.0.0"));
+
+    // A copy of the sample with two manifest mistakes.
+    let broken = cwd.path().join("broken");
+    let files = alga_bundle::pack::files_from_dir(&sample_dir(), &Default::default()).unwrap();
+    for (path, file) in &files {
+        let target = broken.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, &file.bytes).unwrap();
+    }
+    let mut manifest: Value = serde_json::from_slice(&files["manifest.json"].bytes).unwrap();
+    manifest["version"] = "one".into();
+    manifest["extensionPoints"]["pages"][0]["handler"] = "missing".into();
+    std::fs::write(broken.join("manifest.json"), manifest.to_string()).unwrap();
+    for command in ["validate", "pack"] {
+        let mut cmd = alga_ext(cwd.path());
+        cmd.arg(command).arg(&broken);
+        if command == "pack" {
+            cmd.args(["-o", "out.zip"]);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command} must fail");
+        assert!(stderr.contains("MANIFEST_INVALID: 2 problem(s)"), "{stderr}");
+        assert!(stderr.contains("  /version: ") && stderr.contains("  /extensionPoints/pages/0/handler: "), "{stderr}");
+    }
+    assert!(!cwd.path().join("out.zip").exists(), "no archive for a bundle that would be refused");
+}
+
+#[tokio::test]
+async fn pack_sign_and_install_against_a_server_that_requires_signatures() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = alga_ext(cwd.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (stdout, progress) = run(&["pack", sample_dir().to_str().unwrap(), "-o", "tags.zip"]);
+    assert!(stdout.contains("bundle hash: ") && stdout.contains("size: "), "{stdout}");
+    assert!(progress.contains("[1/5] README.md"), "progress on stderr: {progress}");
+    let (trusted, _) = run(&["keygen", "--key-id", "acme", "-o", "acme.key"]);
+    let (_, _) = run(&["sign", "tags.zip", "--key", "acme.key"]);
+    assert!(cwd.path().join("tags.zip.sig").exists());
+
+    let mut cmd = alga_ext(cwd.path());
+    cmd.args(["serve", "--require-signatures", "--trusted-keys", trusted.trim()])
+        .env("ALGA_EXT_JWT_SECRET", crate::support::SECRET)
+        .env("ALGA_EXT_DATA_DIR", cwd.path().join("data"));
+    let server = Server::start(cmd);
+    let token = crate::support::admin_token("acme");
+    let (stdout, _) = run(&["install", "tags.zip", "--url", &server.url(""), "--token", &token, "--enable"]);
+    assert!(stdout.contains("Ticket Tags 1.0.0"), "{stdout}");
+    assert!(stdout.contains("see tickets (tickets:read)"), "plain-words review: {stdout}");
+    assert!(stdout.contains("approved: com.alga.samples.ticket-tags 1.0.0 (enabled)"), "{stdout}");
+
+    let (status, list) = get_json(&server.url("/admin/v1/extensions"), Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["extensions"][0]["enabled"], true, "{list}");
+
+    // Without its signature file the same server refuses the upload.
+    std::fs::remove_file(cwd.path().join("tags.zip.sig")).unwrap();
+    let out = alga_ext(cwd.path()).args(["install", "tags.zip", "--url", &server.url(""), "--token", &token]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SIGNATURE_REQUIRED"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(server.terminate().success());
+}

@@ -60,7 +60,8 @@ async fn readyz_is_unavailable_until_migrations_ran() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
     let store = std::sync::Arc::new(SqliteStore::connect(&ConnectOptions::new(url)).await.unwrap());
-    let state = AppState { store: store.clone(), tokens: std::sync::Arc::new(TokenKeys::from_secret(SECRET.as_bytes())) };
+    let registry = std::sync::Arc::new(alga_ext::registry::Registry::new(store.clone(), Default::default()));
+    let state = AppState::new(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec![]);
     let (status, body) = call(state.clone(), "/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_error_shape(&body, "NOT_READY");

@@ -5,8 +5,11 @@
 //! drops it afterwards, so tests run in parallel without colliding. Tests fail, never skip,
 //! when PostgreSQL is unreachable.
 
+mod archives;
+mod bad_bundles;
 mod cli;
 mod http;
+mod install;
 mod isolate;
 mod rls;
 mod store_conformance;

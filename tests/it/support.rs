@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use alga_ext::http::AppState;
 use alga_ext::auth::TokenKeys;
+use alga_ext::http::AppState;
+use alga_ext::registry::Registry;
 use alga_store::{ConnectOptions, PgStore, SqliteStore, Store, TenantId};
 use sqlx::Connection;
 
@@ -79,6 +80,22 @@ impl TestStore {
     }
 
     pub fn app_state(&self) -> AppState {
-        AppState { store: self.store.clone(), tokens: Arc::new(TokenKeys::from_secret(SECRET.as_bytes())) }
+        self.app_state_with(alga_bundle::InspectOptions::default())
     }
+
+    /// App state whose registry checks bundles with `inspect`; role `admin` manages extensions.
+    pub fn app_state_with(&self, inspect: alga_bundle::InspectOptions) -> AppState {
+        let registry = Arc::new(Registry::new(self.store.clone(), inspect));
+        AppState::new(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()])
+    }
+}
+
+/// A token for `tenant` whose `admin` role may manage extensions.
+pub fn admin_token(tenant_id: &str) -> String {
+    user_token(tenant_id, "alice", &["admin"])
+}
+
+pub fn user_token(tenant_id: &str, user: &str, roles: &[&str]) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    TokenKeys::from_secret(SECRET.as_bytes()).mint(&tenant(tenant_id), user, &roles, std::time::Duration::from_secs(300)).unwrap()
 }

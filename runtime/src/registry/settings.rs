@@ -61,6 +61,7 @@ pub fn apply_update(defs: &[SettingDef], saved: Option<&Value>, update: &Value) 
     if problems.is_empty() {
         Ok(Value::Object(next))
     } else {
+        problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         Err(problems)
     }
 }
