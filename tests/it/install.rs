@@ -342,3 +342,27 @@ async fn the_published_schema_is_served_and_matches_the_file_in_js() {
     let published: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
     assert_eq!(published, served, "js/manifest.schema.json is stale: run `alga-ext schema > js/manifest.schema.json`");
 }
+
+#[tokio::test]
+async fn stored_files_are_verified_against_their_hashes_when_loaded() {
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let (status, body) = upload(&state, &admin_token("acme"), sample_zip(SAMPLE, |_| {})).await;
+    assert_eq!(status, 201, "{body}");
+    let t = tenant("acme");
+    let version_id: uuid::Uuid = body["version"]["id"].as_str().unwrap().parse().unwrap();
+    let files = state.registry.load_version_files(&t, version_id).await.unwrap();
+    assert_eq!(files.keys().collect::<Vec<_>>(), ["README.md", "manifest.json", "src/index.js", "src/tags.js", "ui/tags.css"]);
+    assert_eq!(alga_bundle::bundle_hash(&files), body["version"]["bundleHash"].as_str().unwrap());
+
+    // Someone with database access swaps the code behind the recorded hash.
+    let hash = &files["src/tags.js"].sha256;
+    sqlx::query("UPDATE file_blobs SET content = ?1 WHERE content_hash = ?2")
+        .bind(b"export const evil = true;".to_vec())
+        .bind(hash)
+        .execute(db.sqlite.as_ref().unwrap().pool())
+        .await
+        .unwrap();
+    let err = state.registry.load_version_files(&t, version_id).await.unwrap_err();
+    assert!(matches!(&err, alga_ext::registry::RegistryError::Bundle(e) if e.code() == "BUNDLE_HASH_MISMATCH"), "{err}");
+}

@@ -59,6 +59,7 @@ impl Drop for PgTestDb {
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     pub pg: Option<PgStore>,
+    pub sqlite: Option<SqliteStore>,
     _pg_db: Option<PgTestDb>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -69,14 +70,14 @@ impl TestStore {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = SqliteStore::connect(&ConnectOptions::new(url)).await.unwrap();
         store.migrate().await.unwrap();
-        Self { store: Arc::new(store), pg: None, _pg_db: None, _dir: Some(dir) }
+        Self { store: Arc::new(store.clone()), pg: None, sqlite: Some(store), _pg_db: None, _dir: Some(dir) }
     }
 
     pub async fn postgres() -> Self {
         let db = PgTestDb::create().await;
         let store = PgStore::connect(&ConnectOptions::new(db.url.clone())).await.unwrap();
         store.migrate().await.unwrap();
-        Self { store: Arc::new(store.clone()), pg: Some(store), _pg_db: Some(db), _dir: None }
+        Self { store: Arc::new(store.clone()), pg: Some(store), sqlite: None, _pg_db: Some(db), _dir: None }
     }
 
     pub fn app_state(&self) -> AppState {

@@ -308,6 +308,25 @@ impl Registry {
         Ok(())
     }
 
+    /// Loads every file of a version, checking each against the sha256 recorded at install:
+    /// content changed in the database since then is refused, never run or served.
+    pub async fn load_version_files(&self, tenant: &TenantId, version_id: Uuid) -> Result<alga_bundle::Files, RegistryError> {
+        let mut files = alga_bundle::Files::new();
+        for stored in self.store.version_files(tenant, version_id).await? {
+            let (_, bytes) = self
+                .store
+                .read_file(tenant, version_id, &stored.path)
+                .await?
+                .ok_or_else(|| RegistryError::NotFound(format!("{version_id}/{}", stored.path)))?;
+            let file = alga_bundle::BundleFile::new(bytes);
+            if file.sha256 != stored.content_hash {
+                return Err(BundleError::HashMismatch { path: stored.path, expected: stored.content_hash, actual: file.sha256 }.into());
+            }
+            files.insert(stored.path, file);
+        }
+        Ok(files)
+    }
+
     fn settings_defs(ext: &Extension) -> Vec<alga_bundle::manifest::SettingDef> {
         ext.manifest
             .get("settings")
