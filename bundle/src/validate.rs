@@ -196,6 +196,45 @@ pub fn route_shape(path: &str) -> Result<String, String> {
     Ok(shape)
 }
 
+/// Matches a request path against a declared route (`/tags/:id`); returns the parameters,
+/// percent-decoded, or `None` when it does not match.
+pub fn match_route(pattern: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let pattern: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if pattern.len() != segments.len() {
+        return None;
+    }
+    let mut params = BTreeMap::new();
+    for (want, got) in pattern.iter().zip(&segments) {
+        match want.strip_prefix(':') {
+            Some(name) if !got.is_empty() => {
+                params.insert(name.to_owned(), percent_decode(got)?);
+            }
+            Some(_) => return None,
+            None if want == got => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn check_settings(settings: &[SettingDef], p: &mut Vec<Problem>) {
     let mut keys = BTreeSet::new();
     for (i, s) in settings.iter().enumerate() {
@@ -282,7 +321,19 @@ pub fn main_exports(main: &str, modules: &BTreeMap<String, ModuleInfo>) -> Optio
 
 #[cfg(test)]
 mod tests {
-    use super::route_shape;
+    use super::{match_route, route_shape};
+
+    #[test]
+    fn routes_match_paths_and_extract_decoded_params() {
+        let params = match_route("/tags/:id", "/tags/a%20b").unwrap();
+        assert_eq!(params.get("id").map(String::as_str), Some("a b"));
+        assert!(match_route("/tags/:id", "/tags").is_none());
+        assert!(match_route("/tags/:id", "/tags/").is_none());
+        assert!(match_route("/tags/:id", "/tags/1/x").is_none());
+        assert!(match_route("/tags", "/other").is_none());
+        assert!(match_route("/tags/:id", "/tags/%zz").is_none());
+        assert_eq!(match_route("/", "/").unwrap().len(), 0);
+    }
 
     #[test]
     fn routes_have_a_shape_or_a_reason() {

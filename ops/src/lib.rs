@@ -7,6 +7,7 @@
 //! Invariant: nothing here depends on axum or on the HTTP layer.
 
 pub mod console;
+pub mod web;
 
 /// Who a JS isolate runs for. Put into `OpState` when the runtime is built; ops read it from
 /// there, so JS code cannot claim to be another tenant or extension.

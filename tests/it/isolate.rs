@@ -14,7 +14,7 @@ fn identity(tenant: &str) -> ExtensionIdentity {
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_isolate_runs_javascript_and_returns_json() {
-    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default()).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None).unwrap();
     let value = isolate.eval_json("<test>", "const o = { sum: 1 + 2, list: [...'ab'] }; o".into()).unwrap();
     assert_eq!(value, json!({ "sum": 3, "list": ["a", "b"] }));
     let err = isolate.eval_json("<test>", "throw new TypeError('nope')".into()).unwrap_err();
@@ -45,7 +45,7 @@ async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default()).unwrap();
+        let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None).unwrap();
         isolate
             .eval_json("<test>", "console.log('hello', { n: 1 }, [2]); console.error(new Error('bad')); 0".into())
             .unwrap();
@@ -62,7 +62,7 @@ async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn console_cannot_be_replaced_by_extension_code() {
-    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default()).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None).unwrap();
     let value = isolate
         .eval_json("<test>", "try { console.log = () => 1; } catch {} ; globalThis.console = 1; typeof console.log".into())
         .unwrap();
@@ -71,8 +71,8 @@ async fn console_cannot_be_replaced_by_extension_code() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn exhausting_the_heap_terminates_the_script_not_the_process() {
-    let limits = IsolateLimits { heap_max_bytes: 16 * 1024 * 1024 };
-    let mut greedy = Isolate::new(identity("acme"), limits).unwrap();
+    let limits = IsolateLimits { heap_max_bytes: 16 * 1024 * 1024, ..Default::default() };
+    let mut greedy = Isolate::new(identity("acme"), limits, None).unwrap();
     let err = greedy
         .eval_json("<test>", "const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); 0".into())
         .unwrap_err();
@@ -82,12 +82,83 @@ async fn exhausting_the_heap_terminates_the_script_not_the_process() {
     drop(greedy);
 
     // The process carries on and a fresh isolate works.
-    let mut next = Isolate::new(identity("globex"), limits).unwrap();
+    let mut next = Isolate::new(identity("globex"), limits, None).unwrap();
     assert_eq!(next.eval_json("<test>", "typeof keep".into()).unwrap(), json!("undefined"));
 }
 
 #[test]
 fn building_an_isolate_outside_a_tokio_runtime_is_an_error_not_an_abort() {
-    let err = Isolate::new(identity("acme"), IsolateLimits::default()).err().unwrap();
+    let err = Isolate::new(identity("acme"), IsolateLimits::default(), None).err().unwrap();
     assert!(matches!(err, IsolateError::NoAsyncRuntime), "{err}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn extension_code_sees_web_globals_and_no_deno_or_webassembly() {
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None).unwrap();
+    let value = isolate
+        .eval_json(
+            "<test>",
+            r#"
+            const u = new URL("https://example.com:8443/a/b?x=1&y=two#frag");
+            u.searchParams.append("z", "3 4");
+            const h = new Headers({ "Content-Type": "text/plain" });
+            h.append("X-Many", "a"); h.append("x-many", "b");
+            const bytes = new TextEncoder().encode("héllo");
+            const uuid = crypto.randomUUID();
+            const random = crypto.getRandomValues(new Uint8Array(16));
+            ({
+              deno: typeof Deno, wasm: typeof WebAssembly, process: typeof process, fetch: typeof fetch,
+              url: [u.hostname, u.port, u.pathname, u.searchParams.get("y"), u.href],
+              headers: [h.get("content-type"), h.get("X-MANY")],
+              text: [bytes.length, new TextDecoder().decode(bytes)],
+              b64: [btoa("hi!"), atob("aGkh")],
+              uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(uuid),
+              random: random.some((b) => b !== 0),
+              clone: structuredClone({ a: [1, { b: 2 }] }),
+              timers: [typeof setTimeout, typeof clearTimeout],
+              response: new Response("x", { status: 201 }).status,
+            })
+            "#
+            .into(),
+        )
+        .unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "deno": "undefined", "wasm": "undefined", "process": "undefined", "fetch": "undefined",
+            "url": ["example.com", "8443", "/a/b", "two", "https://example.com:8443/a/b?x=1&y=two&z=3+4#frag"],
+            "headers": ["text/plain", "a, b"],
+            "text": [6, "héllo"],
+            "b64": ["aGkh", "hi!"],
+            "uuid": true, "random": true,
+            "clone": { "a": [1, { "b": 2 }] },
+            "timers": ["function", "function"],
+            "response": 201
+        })
+    );
+    let err = isolate.eval_json("<test>", "new URL('not a url')".into()).unwrap_err();
+    assert!(err.to_string().contains("TypeError"), "{err}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_infinite_loop_is_stopped_by_the_cpu_limit_not_wall_time() {
+    let limits = IsolateLimits { cpu_hard: std::time::Duration::from_millis(100), ..Default::default() };
+    let mut isolate = Isolate::new(identity("acme"), limits, None).unwrap();
+    let started = std::time::Instant::now();
+    let err = isolate.eval_json("<test>", "for (;;) {}".into()).unwrap_err();
+    assert!(matches!(err, IsolateError::CpuLimit { limit_ms: 100 }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(isolate.is_poisoned());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn array_buffer_memory_counts_against_a_budget() {
+    let limits = IsolateLimits { array_buffer_max_bytes: 8 * 1024 * 1024, ..Default::default() };
+    let mut isolate = Isolate::new(identity("acme"), limits, None).unwrap();
+    let err = isolate
+        .eval_json("<test>", "const keep = []; for (let i = 0; i < 1000; i++) keep.push(new ArrayBuffer(1 << 20)); 0".into())
+        .unwrap_err();
+    assert!(matches!(err, IsolateError::MemoryLimit { limit_bytes } if limit_bytes == 8 * 1024 * 1024), "{err}");
+    assert!(isolate.array_buffer_bytes() <= 8 * 1024 * 1024);
+}
+

@@ -8,6 +8,7 @@
 mod archives;
 mod bad_bundles;
 mod cli;
+mod dispatch;
 mod http;
 mod install;
 mod isolate;

@@ -84,6 +84,12 @@ impl TestStore {
         self.app_state_with(alga_bundle::InspectOptions::default())
     }
 
+    /// App state whose isolate pool uses `pool`.
+    pub fn app_state_with_pool(&self, pool: alga_ext::isolate::pool::PoolConfig) -> AppState {
+        let registry = Arc::new(Registry::new(self.store.clone(), Default::default()));
+        AppState::with_pool(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()], pool)
+    }
+
     /// App state whose registry checks bundles with `inspect`; role `admin` manages extensions.
     pub fn app_state_with(&self, inspect: alga_bundle::InspectOptions) -> AppState {
         let registry = Arc::new(Registry::new(self.store.clone(), inspect));

@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod dispatch;
 mod error;
 mod extract;
 mod health;
@@ -18,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -26,6 +27,7 @@ use tracing::Span;
 pub use error::ApiError;
 
 use crate::auth::{Principal, TokenKeys};
+use crate::isolate::pool::{IsolatePool, PoolConfig};
 use crate::registry::Registry;
 
 /// What every handler may reach. Cheap to clone.
@@ -36,11 +38,18 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Roles that hold `extension:manage` in every tenant without an RBAC grant.
     pub admin_roles: Arc<Vec<String>>,
+    pub pool: Arc<IsolatePool>,
 }
 
 impl AppState {
+    /// State with a default isolate pool. Must be called inside a tokio runtime.
     pub fn new(registry: Arc<Registry>, tokens: TokenKeys, admin_roles: Vec<String>) -> Self {
-        Self { store: registry.store().clone(), tokens: Arc::new(tokens), registry, admin_roles: Arc::new(admin_roles) }
+        Self::with_pool(registry, tokens, admin_roles, PoolConfig::default())
+    }
+
+    pub fn with_pool(registry: Arc<Registry>, tokens: TokenKeys, admin_roles: Vec<String>, pool: PoolConfig) -> Self {
+        let pool = IsolatePool::new(registry.clone(), pool);
+        Self { store: registry.store().clone(), tokens: Arc::new(tokens), registry, admin_roles: Arc::new(admin_roles), pool }
     }
 }
 
@@ -54,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/v1/me", get(me::me))
         .route("/schemas/manifest.json", get(admin::manifest_schema))
+        .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch))
         .route("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list))
         .route("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall))
         .route("/admin/v1/extensions/{id}/approve", post(admin::approve))

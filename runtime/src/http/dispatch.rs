@@ -1,0 +1,157 @@
+//! `ANY /api/extensions/{id}/{*path}`: runs the manifest-declared endpoint of an enabled
+//! extension of the caller's tenant in its isolate.
+
+use std::collections::BTreeMap;
+
+use alga_bundle::Manifest;
+use alga_store::{Extension, ExtensionStatus, Permission};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use super::{ApiError, AppState, Authenticated};
+use crate::isolate::pool::PoolError;
+use crate::isolate::{Invocation, IsolateError};
+use crate::registry::settings;
+
+/// Largest request body passed to a handler.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub async fn dispatch(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path((id, path)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found(format!("no endpoint {method} /{path} in extension {id}"));
+    let ext = find_enabled(&state, &who.tenant, &id).await?.ok_or_else(not_found)?;
+    let manifest: Manifest = serde_json::from_value(ext.manifest.clone()).map_err(ApiError::internal)?;
+    // The raw (still percent-encoded) path: `{*path}` arrives decoded, and parameters are
+    // decoded once, by the route match.
+    let prefix = format!("/api/extensions/{id}");
+    let request_path = uri.path().strip_prefix(prefix.as_str()).filter(|p| p.starts_with('/')).map(str::to_owned).unwrap_or_else(|| format!("/{path}"));
+    let endpoints = &manifest.extension_points.endpoints;
+    let matched = endpoints.iter().find_map(|e| {
+        (e.method.as_str() == method.as_str()).then(|| alga_bundle::validate::match_route(&e.path, &request_path).map(|p| (e, p))).flatten()
+    });
+    let Some((endpoint, params)) = matched else {
+        if endpoints.iter().any(|e| alga_bundle::validate::match_route(&e.path, &request_path).is_some()) {
+            return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for /{path}")));
+        }
+        return Err(not_found());
+    };
+
+    let held = state.store.role_permissions(&who.tenant, &who.roles).await?;
+    let mut permissions: Vec<String> =
+        held.iter().filter(|p| p.resource == ext.key).map(|p| p.action.clone()).collect();
+    if let Some(required) = &endpoint.permission {
+        if !held.contains(&Permission::new(ext.key.clone(), required.clone())) {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {required:?} permission of {}", ext.key))
+                .with_details(json!({ "required": required })));
+        }
+    }
+    let granted = state.store.capabilities(&who.tenant, ext.id).await?;
+    permissions.extend(granted.into_iter().filter(|c| c.granted).map(|c| c.permission.to_string()));
+
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("request bodies are limited to {MAX_BODY_BYTES} bytes")));
+    }
+    let saved = state.store.get_settings(&who.tenant, ext.id).await?;
+    let defs = manifest.settings.clone();
+    let invocation = Invocation {
+        handler: endpoint.handler.clone(),
+        request: request_json(&method, &request_path, &uri, &headers, &body, params),
+        ctx: json!({
+            "tenant": who.tenant,
+            "user": { "id": who.user, "roles": who.roles },
+            "extension": { "id": ext.id, "key": ext.key, "version": ext.version },
+            "settings": settings::effective(&defs, saved.as_ref(), false),
+            "permissions": permissions,
+        }),
+        is_page: false,
+    };
+
+    let handle = state.pool.handle_for(&ext).await.map_err(pool_error)?;
+    let answer = handle.call(invocation).await.map_err(|e| isolate_error(e, &ext))?;
+    let mut response = Response::builder().status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    for (name, value) in answer.headers.iter().take(100) {
+        // Headers the HTTP layer owns are not the handler's to set.
+        let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) else { continue };
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING || name == header::CONNECTION {
+            continue;
+        }
+        response = response.header(name, value);
+    }
+    response.body(Body::from(answer.body.unwrap_or_default())).map_err(ApiError::internal)
+}
+
+/// The tenant's enabled, approved extension named by id (UUID) or manifest id.
+async fn find_enabled(state: &AppState, tenant: &alga_store::TenantId, id: &str) -> Result<Option<Extension>, ApiError> {
+    let ext = match uuid::Uuid::parse_str(id) {
+        Ok(uuid) => state.store.get_extension(tenant, uuid).await?,
+        Err(_) => state.store.find_extension_by_key(tenant, id).await?,
+    };
+    Ok(ext.filter(|e| e.is_enabled && e.status == ExtensionStatus::Installed))
+}
+
+fn request_json(method: &Method, path: &str, uri: &Uri, headers: &HeaderMap, body: &Bytes, params: BTreeMap<String, String>) -> Value {
+    let mut query = Map::new();
+    for (k, v) in deno_core::url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        query.entry(k.into_owned()).or_insert(Value::String(v.into_owned()));
+    }
+    let mut header_map = Map::new();
+    for (name, value) in headers {
+        // The caller's credentials stay with the runtime.
+        if name == header::AUTHORIZATION || name == header::COOKIE {
+            continue;
+        }
+        if let Ok(value) = value.to_str() {
+            header_map.insert(name.as_str().to_owned(), Value::String(value.to_owned()));
+        }
+    }
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
+    let body = if body.is_empty() {
+        Value::Null
+    } else if is_json {
+        serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    } else {
+        Value::String(String::from_utf8_lossy(body).into_owned())
+    };
+    json!({ "method": method.as_str(), "path": path, "params": params, "query": query, "headers": header_map, "body": body })
+}
+
+fn pool_error(err: PoolError) -> ApiError {
+    match err {
+        PoolError::Isolate(e) => isolate_error_plain(e),
+        PoolError::Registry(e) => match &*e {
+            crate::registry::RegistryError::Bundle(b) => {
+                ApiError::internal(format!("stored bundle refused: {b}")).with_details(json!({ "code": b.code() }))
+            }
+            other => ApiError::internal(other.to_string()),
+        },
+    }
+}
+
+fn isolate_error(err: IsolateError, ext: &Extension) -> ApiError {
+    tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = err.code(), error = %err, "extension failed");
+    isolate_error_plain(err)
+}
+
+fn isolate_error_plain(err: IsolateError) -> ApiError {
+    let status = match err {
+        IsolateError::Overloaded { .. } | IsolateError::Discarded => StatusCode::SERVICE_UNAVAILABLE,
+        IsolateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    // The extension's own error (with its stack) is the author's to see, not internal to us.
+    let mut api = ApiError::new(status, err.code(), err.to_string());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        api = api.with_retry_after(1);
+    }
+    api
+}

@@ -1,0 +1,94 @@
+// Builds the handler dispatcher and seals the global scope. Run once per isolate, after the
+// ops' JS glue and before any extension code; its completion value is the dispatcher, which
+// Rust keeps. `Deno` is removed afterwards: extension code sees only web-standard globals.
+(() => {
+  const core = globalThis.Deno.core;
+  const { op_console_write } = core.ops;
+  const ResponseClass = globalThis.Response;
+  const bodyText = ResponseClass._bodyText;
+  delete ResponseClass._bodyText;
+  const freeze = Object.freeze;
+
+  function makeLog() {
+    const write = (level) => (message, fields) =>
+      op_console_write(level, fields === undefined ? String(message) : `${message} ${JSON.stringify(fields)}`);
+    return freeze({ debug: write(0), info: write(1), warn: write(2), error: write(3) });
+  }
+  const log = makeLog();
+
+  function makeCtx(data) {
+    const settings = freeze({ ...data.settings });
+    const permissions = freeze([...data.permissions]);
+    return freeze({
+      tenant: data.tenant,
+      user: freeze({ id: data.user.id, roles: freeze([...data.user.roles]) }),
+      extension: freeze({ ...data.extension }),
+      settings: freeze({
+        async get(key) {
+          return key === undefined ? { ...settings } : settings[key];
+        },
+      }),
+      permissions: freeze({
+        has: (name) => permissions.includes(String(name)),
+        list: () => [...permissions],
+      }),
+      log,
+    });
+  }
+
+  function headerList(headers) {
+    if (!headers) return [];
+    if (headers instanceof globalThis.Headers) return [...headers];
+    if (Array.isArray(headers)) return headers.map(([k, v]) => [String(k), String(v)]);
+    return Object.entries(headers).map(([k, v]) => [k, String(v)]);
+  }
+
+  function has(list, name) {
+    return list.some(([k]) => k.toLowerCase() === name);
+  }
+
+  // Turns whatever a handler returned into { status, headers, body }.
+  function normalize(result, isPage) {
+    if (result instanceof ResponseClass) {
+      return { status: result.status, headers: [...result.headers], body: bodyText(result) };
+    }
+    if (typeof result === "string") {
+      const type = isPage ? "text/html;charset=utf-8" : "text/plain;charset=utf-8";
+      return { status: 200, headers: [["content-type", type]], body: result };
+    }
+    if (result === undefined || result === null) return { status: 204, headers: [], body: null };
+    if (typeof result !== "object" || !("status" in result || "body" in result || "headers" in result)) {
+      return { status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify(result) };
+    }
+    const status = result.status ?? 200;
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`handler returned an invalid status ${status}`);
+    }
+    const headers = headerList(result.headers);
+    let body = result.body;
+    if (body === undefined || body === null) {
+      body = null;
+    } else if (typeof body === "string") {
+      if (!has(headers, "content-type")) headers.push(["content-type", "text/plain;charset=utf-8"]);
+    } else {
+      body = JSON.stringify(body);
+      if (!has(headers, "content-type")) headers.push(["content-type", "application/json"]);
+    }
+    return { status, headers, body };
+  }
+
+  async function dispatch(namespace, name, request, ctxData, isPage) {
+    const handler = namespace[name];
+    if (typeof handler !== "function") {
+      throw new TypeError(`the main module does not export a function named ${name}`);
+    }
+    const result = await handler(freeze(request), makeCtx(ctxData));
+    return normalize(result, isPage);
+  }
+
+  delete globalThis.Deno;
+  // WebAssembly memory lives outside both the V8 heap and the ArrayBuffer budget, so it
+  // could grow past every limit: extensions do without it.
+  delete globalThis.WebAssembly;
+  return dispatch;
+})();

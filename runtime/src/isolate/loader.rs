@@ -1,0 +1,104 @@
+//! Loads an extension's ES modules from its installed (hash-verified) files, and nothing else.
+
+use std::sync::Arc;
+
+use alga_bundle::Files;
+use deno_core::{
+    ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleSource, ModuleSourceCode,
+    ModuleSpecifier, ModuleType, ResolutionKind,
+};
+use deno_error::JsErrorBox;
+
+/// Scheme of bundle modules: `alga-bundle:///src/index.js`, so stack traces name the
+/// author's file.
+pub const BUNDLE_SCHEME: &str = "alga-bundle";
+/// The SDK module extensions may import.
+const SDK_SPECIFIER: &str = "alga-sdk:///sdk.js";
+const SDK_SOURCE: &str = include_str!("sdk.js");
+
+pub fn module_url(path: &str) -> ModuleSpecifier {
+    ModuleSpecifier::parse(&format!("{BUNDLE_SCHEME}:///{path}")).expect("bundle paths are valid URL paths")
+}
+
+/// Serves modules out of one bundle's files.
+pub struct BundleLoader {
+    files: Arc<Files>,
+}
+
+impl BundleLoader {
+    pub fn new(files: Arc<Files>) -> Self {
+        Self { files }
+    }
+}
+
+impl ModuleLoader for BundleLoader {
+    fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> Result<ModuleSpecifier, deno_core::error::ModuleLoaderError> {
+        if specifier == alga_bundle::SDK_MODULE {
+            return Ok(ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid"));
+        }
+        // The main module arrives as an absolute URL of the bundle itself; `load` still
+        // serves only files the bundle has.
+        if let Ok(url) = ModuleSpecifier::parse(specifier) {
+            if url.scheme() == BUNDLE_SCHEME {
+                return Ok(url);
+            }
+        }
+        let relative = specifier.starts_with("./") || specifier.starts_with("../") || specifier.starts_with('/');
+        let base = ModuleSpecifier::parse(referrer).ok().filter(|r| r.scheme() == BUNDLE_SCHEME);
+        match (relative, base) {
+            (true, Some(base)) => base.join(specifier).map_err(|e| JsErrorBox::type_error(format!("cannot resolve {specifier:?}: {e}"))),
+            _ => Err(JsErrorBox::type_error(format!(
+                "import {specifier:?} is not allowed: only relative paths inside the bundle and \"{}\"",
+                alga_bundle::SDK_MODULE
+            ))),
+        }
+    }
+
+    fn load(&self, specifier: &ModuleSpecifier, _referrer: Option<&ModuleLoadReferrer>, _options: ModuleLoadOptions) -> ModuleLoadResponse {
+        ModuleLoadResponse::Sync(self.load_sync(specifier))
+    }
+}
+
+impl BundleLoader {
+    fn load_sync(&self, specifier: &ModuleSpecifier) -> Result<ModuleSource, deno_core::error::ModuleLoaderError> {
+        if specifier.as_str() == SDK_SPECIFIER {
+            return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(SDK_SOURCE.to_owned().into()), specifier, None));
+        }
+        if specifier.scheme() != BUNDLE_SCHEME {
+            return Err(JsErrorBox::type_error(format!("module {specifier} is outside the bundle")));
+        }
+        let path = specifier.path().trim_start_matches('/');
+        let path = percent_decode(path);
+        let file = self.files.get(&path).ok_or_else(|| JsErrorBox::type_error(format!("module {path:?} is not in the bundle")))?;
+        let text = String::from_utf8(file.bytes.clone()).map_err(|_| JsErrorBox::type_error(format!("module {path:?} is not UTF-8")))?;
+        let module_type = if path.ends_with(".json") {
+            ModuleType::Json
+        } else if path.ends_with(".js") || path.ends_with(".mjs") {
+            ModuleType::JavaScript
+        } else if path.ends_with(".ts") || path.ends_with(".mts") {
+            return Err(JsErrorBox::type_error(format!("module {path:?}: TypeScript modules are not supported yet; ship compiled JavaScript")));
+        } else {
+            return Err(JsErrorBox::type_error(format!("module {path:?} is not a JavaScript or JSON file")));
+        };
+        Ok(ModuleSource::new(module_type, ModuleSourceCode::String(text.into()), specifier, None))
+    }
+}
+
+/// Decodes `%XX` escapes that URL parsing put into a path.
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,121 @@
+//! The registry of live isolates: one per (tenant, extension, bundle hash), built once
+//! however many first requests arrive together, evicted when idle or over capacity, and
+//! retired when the extension is disabled, uninstalled or updated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alga_ops::ExtensionIdentity;
+use alga_store::{Extension, TenantId, VersionState};
+use moka::future::Cache;
+use uuid::Uuid;
+
+use super::{IsolateError, IsolateHandle, IsolateLimits};
+use crate::registry::{LifecycleKind, Registry, RegistryError};
+
+/// How the pool sizes itself.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolConfig {
+    /// Most isolates alive at once; the least recently used go first.
+    pub max_live: u64,
+    /// Isolates unused this long are dropped.
+    pub idle_ttl: Duration,
+    pub limits: IsolateLimits,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_live: 256, idle_ttl: Duration::from_secs(300), limits: IsolateLimits::default() }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct PoolKey {
+    tenant: TenantId,
+    extension_id: Uuid,
+    bundle_hash: String,
+}
+
+/// Why no isolate could serve a request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PoolError {
+    #[error(transparent)]
+    Isolate(#[from] IsolateError),
+    #[error(transparent)]
+    Registry(Arc<RegistryError>),
+}
+
+pub struct IsolatePool {
+    cache: Cache<PoolKey, Arc<IsolateHandle>>,
+    registry: Arc<Registry>,
+    config: PoolConfig,
+}
+
+impl IsolatePool {
+    /// Builds the pool and subscribes it to the registry's lifecycle events. Must be called
+    /// inside a tokio runtime.
+    pub fn new(registry: Arc<Registry>, config: PoolConfig) -> Arc<Self> {
+        let cache = Cache::builder()
+            .max_capacity(config.max_live)
+            .time_to_idle(config.idle_ttl)
+            .support_invalidation_closures()
+            .build();
+        let pool = Arc::new(Self { cache, registry, config });
+        let mut events = pool.registry.events().subscribe();
+        let cache = pool.cache.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    Ok(event) => {
+                        let retire = matches!(
+                            event.kind,
+                            LifecycleKind::Disabled | LifecycleKind::Uninstalled { .. } | LifecycleKind::Updated { .. }
+                        );
+                        if retire {
+                            let (tenant, id) = (event.tenant.clone(), event.extension_id);
+                            // Dropping the handles lets in-flight requests finish on the old isolate.
+                            let _ = cache.invalidate_entries_if(move |k, _| k.tenant == tenant && k.extension_id == id);
+                        }
+                    }
+                    // Missed events: start over rather than serve a stale version.
+                    Err(RecvError::Lagged(_)) => cache.invalidate_all(),
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+        pool
+    }
+
+    /// Isolates alive now (approximate, as moka counts lazily).
+    pub async fn live(&self) -> u64 {
+        self.cache.run_pending_tasks().await;
+        self.cache.entry_count()
+    }
+
+    /// The live isolate serving `ext`'s active version, building it when there is none.
+    pub async fn handle_for(&self, ext: &Extension) -> Result<Arc<IsolateHandle>, PoolError> {
+        let key = PoolKey { tenant: ext.tenant_id.clone(), extension_id: ext.id, bundle_hash: ext.bundle_hash.clone() };
+        if let Some(handle) = self.cache.get(&key).await {
+            if !handle.is_retired() {
+                return Ok(handle);
+            }
+            self.cache.invalidate(&key).await;
+        }
+        let build = self.build(ext);
+        self.cache.try_get_with(key, build).await.map_err(|e: Arc<PoolError>| (*e).clone())
+    }
+
+    async fn build(&self, ext: &Extension) -> Result<Arc<IsolateHandle>, PoolError> {
+        let registry_error = |e: RegistryError| PoolError::Registry(Arc::new(e));
+        let versions = self.registry.store().list_versions(&ext.tenant_id, ext.id).await.map_err(|e| registry_error(e.into()))?;
+        let active = versions
+            .iter()
+            .find(|v| v.state == VersionState::Active && v.bundle_hash == ext.bundle_hash)
+            .ok_or_else(|| registry_error(RegistryError::NotFound(format!("active version of {}", ext.key))))?;
+        let files = self.registry.load_version_files(&ext.tenant_id, active.id).await.map_err(registry_error)?;
+        let identity = ExtensionIdentity { tenant: ext.tenant_id.to_string(), extension: ext.key.clone() };
+        let handle = IsolateHandle::start(identity, self.config.limits, Arc::new(files), active.main_entry_point.clone()).await?;
+        Ok(Arc::new(handle))
+    }
+}

@@ -1,0 +1,273 @@
+//! Endpoint dispatch end to end: HTTP → registry → isolate pool → V8 → response, with
+//! hostile extensions that must not crash the process or disturb another tenant.
+
+use std::time::Duration;
+
+use alga_ext::http::{app, AppState};
+use alga_ext::isolate::pool::PoolConfig;
+use alga_ext::isolate::IsolateLimits;
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::archives::{self, Entry};
+use crate::support::{admin_token, user_token, TestStore};
+
+/// Sends a request; returns status, the Retry-After header and the body (JSON when it parses).
+async fn send(state: &AppState, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Option<String>, Value) {
+    let mut req = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+    let body = match body {
+        Some(json) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let res = app(state.clone()).oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let retry = res.headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_owned());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, retry, body)
+}
+
+/// Installs, approves and enables an extension made of `index.js` whose exports are routed
+/// as `GET /<name>` (plus `POST /echo/:id` to `echo` when exported).
+async fn install(state: &AppState, tenant: &str, key: &str, version: &str, index_js: &str, handlers: &[&str]) -> String {
+    let mut endpoints: Vec<Value> = handlers.iter().map(|h| json!({ "method": "GET", "path": format!("/{h}"), "handler": h })).collect();
+    if handlers.contains(&"echo") {
+        endpoints.push(json!({ "method": "POST", "path": "/echo/:id", "handler": "echo", "permission": "use" }));
+    }
+    let manifest = json!({
+        "id": key, "name": key, "version": version, "main": "index.js",
+        "permissions": ["storage:read"],
+        "userPermissions": [{ "name": "use", "defaultRoles": ["admin"] }],
+        "extensionPoints": { "endpoints": endpoints },
+        "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }]
+    });
+    let zip = archives::zip(&[
+        Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+        Entry::file("index.js", index_js.as_bytes().to_vec()),
+        Entry::file("lib/data.json", br#"{ "answer": 42 }"#.to_vec()),
+    ]);
+    let admin = admin_token(tenant);
+    let req = Request::post("/admin/v1/extensions")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(header::CONTENT_TYPE, "application/zip")
+        .body(Body::from(zip))
+        .unwrap();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let id = body["extension"]["id"].as_str().unwrap_or_else(|| panic!("upload failed: {body}")).to_owned();
+    let (status, _, body) = send(state, Method::POST, &format!("/admin/v1/extensions/{id}/approve"), &admin, Some(json!({ "enable": true }))).await;
+    assert_eq!(status, 200, "{body}");
+    id
+}
+
+const HELLO: &str = r#"
+import data from "./lib/data.json" with { type: "json" };
+import { json } from "@alga/sdk";
+export function hello(request, ctx) {
+  return { body: { hello: ctx.tenant, user: ctx.user.id, answer: data.answer } };
+}
+export async function echo(request, ctx) {
+  return json({
+    method: request.method, path: request.path, params: request.params, query: request.query,
+    body: request.body, auth: request.headers.authorization ?? null,
+    greeting: await ctx.settings.get("greeting"),
+    canUse: ctx.permissions.has("use"), canRead: ctx.permissions.has("storage:read"),
+    extension: ctx.extension.key,
+  }, { status: 201, headers: { "x-extension": "yes" } });
+}
+export function text() { return "plain words"; }
+export function broken() { return helper(); }
+function helper() { throw new TypeError("no tags today"); }
+export function setGlobal(request, ctx) { globalThis.leak = ctx.tenant; return { body: { set: true } }; }
+export function readGlobal() { return { body: { leak: globalThis.leak ?? null } }; }
+"#;
+
+fn state_with(limits: IsolateLimits, db: &TestStore) -> AppState {
+    db.app_state_with_pool(PoolConfig { limits, ..Default::default() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_run_in_the_isolate_with_request_and_context() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    let id = install(&state, "acme", "com.example.hello", "1.0.0", HELLO, &["hello", "echo", "text", "broken"]).await;
+    let admin = admin_token("acme");
+
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin, None).await;
+    assert_eq!((status, body), (200, json!({ "hello": "acme", "user": "alice", "answer": 42 })));
+    // By install id too.
+    assert_eq!(send(&state, Method::GET, &format!("/api/extensions/{id}/hello"), &admin, None).await.0, 200);
+
+    let (status, _, body) =
+        send(&state, Method::POST, "/api/extensions/com.example.hello/echo/t%201?x=1&y=a+b", &admin, Some(json!({ "n": 1 }))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "method": "POST", "path": "/echo/t%201", "params": { "id": "t 1" }, "query": { "x": "1", "y": "a b" },
+            "body": { "n": 1 }, "auth": null, "greeting": "hello", "canUse": true, "canRead": true,
+            "extension": "com.example.hello"
+        })
+    );
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/text", &admin, None).await;
+    assert_eq!((status, body), (200, json!("plain words")));
+
+    // A thrown error is the author's to read: EXTENSION_ERROR with the stack in their file.
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/broken", &admin, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (500, Some("EXTENSION_ERROR")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no tags today") && message.contains("alga-bundle:///index.js:18:"), "{message}");
+
+    // Routing, permissions and tenancy.
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/nope", &admin, None).await.0, 404);
+    assert_eq!(send(&state, Method::DELETE, "/api/extensions/com.example.hello/hello", &admin, None).await.0, 405);
+    let tech = user_token("acme", "tom", &["technician"]);
+    let (status, _, body) = send(&state, Method::POST, "/api/extensions/com.example.hello/echo/1", &tech, Some(json!({}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("FORBIDDEN")), "{body}");
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin_token("globex"), None).await.0, 404);
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", "not-a-token", None).await.0, 401);
+
+    // Disabled extensions are not served; enabling brings them back.
+    send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/disable"), &admin, None).await;
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin, None).await.0, 404);
+    send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &admin, None).await;
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin, None).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_update_is_served_and_a_burst_of_first_requests_builds_one_isolate() {
+    let db = TestStore::postgres().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    let v1 = "export function version() { return { body: '1.0.0' }; }";
+    install(&state, "acme", "com.example.versioned", "1.0.0", v1, &["version"]).await;
+    let admin = admin_token("acme");
+    let burst = (0..10).map(|_| {
+        let (state, admin) = (state.clone(), admin.clone());
+        tokio::spawn(async move { send(&state, Method::GET, "/api/extensions/com.example.versioned/version", &admin, None).await })
+    });
+    for request in burst {
+        let (status, _, body) = request.await.unwrap();
+        assert_eq!((status, body), (200, json!("1.0.0")));
+    }
+    assert_eq!(state.pool.live().await, 1, "single-flight creation");
+
+    let v2 = "export function version() { return { body: '2.0.0' }; }";
+    install(&state, "acme", "com.example.versioned", "2.0.0", v2, &["version"]).await;
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.versioned/version", &admin, None).await;
+    assert_eq!(body, json!("2.0.0"));
+}
+
+/// Runs `hostile` while a well-behaved extension of another tenant keeps answering.
+async fn survives(state: &AppState, source: &str, expect_code: &str) {
+    let key = format!("com.example.hostile{}", uuid::Uuid::new_v4().simple());
+    install(state, "evil", &key, "1.0.0", source, &["attack"]).await;
+    let good = admin_token("acme");
+    let neighbour = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut answered = 0;
+            for _ in 0..20 {
+                let (status, _, _) = send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &good, None).await;
+                assert_eq!(status, 200, "the neighbour must keep answering");
+                answered += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            answered
+        })
+    };
+    let evil = admin_token("evil");
+    let (status, retry, body) = send(state, Method::GET, &format!("/api/extensions/{key}/attack"), &evil, None).await;
+    assert_eq!(body["error"]["code"].as_str(), Some(expect_code), "{source}: {status} {body}");
+    let _ = retry;
+    assert_eq!(neighbour.await.unwrap(), 20);
+    // The process is alive and the next request gets a fresh isolate (or the same error again
+    // for code that fails at load), never a broken one.
+    let (status, _, body) = send(state, Method::GET, &format!("/api/extensions/{key}/attack"), &evil, None).await;
+    assert!(status >= 400, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_extensions_hit_their_limits_while_others_keep_answering() {
+    let db = TestStore::sqlite().await;
+    let limits = IsolateLimits { wall: Duration::from_millis(700), module_eval: Duration::from_millis(500), ..Default::default() };
+    let state = state_with(limits, &db);
+    install(&state, "acme", "com.example.hello", "1.0.0", HELLO, &["hello"]).await;
+
+    let cases: &[(&str, &str)] = &[
+        ("export function attack() { for (;;) {} }", "EXTENSION_CPU_LIMIT"),
+        ("for (;;) {}\nexport function attack() {}", "EXTENSION_CPU_LIMIT"),
+        ("export async function attack() { for (;;) await null; }", "EXTENSION_CPU_LIMIT"),
+        ("export function attack() { for (;;) crypto.randomUUID(); }", "EXTENSION_CPU_LIMIT"),
+        ("export function attack() { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }", "EXTENSION_MEMORY_LIMIT"),
+        ("export function attack() { let s = 'xy'; const keep = []; for (;;) { s = s + s.slice(0, 1 << 20) + Math.random(); keep.push(s); } }", "EXTENSION_MEMORY_LIMIT"),
+        ("export function attack() { const k = []; for (;;) k.push(new ArrayBuffer(1 << 20)); }", "EXTENSION_MEMORY_LIMIT"),
+        ("export function attack() { return new Promise(() => {}); }", "EXTENSION_ERROR"),
+        ("export function attack() { setInterval(() => {}, 5); return new Promise(() => {}); }", "EXTENSION_TIMEOUT"),
+        ("throw new Error('broken at load');\nexport function attack() {}", "EXTENSION_ERROR"),
+        ("export function attack() { return { body: typeof WebAssembly } }", "__OK__"),
+    ];
+    for (source, code) in cases {
+        if *code == "__OK__" {
+            let key = "com.example.wasm";
+            install(&state, "evil", key, "1.0.0", source, &["attack"]).await;
+            let (_, _, body) = send(&state, Method::GET, &format!("/api/extensions/{key}/attack"), &admin_token("evil"), None).await;
+            assert_eq!(body, json!("undefined"), "WebAssembly is disabled");
+            continue;
+        }
+        survives(&state, source, code).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn globals_set_by_one_tenant_are_invisible_to_another() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    for tenant in ["acme", "globex"] {
+        install(&state, tenant, "com.example.hello", "1.0.0", HELLO, &["setGlobal", "readGlobal"]).await;
+    }
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/setGlobal", &admin_token("acme"), None).await;
+    assert_eq!(body, json!({ "set": true }));
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/readGlobal", &admin_token("acme"), None).await;
+    assert_eq!(body, json!({ "leak": "acme" }), "same isolate keeps its own state");
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/readGlobal", &admin_token("globex"), None).await;
+    assert_eq!(body, json!({ "leak": null }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_refused_with_503_and_retry_after() {
+    let db = TestStore::sqlite().await;
+    let limits = IsolateLimits { queue_depth: 1, ..Default::default() };
+    let state = state_with(limits, &db);
+    let slow = "export async function slow() { await new Promise((r) => setTimeout(r, 300)); return { body: 'done' }; }";
+    install(&state, "acme", "com.example.slow", "1.0.0", slow, &["slow"]).await;
+    let admin = admin_token("acme");
+    // Warm the isolate so the burst meets a live queue.
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.slow/slow", &admin, None).await.0, 200);
+    let burst: Vec<_> = (0..6)
+        .map(|_| {
+            let (state, admin) = (state.clone(), admin.clone());
+            tokio::spawn(async move { send(&state, Method::GET, "/api/extensions/com.example.slow/slow", &admin, None).await })
+        })
+        .collect();
+    let mut refused = 0;
+    let mut served = 0;
+    for request in burst {
+        let (status, retry, body) = request.await.unwrap();
+        match status {
+            200 => served += 1,
+            503 => {
+                assert_eq!(body["error"]["code"], "EXTENSION_OVERLOADED", "{body}");
+                assert_eq!(retry.as_deref(), Some("1"));
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(served >= 1 && refused >= 1, "served {served}, refused {refused}");
+}
