@@ -172,6 +172,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub signatures: SignatureArgs,
 
+    #[command(flatten)]
+    pub isolates: IsolateArgs,
+
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT, e.g. `30s`.
     #[arg(long, env = "ALGA_EXT_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
@@ -210,6 +213,65 @@ impl BundleArgs {
             max_entries: self.bundle_max_entries,
             max_path_bytes: self.bundle_max_path_bytes,
             max_ratio: self.bundle_max_ratio,
+        }
+    }
+}
+
+/// Limits of extension isolates and the size of their pool.
+#[derive(Debug, Clone, Args)]
+pub struct IsolateArgs {
+    /// V8 heap limit of one isolate, in MiB.
+    #[arg(long, env = "ALGA_EXT_ISOLATE_HEAP_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=4096))]
+    pub isolate_heap_mb: u64,
+
+    /// ArrayBuffer memory one isolate may hold, in MiB.
+    #[arg(long, env = "ALGA_EXT_ISOLATE_BUFFERS_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub isolate_buffers_mb: u64,
+
+    /// CPU time after which an isolate is retired once its request finishes, e.g. `50ms`.
+    #[arg(long, env = "ALGA_EXT_CPU_SOFT", default_value = "50ms", value_parser = humantime::parse_duration)]
+    pub cpu_soft: Duration,
+
+    /// CPU time after which a request is terminated, e.g. `200ms`.
+    #[arg(long, env = "ALGA_EXT_CPU_HARD", default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub cpu_hard: Duration,
+
+    /// Wall-clock time a request may take, awaiting included.
+    #[arg(long, env = "ALGA_EXT_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Time the main module's evaluation may take.
+    #[arg(long, env = "ALGA_EXT_MODULE_EVAL_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub module_eval_timeout: Duration,
+
+    /// Requests that may wait for one isolate before more get 503.
+    #[arg(long, env = "ALGA_EXT_ISOLATE_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub isolate_queue: u64,
+
+    /// Most isolates alive at once (least recently used are evicted first).
+    #[arg(long, env = "ALGA_EXT_MAX_ISOLATES", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_isolates: u64,
+
+    /// Isolates idle this long are dropped.
+    #[arg(long, env = "ALGA_EXT_ISOLATE_IDLE_TTL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub isolate_idle_ttl: Duration,
+}
+
+impl IsolateArgs {
+    pub fn pool_config(&self) -> crate::isolate::pool::PoolConfig {
+        let mib = |n: u64| (n as usize).saturating_mul(1024 * 1024);
+        crate::isolate::pool::PoolConfig {
+            max_live: self.max_isolates,
+            idle_ttl: self.isolate_idle_ttl,
+            limits: crate::isolate::IsolateLimits {
+                heap_max_bytes: mib(self.isolate_heap_mb),
+                array_buffer_max_bytes: mib(self.isolate_buffers_mb),
+                cpu_soft: self.cpu_soft,
+                cpu_hard: self.cpu_hard,
+                wall: self.request_timeout,
+                module_eval: self.module_eval_timeout,
+                queue_depth: self.isolate_queue as usize,
+            },
         }
     }
 }

@@ -53,7 +53,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing::info!(%addr, "listening");
     let registry = Arc::new(Registry::new(store, inspect));
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
-    let router = app(AppState::new(registry, tokens, admin_roles));
+    let router = app(AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config()));
     serve(listener, router, shutdown_signal(), args.shutdown_grace).await?;
     tracing::info!("stopped");
     Ok(())

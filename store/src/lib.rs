@@ -127,6 +127,17 @@ pub trait Store: Send + Sync + 'static {
     /// tenant has no such extension.
     async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension>;
 
+    /// Sets an installed extension's status and enabled flag together with an audit row
+    /// (`entry.target` is filled in); `NotFound` when the tenant has no such extension.
+    async fn set_extension_status(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        status: ExtensionStatus,
+        enabled: bool,
+        entry: &NewAuditEntry,
+    ) -> Result<Extension>;
+
     /// Removes an extension with its versions, files, capabilities and the permissions it
     /// registered (with their role grants), and audits it. Its storage and settings stay
     /// unless `purge`, which deletes them in the same transaction.

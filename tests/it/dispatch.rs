@@ -271,3 +271,38 @@ async fn a_full_queue_is_refused_with_503_and_retry_after() {
     }
     assert!(served >= 1 && refused >= 1, "served {served}, refused {refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_limit_hits_suspend_the_extension_in_that_tenant() {
+    use alga_ext::registry::breaker::BreakerConfig;
+    use alga_ext::registry::{LifecycleKind, Registry};
+    let db = TestStore::postgres().await;
+    let breaker = BreakerConfig { threshold: 2, window: Duration::from_secs(60) };
+    let registry = std::sync::Arc::new(Registry::with_breaker(db.store.clone(), Default::default(), breaker));
+    let mut events = registry.events().subscribe();
+    let tokens = alga_ext::auth::TokenKeys::from_secret(crate::support::SECRET.as_bytes());
+    let state = AppState::with_pool(registry, tokens, vec!["admin".into()], PoolConfig::default());
+    let id = install(&state, "evil", "com.example.spin", "1.0.0", "export function attack() { for (;;) {} }", &["attack"]).await;
+    let evil = admin_token("evil");
+    for _ in 0..2 {
+        let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.spin/attack", &evil, None).await;
+        assert_eq!(body["error"]["code"], "EXTENSION_CPU_LIMIT", "{body}");
+    }
+    // Suspended: no longer served, and the admin API says why.
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.spin/attack", &evil, None).await.0, 404);
+    let (_, _, detail) = send(&state, Method::GET, &format!("/admin/v1/extensions/{id}"), &evil, None).await;
+    assert_eq!((detail["extension"]["status"].as_str(), detail["extension"]["enabled"].as_bool()), (Some("suspended"), Some(false)));
+    let audit = db.store.list_audit(&crate::support::tenant("evil"), 10).await.unwrap();
+    let suspended = audit.iter().find(|a| a.action == "extension.suspended").expect("audited");
+    assert_eq!(suspended.actor, "runtime:circuit-breaker");
+    assert_eq!(suspended.details["reason"], "repeated EXTENSION_CPU_LIMIT failures");
+    let mut saw = false;
+    while let Ok(event) = events.try_recv() {
+        saw |= matches!(event.kind, LifecycleKind::Suspended { .. });
+    }
+    assert!(saw, "a Suspended event was published");
+
+    // An admin can lift the suspension.
+    let (status, _, body) = send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &evil, None).await;
+    assert_eq!((status, body["extension"]["status"].as_str()), (200, Some("installed")), "{body}");
+}

@@ -76,8 +76,24 @@ pub async fn dispatch(
         is_page: false,
     };
 
-    let handle = state.pool.handle_for(&ext).await.map_err(pool_error)?;
-    let answer = handle.call(invocation).await.map_err(|e| isolate_error(e, &ext))?;
+    let answer = match state.pool.handle_for(&ext).await {
+        Ok(handle) => handle.call(invocation).await.map_err(PoolError::Isolate),
+        Err(e) => Err(e),
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(err) => {
+            if let PoolError::Isolate(e) = &err {
+                tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), error = %e, "extension failed");
+                if e.counts_against_breaker() {
+                    if let Err(suspend_err) = state.registry.record_failure(&ext, e.code()).await {
+                        tracing::error!(error = %suspend_err, "circuit breaker could not suspend the extension");
+                    }
+                }
+            }
+            return Err(pool_error(err));
+        }
+    };
     let mut response = Response::builder().status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     for (name, value) in answer.headers.iter().take(100) {
         // Headers the HTTP layer owns are not the handler's to set.
@@ -135,11 +151,6 @@ fn pool_error(err: PoolError) -> ApiError {
             other => ApiError::internal(other.to_string()),
         },
     }
-}
-
-fn isolate_error(err: IsolateError, ext: &Extension) -> ApiError {
-    tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = err.code(), error = %err, "extension failed");
-    isolate_error_plain(err)
 }
 
 fn isolate_error_plain(err: IsolateError) -> ApiError {

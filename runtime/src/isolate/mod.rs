@@ -60,6 +60,11 @@ impl IsolateError {
         }
     }
 
+    /// Whether the circuit breaker counts this failure: limits hit, or code that cannot load.
+    pub fn counts_against_breaker(&self) -> bool {
+        self.poisons() || matches!(self, Self::Discarded)
+    }
+
     /// Whether the isolate that produced this error must be thrown away.
     fn poisons(&self) -> bool {
         matches!(self, Self::MemoryLimit { .. } | Self::CpuLimit { .. } | Self::Timeout { .. })

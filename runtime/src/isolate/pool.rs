@@ -70,7 +70,10 @@ impl IsolatePool {
                     Ok(event) => {
                         let retire = matches!(
                             event.kind,
-                            LifecycleKind::Disabled | LifecycleKind::Uninstalled { .. } | LifecycleKind::Updated { .. }
+                            LifecycleKind::Disabled
+                                | LifecycleKind::Suspended { .. }
+                                | LifecycleKind::Uninstalled { .. }
+                                | LifecycleKind::Updated { .. }
                         );
                         if retire {
                             let (tenant, id) = (event.tenant.clone(), event.extension_id);

@@ -17,6 +17,8 @@ pub enum LifecycleKind {
     Enabled,
     Disabled,
     Uninstalled { purged: bool },
+    /// The circuit breaker switched it off in this tenant.
+    Suspended { reason: String },
     SettingsChanged,
 }
 

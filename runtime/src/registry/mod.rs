@@ -3,6 +3,7 @@
 //!
 //! HTTP handlers and the CLI call these methods; nothing here knows about axum.
 
+pub mod breaker;
 mod events;
 pub mod settings;
 
@@ -88,11 +89,35 @@ pub struct Registry {
     store: Arc<dyn Store>,
     events: EventBus,
     inspect: InspectOptions,
+    breaker: breaker::CircuitBreaker,
 }
 
 impl Registry {
     pub fn new(store: Arc<dyn Store>, inspect: InspectOptions) -> Self {
-        Self { store, events: EventBus::default(), inspect }
+        Self::with_breaker(store, inspect, breaker::BreakerConfig::default())
+    }
+
+    pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker) }
+    }
+
+    /// Counts a limit hit or crash of an extension; suspends it in that tenant when they
+    /// repeat. Returns the suspended extension when the breaker tripped.
+    pub async fn record_failure(&self, ext: &Extension, code: &str) -> Result<Option<Extension>, RegistryError> {
+        if !self.breaker.record(&ext.tenant_id, ext.id) {
+            return Ok(None);
+        }
+        let reason = format!("repeated {code} failures");
+        let entry = alga_store::NewAuditEntry {
+            actor: "runtime:circuit-breaker".into(),
+            action: "extension.suspended".into(),
+            target: String::new(),
+            details: serde_json::json!({ "extension": ext.key, "version": ext.version, "reason": reason }),
+        };
+        let suspended = self.store.set_extension_status(&ext.tenant_id, ext.id, ExtensionStatus::Suspended, false, &entry).await?;
+        tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, %reason, "extension suspended by the circuit breaker");
+        self.publish(&suspended, LifecycleKind::Suspended { reason });
+        Ok(Some(suspended))
     }
 
     pub fn events(&self) -> &EventBus {
@@ -290,7 +315,18 @@ impl Registry {
         if enabled && current.status == ExtensionStatus::PendingApproval {
             return Err(RegistryError::NotApproved(id.to_string()));
         }
-        let ext = self.store.set_extension_enabled(tenant, id, enabled, actor).await?;
+        let ext = if enabled && current.status == ExtensionStatus::Suspended {
+            // An admin re-enabling a suspended extension lifts the suspension.
+            let entry = alga_store::NewAuditEntry {
+                actor: actor.into(),
+                action: "extension.enabled".into(),
+                target: String::new(),
+                details: serde_json::json!({ "extension": current.key, "version": current.version, "resumed": true }),
+            };
+            self.store.set_extension_status(tenant, id, ExtensionStatus::Installed, true, &entry).await?
+        } else {
+            self.store.set_extension_enabled(tenant, id, enabled, actor).await?
+        };
         self.publish(&ext, if enabled { LifecycleKind::Enabled } else { LifecycleKind::Disabled });
         Ok(ext)
     }

@@ -12,7 +12,7 @@ mod install;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
-    Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ListQuery,
+    Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionStatus, ListQuery,
     NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, Store,
     StorageKey, StorageUsage, StoreError, StoredFile, StoredValue, TenantId, VersionRecord,
 };
@@ -324,6 +324,30 @@ impl Store for PgStore {
             sqlx::query_as(&sql).bind(id).bind(enabled).bind(actor).fetch_optional(&mut *tx).await?;
         tx.commit().await?;
         row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()
+    }
+
+    async fn set_extension_status(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        status: ExtensionStatus,
+        enabled: bool,
+        entry: &NewAuditEntry,
+    ) -> Result<Extension> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!("UPDATE extensions SET status = $3, is_enabled = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {EXTENSION_COLUMNS}");
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(id)
+            .bind(status.as_str())
+            .bind(enabled)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
+        let entry = NewAuditEntry { target: ext.id.to_string(), ..entry.clone() };
+        Self::audit_in(&mut tx, tenant, &entry).await?;
+        tx.commit().await?;
+        Ok(ext)
     }
 
     async fn delete_extension(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<()> {
