@@ -306,3 +306,77 @@ async fn repeated_limit_hits_suspend_the_extension_in_that_tenant() {
     let (status, _, body) = send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &evil, None).await;
     assert_eq!((status, body["extension"]["status"].as_str()), (200, Some("installed")), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_hooks_run_and_a_failing_install_or_update_hook_changes_nothing() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    let admin = admin_token("acme");
+    let upload = |version: &str, index_js: &str| {
+        let manifest = json!({ "id": "com.example.hooks", "name": "Hooks", "version": version, "main": "index.js",
+            "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/v", "handler": "v" }] } });
+        archives::zip(&[
+            Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+            Entry::file("index.js", index_js.as_bytes().to_vec()),
+        ])
+    };
+    let post = |path: String, body: Vec<u8>, content_type: &'static str| {
+        let (state, admin) = (state.clone(), admin.clone());
+        async move {
+            let req = Request::post(path)
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap();
+            let res = app(state).oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap_or_default();
+            (status, body)
+        }
+    };
+
+    // onInstall throws: approval refused, still pending.
+    let failing = "export function onInstall() { throw new Error('cannot set up'); }\nexport function v() { return { body: 1 }; }";
+    let (_, body) = post("/admin/v1/extensions".into(), upload("1.0.0", failing), "application/zip").await;
+    let id = body["extension"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = post(format!("/admin/v1/extensions/{id}/approve"), b"{}".to_vec(), "application/json").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("HOOK_FAILED")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("cannot set up"), "{body}");
+    let (_, detail) = (0, send(&state, Method::GET, &format!("/admin/v1/extensions/{id}"), &admin, None).await.2);
+    assert_eq!(detail["extension"]["status"], "pending_approval");
+
+    // A working onInstall, then an onUpdate that checks what it is told.
+    let v1 = "export async function onInstall(event, ctx) { if (event.hook !== 'install' || ctx.tenant !== 'acme') throw new Error('bad event'); }\n\
+              export function onDisable() { throw new Error('disable hook broke'); }\n\
+              export function v() { return { body: '1.0.1' }; }";
+    post("/admin/v1/extensions".into(), upload("1.0.1", v1), "application/zip").await;
+    let (status, body) = post(format!("/admin/v1/extensions/{id}/approve"), br#"{"enable":true}"#.to_vec(), "application/json").await;
+    assert_eq!(status, 200, "{body}");
+    let v2 = "export function onUpdate(event) { if (event.fromVersion !== '1.0.1') throw new Error('from ' + event.fromVersion); }\n\
+              export function v() { return { body: '2.0.0' }; }";
+    post("/admin/v1/extensions".into(), upload("2.0.0", v2), "application/zip").await;
+    let (status, body) = post(format!("/admin/v1/extensions/{id}/approve"), b"".to_vec(), "application/json").await;
+    assert_eq!(status, 200, "{body}");
+
+    // An onUpdate that spins is stopped by the CPU limit and the update is not applied.
+    let v3 = "export function onUpdate() { for (;;) {} }\nexport function v() { return { body: '3.0.0' }; }";
+    post("/admin/v1/extensions".into(), upload("3.0.0", v3), "application/zip").await;
+    let (status, body) = post(format!("/admin/v1/extensions/{id}/approve"), b"".to_vec(), "application/json").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("HOOK_FAILED")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("CPU time limit"), "{body}");
+    let (_, _, served) = send(&state, Method::GET, "/api/extensions/com.example.hooks/v", &admin, None).await;
+    assert_eq!(served, json!("2.0.0"), "the previous version keeps serving");
+
+    // Hooks of enable/disable/uninstall cannot block the operation; failures are audited.
+    let v4 = "export function onDisable() { throw new Error('nope'); }\nexport function onUninstall() { for (;;) {} }\nexport function v() { return {}; }";
+    post("/admin/v1/extensions?force=true".into(), upload("4.0.0", v4), "application/zip").await;
+    let (status, _) = post(format!("/admin/v1/extensions/{id}/approve"), b"".to_vec(), "application/json").await;
+    assert_eq!(status, 200);
+    let (status, _) = post(format!("/admin/v1/extensions/{id}/disable"), vec![], "application/json").await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send(&state, Method::DELETE, &format!("/admin/v1/extensions/{id}"), &admin, None).await;
+    assert_eq!(status, 204);
+    let audit = db.store.list_audit(&crate::support::tenant("acme"), 100).await.unwrap();
+    let failed: Vec<&str> = audit.iter().filter(|a| a.action == "extension.hook_failed").map(|a| a.details["hook"].as_str().unwrap()).collect();
+    assert_eq!(failed, ["onUninstall", "onDisable"]);
+}

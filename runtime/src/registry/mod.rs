@@ -5,6 +5,7 @@
 
 pub mod breaker;
 mod events;
+mod hooks;
 pub mod settings;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub enum RegistryError {
     NotApproved(String),
     #[error("permissions/{index}: {capability:?} is not requested by the pending version")]
     NotRequested { index: usize, capability: String },
+    #[error("the extension's {hook} hook failed, so nothing changed: {message}")]
+    HookFailed { hook: &'static str, message: String },
     #[error("settings have {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Settings(Vec<Problem>),
     #[error(transparent)]
@@ -90,6 +93,7 @@ pub struct Registry {
     events: EventBus,
     inspect: InspectOptions,
     breaker: breaker::CircuitBreaker,
+    hook_limits: crate::isolate::IsolateLimits,
 }
 
 impl Registry {
@@ -98,7 +102,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker) }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits() }
     }
 
     /// Counts a limit hit or crash of an extension; suspends it in that tenant when they
@@ -298,6 +302,12 @@ impl Registry {
             .map(|u| UserPermissionDef { name: u.name.clone(), description: u.description.clone(), default_roles: u.default_roles.clone() })
             .collect();
         let approval = Approval { requested, granted, user_permissions, enable };
+        // A failing onInstall/onUpdate aborts the approval: the previous state stays.
+        if before.status == ExtensionStatus::PendingApproval {
+            self.run_hook(tenant, &before, &pending, hooks::Hook::Install, None, actor).await?;
+        } else {
+            self.run_hook(tenant, &before, &pending, hooks::Hook::Update, Some(&before.version), actor).await?;
+        }
         let ext = self.store.approve_version(tenant, id, pending.id, &approval, actor).await?;
         if before.status == ExtensionStatus::PendingApproval {
             self.publish(&ext, LifecycleKind::Approved { version: ext.version.clone() });
@@ -305,6 +315,7 @@ impl Registry {
             self.publish(&ext, LifecycleKind::Updated { from_version: before.version.clone(), to_version: ext.version.clone() });
         }
         if ext.is_enabled && !before.is_enabled {
+            self.run_hook_best_effort(tenant, &ext, hooks::Hook::Enable, actor).await;
             self.publish(&ext, LifecycleKind::Enabled);
         }
         Ok(ext)
@@ -327,6 +338,10 @@ impl Registry {
         } else {
             self.store.set_extension_enabled(tenant, id, enabled, actor).await?
         };
+        if enabled != current.is_enabled {
+            let hook = if enabled { hooks::Hook::Enable } else { hooks::Hook::Disable };
+            self.run_hook_best_effort(tenant, &ext, hook, actor).await;
+        }
         self.publish(&ext, if enabled { LifecycleKind::Enabled } else { LifecycleKind::Disabled });
         Ok(ext)
     }
@@ -335,6 +350,10 @@ impl Registry {
     /// are collected afterwards.
     pub async fn uninstall(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<(), RegistryError> {
         let ext = self.get(tenant, id).await?;
+        // An extension cannot block its own removal: a failing onUninstall is only recorded.
+        if ext.status != ExtensionStatus::PendingApproval {
+            self.run_hook_best_effort(tenant, &ext, hooks::Hook::Uninstall, actor).await;
+        }
         self.store.delete_extension(tenant, id, purge, actor).await?;
         self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
         // Collection is housekeeping: failing it must not fail the uninstall.
