@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => serve::run(args).await?,
+        Command::Serve(args) => serve::run(*args).await?,
         Command::Migrate(args) => serve::migrate(&args).await?,
         Command::Token(args) => {
             let keys = config::checked_keys(&args.jwt_secret)?;
