@@ -39,7 +39,9 @@ CREATE TABLE extensions (
         CHECK (status IN ('pending_approval', 'installed', 'suspended', 'failed')),
     bundle_hash      text        NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- When an isolate last started for it; drives the start-up prewarm order.
+    last_used_at     timestamptz
 );
 CREATE INDEX extensions_tenant_idx ON extensions (tenant_id);
 -- One install of a given manifest id per tenant; this also serves (tenant_id, key) lookups.
@@ -267,6 +269,19 @@ CREATE FUNCTION alga_gc_file_blobs() RETURNS bigint
         RETURNING 1
     )
     SELECT count(*) FROM gone
+$$;
+
+-- The enabled extensions of all tenants most recently used, for warming isolates at start.
+-- RLS hides other tenants from the runtime's role, so this runs with its owner's rights and
+-- returns ids only.
+CREATE FUNCTION alga_recently_used_extensions(p_limit integer)
+    RETURNS TABLE (tenant_id text, id uuid)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT
+    AS $$
+    SELECT e.tenant_id, e.id FROM extensions e
+     WHERE e.is_enabled AND e.status = 'installed' AND e.last_used_at IS NOT NULL
+     ORDER BY e.last_used_at DESC
+     LIMIT greatest(p_limit, 0)
 $$;
 
 -- Privileges of the runtime's role: data access only, never ownership (owners bypass RLS),

@@ -21,7 +21,8 @@ CREATE TABLE extensions (
         CHECK (status IN ('pending_approval', 'installed', 'suspended', 'failed')),
     bundle_hash      TEXT    NOT NULL,
     created_at       TEXT    NOT NULL,
-    updated_at       TEXT    NOT NULL
+    updated_at       TEXT    NOT NULL,
+    last_used_at     TEXT
 );
 CREATE INDEX extensions_tenant_idx ON extensions (tenant_id);
 CREATE UNIQUE INDEX extensions_tenant_key_idx ON extensions (tenant_id, extension_key);

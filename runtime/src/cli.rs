@@ -255,6 +255,15 @@ pub struct IsolateArgs {
     /// Isolates idle this long are dropped.
     #[arg(long, env = "ALGA_EXT_ISOLATE_IDLE_TTL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub isolate_idle_ttl: Duration,
+
+    /// At start, warm isolates for this many recently used extensions (0: none), in the
+    /// background while the server already answers.
+    #[arg(long, env = "ALGA_EXT_PREWARM", default_value_t = 32)]
+    pub prewarm: u32,
+
+    /// How many isolates the prewarm builds at once.
+    #[arg(long, env = "ALGA_EXT_PREWARM_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub prewarm_concurrency: u64,
 }
 
 impl IsolateArgs {

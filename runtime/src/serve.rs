@@ -53,7 +53,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing::info!(%addr, "listening");
     let registry = Arc::new(Registry::new(store, inspect));
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
-    let router = app(AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config()));
+    let state = AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config());
+    if args.isolates.prewarm > 0 {
+        let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
+        tokio::spawn(async move { pool.prewarm(count, concurrency).await });
+    }
+    let router = app(state);
     serve(listener, router, shutdown_signal(), args.shutdown_grace).await?;
     tracing::info!("stopped");
     Ok(())

@@ -190,6 +190,13 @@ pub trait Store: Send + Sync + 'static {
     /// One file of a version with its content.
     async fn read_file(&self, tenant: &TenantId, version_id: Uuid, path: &str) -> Result<Option<(StoredFile, Vec<u8>)>>;
 
+    /// Records that an isolate started for the extension (prewarm order).
+    async fn touch_extension(&self, tenant: &TenantId, id: Uuid) -> Result<()>;
+
+    /// Maintenance, not tenant-scoped: the enabled extensions of all tenants most recently
+    /// used, newest first, as (tenant, id) — for warming isolates at start.
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>>;
+
     /// Maintenance, not tenant-scoped: removes file blobs that no file row refers to any
     /// more and returns how many. Touches nothing else.
     async fn gc_file_blobs(&self) -> Result<u64>;

@@ -380,3 +380,21 @@ async fn lifecycle_hooks_run_and_a_failing_install_or_update_hook_changes_nothin
     let failed: Vec<&str> = audit.iter().filter(|a| a.action == "extension.hook_failed").map(|a| a.details["hook"].as_str().unwrap()).collect();
     assert_eq!(failed, ["onUninstall", "onDisable"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_prewarms_the_recently_used_extensions() {
+    let db = TestStore::postgres().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    for (tenant, key) in [("acme", "com.example.a"), ("globex", "com.example.b"), ("acme", "com.example.unused")] {
+        install(&state, tenant, key, "1.0.0", "export function hi() { return { body: 'hi' }; }", &["hi"]).await;
+    }
+    for (tenant, key) in [("acme", "com.example.a"), ("globex", "com.example.b")] {
+        let (status, _, _) = send(&state, Method::GET, &format!("/api/extensions/{key}/hi"), &admin_token(tenant), None).await;
+        assert_eq!(status, 200);
+    }
+    // A new process: an empty pool that warms what was used, across tenants.
+    let restarted = state_with(IsolateLimits::default(), &db);
+    assert_eq!(restarted.pool.live().await, 0);
+    assert_eq!(restarted.pool.prewarm(10, 2).await, 2);
+    assert_eq!(restarted.pool.live().await, 2);
+}

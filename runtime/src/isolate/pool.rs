@@ -119,6 +119,44 @@ impl IsolatePool {
         let files = self.registry.load_version_files(&ext.tenant_id, active.id).await.map_err(registry_error)?;
         let identity = ExtensionIdentity { tenant: ext.tenant_id.to_string(), extension: ext.key.clone() };
         let handle = IsolateHandle::start(identity, self.config.limits, Arc::new(files), active.main_entry_point.clone()).await?;
+        // Bookkeeping for the next start's prewarm; a failure costs only warmth.
+        if let Err(e) = self.registry.store().touch_extension(&ext.tenant_id, ext.id).await {
+            tracing::debug!(error = %e, "cannot record extension use");
+        }
         Ok(Arc::new(handle))
+    }
+
+    /// Builds isolates for the most recently used enabled extensions, `concurrency` at a
+    /// time, so the first requests after a start find them warm. Failures are logged.
+    pub async fn prewarm(self: &Arc<Self>, count: u32, concurrency: usize) -> usize {
+        let recent = match self.registry.store().recently_used_extensions(count).await {
+            Ok(recent) => recent,
+            Err(e) => {
+                tracing::warn!(error = %e, "prewarm: cannot list recently used extensions");
+                return 0;
+            }
+        };
+        let gate = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (tenant, id) in recent {
+            let (pool, gate) = (self.clone(), gate.clone());
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await.ok()?;
+                let ext = pool.registry.store().get_extension(&tenant, id).await.ok()??;
+                match pool.handle_for(&ext).await {
+                    Ok(_) => Some(()),
+                    Err(e) => {
+                        tracing::warn!(tenant = %tenant, extension = %ext.key, error = %e, "prewarm failed");
+                        None
+                    }
+                }
+            });
+        }
+        let mut warmed = 0;
+        while let Some(done) = tasks.join_next().await {
+            warmed += usize::from(matches!(done, Ok(Some(()))));
+        }
+        tracing::info!(warmed, "prewarm finished");
+        warmed
     }
 }

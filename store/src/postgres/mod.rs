@@ -278,6 +278,28 @@ impl Store for PgStore {
         self.read_file_impl(tenant, version_id, path).await
     }
 
+    async fn touch_extension(&self, tenant: &TenantId, id: Uuid) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        sqlx::query("UPDATE extensions SET last_used_at = now() WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
+        let found: Vec<(String, Uuid)> = sqlx::query_as("SELECT tenant_id, id FROM alga_recently_used_extensions($1)")
+            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        found
+            .into_iter()
+            .map(|(t, id)| Ok((TenantId::parse(&t).map_err(|e| StoreError::Corrupt { table: "extensions", message: e.to_string() })?, id)))
+            .collect()
+    }
+
     async fn gc_file_blobs(&self) -> Result<u64> {
         self.gc_file_blobs_impl().await
     }

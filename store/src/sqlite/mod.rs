@@ -241,6 +241,34 @@ impl Store for SqliteStore {
         self.read_file_impl(tenant, version_id, path).await
     }
 
+    async fn touch_extension(&self, tenant: &TenantId, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE extensions SET last_used_at = ?3 WHERE tenant_id = ?1 AND id = ?2")
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, id FROM extensions WHERE is_enabled AND status = 'installed' \
+             AND last_used_at IS NOT NULL ORDER BY last_used_at DESC LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let corrupt = |message: String| StoreError::Corrupt { table: "extensions", message };
+        found
+            .into_iter()
+            .map(|(t, id)| {
+                let tenant = TenantId::parse(&t).map_err(|e| corrupt(e.to_string()))?;
+                Ok((tenant, Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?))
+            })
+            .collect()
+    }
+
     async fn gc_file_blobs(&self) -> Result<u64> {
         self.gc_file_blobs_impl().await
     }
