@@ -4,6 +4,8 @@
 //! tests drive the same code in-process.
 
 pub mod auth;
+pub mod bench;
+mod bench_http;
 pub mod bundle_cli;
 pub mod cli;
 pub mod config;

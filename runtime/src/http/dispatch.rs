@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use alga_bundle::Manifest;
-use alga_store::{Extension, ExtensionStatus, Permission};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -14,7 +12,6 @@ use serde_json::{json, Map, Value};
 use super::{ApiError, AppState, Authenticated};
 use crate::isolate::pool::PoolError;
 use crate::isolate::{Invocation, IsolateError};
-use crate::registry::settings;
 
 /// Largest request body passed to a handler.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -29,13 +26,13 @@ pub async fn dispatch(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found(format!("no endpoint {method} /{path} in extension {id}"));
-    let ext = find_enabled(&state, &who.tenant, &id).await?.ok_or_else(not_found)?;
-    let manifest: Manifest = serde_json::from_value(ext.manifest.clone()).map_err(ApiError::internal)?;
+    let target = state.registry.dispatch_target(&who.tenant, &id).await?.ok_or_else(not_found)?;
+    let ext = &target.extension;
     // The raw (still percent-encoded) path: `{*path}` arrives decoded, and parameters are
     // decoded once, by the route match.
     let prefix = format!("/api/extensions/{id}");
     let request_path = uri.path().strip_prefix(prefix.as_str()).filter(|p| p.starts_with('/')).map(str::to_owned).unwrap_or_else(|| format!("/{path}"));
-    let endpoints = &manifest.extension_points.endpoints;
+    let endpoints = &target.manifest.extension_points.endpoints;
     let matched = endpoints.iter().find_map(|e| {
         (e.method.as_str() == method.as_str()).then(|| alga_bundle::validate::match_route(&e.path, &request_path).map(|p| (e, p))).flatten()
     });
@@ -46,23 +43,19 @@ pub async fn dispatch(
         return Err(not_found());
     };
 
-    let held = state.store.role_permissions(&who.tenant, &who.roles).await?;
-    let mut permissions: Vec<String> =
-        held.iter().filter(|p| p.resource == ext.key).map(|p| p.action.clone()).collect();
+    let held = state.registry.role_permissions(&who.tenant, &who.roles).await?;
+    let mut permissions: Vec<String> = held.iter().filter(|p| p.resource == ext.key).map(|p| p.action.clone()).collect();
     if let Some(required) = &endpoint.permission {
-        if !held.contains(&Permission::new(ext.key.clone(), required.clone())) {
+        if !permissions.contains(required) {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {required:?} permission of {}", ext.key))
                 .with_details(json!({ "required": required })));
         }
     }
-    let granted = state.store.capabilities(&who.tenant, ext.id).await?;
-    permissions.extend(granted.into_iter().filter(|c| c.granted).map(|c| c.permission.to_string()));
+    permissions.extend(target.granted.iter().cloned());
 
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("request bodies are limited to {MAX_BODY_BYTES} bytes")));
     }
-    let saved = state.store.get_settings(&who.tenant, ext.id).await?;
-    let defs = manifest.settings.clone();
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
         request: request_json(&method, &request_path, &uri, &headers, &body, params),
@@ -70,23 +63,19 @@ pub async fn dispatch(
             "tenant": who.tenant,
             "user": { "id": who.user, "roles": who.roles },
             "extension": { "id": ext.id, "key": ext.key, "version": ext.version },
-            "settings": settings::effective(&defs, saved.as_ref(), false),
+            "settings": target.settings,
             "permissions": permissions,
         }),
         is_page: false,
     };
 
-    let answer = match state.pool.handle_for(&ext).await {
-        Ok(handle) => handle.call(invocation).await.map_err(PoolError::Isolate),
-        Err(e) => Err(e),
-    };
-    let answer = match answer {
+    let answer = match state.pool.call(ext, invocation).await {
         Ok(answer) => answer,
         Err(err) => {
             if let PoolError::Isolate(e) = &err {
                 tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), error = %e, "extension failed");
                 if e.counts_against_breaker() {
-                    if let Err(suspend_err) = state.registry.record_failure(&ext, e.code()).await {
+                    if let Err(suspend_err) = state.registry.record_failure(ext, e.code()).await {
                         tracing::error!(error = %suspend_err, "circuit breaker could not suspend the extension");
                     }
                 }
@@ -104,15 +93,6 @@ pub async fn dispatch(
         response = response.header(name, value);
     }
     response.body(Body::from(answer.body.unwrap_or_default())).map_err(ApiError::internal)
-}
-
-/// The tenant's enabled, approved extension named by id (UUID) or manifest id.
-async fn find_enabled(state: &AppState, tenant: &alga_store::TenantId, id: &str) -> Result<Option<Extension>, ApiError> {
-    let ext = match uuid::Uuid::parse_str(id) {
-        Ok(uuid) => state.store.get_extension(tenant, uuid).await?,
-        Err(_) => state.store.find_extension_by_key(tenant, id).await?,
-    };
-    Ok(ext.filter(|e| e.is_enabled && e.status == ExtensionStatus::Installed))
 }
 
 fn request_json(method: &Method, path: &str, uri: &Uri, headers: &HeaderMap, body: &Bytes, params: BTreeMap<String, String>) -> Value {

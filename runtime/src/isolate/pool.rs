@@ -109,6 +109,20 @@ impl IsolatePool {
         self.cache.try_get_with(key, build).await.map_err(|e: Arc<PoolError>| (*e).clone())
     }
 
+    /// Runs one call on the extension's isolate. A call that never reached JavaScript
+    /// because its isolate was being discarded is retried once on a fresh one.
+    pub async fn call(&self, ext: &Extension, invocation: super::Invocation) -> Result<super::HandlerResponse, PoolError> {
+        let handle = self.handle_for(ext).await?;
+        match handle.call(invocation.clone()).await {
+            Err(IsolateError::Discarded) => {
+                drop(handle);
+                let fresh = self.handle_for(ext).await?;
+                Ok(fresh.call(invocation).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
     async fn build(&self, ext: &Extension) -> Result<Arc<IsolateHandle>, PoolError> {
         let registry_error = |e: RegistryError| PoolError::Registry(Arc::new(e));
         let versions = self.registry.store().list_versions(&ext.tenant_id, ext.id).await.map_err(|e| registry_error(e.into()))?;

@@ -113,7 +113,7 @@ async fn serve(
         let started = std::time::Instant::now();
         let outcome = isolate.invoke(&job.invocation).await;
         tracing::debug!(handler = %job.invocation.handler, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, ok = outcome.is_ok(), "isolate call");
-        let _ = job.reply.send(outcome);
+        // Retire before answering, so the caller's next request already sees it.
         if isolate.is_poisoned() {
             tracing::warn!("isolate terminated by a limit; discarding it");
             retired.store(true, Ordering::SeqCst);
@@ -121,5 +121,6 @@ async fn serve(
         } else if isolate.soft_limit_hit() && !retired.swap(true, Ordering::SeqCst) {
             tracing::info!("isolate passed the soft CPU limit; retiring it once drained");
         }
+        let _ = job.reply.send(outcome);
     }
 }

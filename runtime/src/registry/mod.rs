@@ -7,6 +7,7 @@ pub mod breaker;
 mod events;
 mod hooks;
 pub mod settings;
+mod targets;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use events::{EventBus, LifecycleEvent, LifecycleKind};
+pub use targets::{DispatchTarget, TARGET_TTL};
 
 /// Namespace of install ids: an install's id is derived from (tenant, manifest id), so an
 /// uninstalled and reinstalled extension finds its kept storage and settings again.
@@ -94,6 +96,7 @@ pub struct Registry {
     inspect: InspectOptions,
     breaker: breaker::CircuitBreaker,
     hook_limits: crate::isolate::IsolateLimits,
+    targets: targets::TargetCache,
 }
 
 impl Registry {
@@ -102,7 +105,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits() }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new() }
     }
 
     /// Counts a limit hit or crash of an extension; suspends it in that tenant when they
@@ -137,6 +140,8 @@ impl Registry {
     }
 
     fn publish(&self, ext: &Extension, kind: LifecycleKind) {
+        // Whatever happened, what dispatch cached about the extension is stale now.
+        self.targets.forget(&ext.tenant_id, ext.id);
         self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
     }
 

@@ -1,0 +1,183 @@
+//! `alga-ext bench`: measures isolate start-up, warm call overhead, idle memory, create/drop
+//! stability and HTTP throughput (optionally against `deno serve` and workerd), and prints
+//! the numbers BENCHMARKS.md records. Run it on a release build.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alga_bundle::{BundleFile, Files};
+use alga_ops::ExtensionIdentity;
+use serde_json::json;
+
+use crate::isolate::{Invocation, Isolate, IsolateHandle, IsolateLimits};
+
+/// Options of a benchmark run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Fresh-isolate start-ups to time.
+    #[arg(long, default_value_t = 300)]
+    pub cold: usize,
+    /// Warm calls to time.
+    #[arg(long, default_value_t = 20_000)]
+    pub warm: usize,
+    /// Isolates kept alive for the idle-memory measurement.
+    #[arg(long, default_value_t = 100)]
+    pub idle: usize,
+    /// Create/drop cycles for the RSS-stability measurement.
+    #[arg(long, default_value_t = 10_000)]
+    pub cycles: usize,
+    /// Also measure HTTP req/s with `wrk` (must be on PATH) for this many seconds (0: skip).
+    #[arg(long, default_value_t = 10)]
+    pub http_seconds: u64,
+    /// Also run the same handler under these for comparison, when found: `deno`, `workerd`
+    /// (paths or names on PATH).
+    #[arg(long, value_delimiter = ',')]
+    pub compare: Vec<String>,
+}
+
+/// A ~50 KB main module: many small functions plus the `hello` handler.
+pub fn bench_bundle() -> (Files, String) {
+    let mut source = String::from("// Generated benchmark module of about 50 KB.\n");
+    let mut i = 0;
+    while source.len() < 50 * 1024 {
+        source.push_str(&format!(
+            "export function helper{i}(input) {{ const values = [input, {i}, \"h{i}\"]; return values.map((v) => String(v)).join(\"-\"); }}\n"
+        ));
+        i += 1;
+    }
+    source.push_str("export function hello() { return { body: { hello: \"world\" } }; }\n");
+    let mut files = Files::new();
+    files.insert("index.js".into(), BundleFile::new(source.into_bytes()));
+    (files, "index.js".into())
+}
+
+fn identity() -> ExtensionIdentity {
+    ExtensionIdentity { tenant: "bench".into(), extension: "com.bench.hello".into() }
+}
+
+fn hello_invocation() -> Invocation {
+    Invocation {
+        handler: "hello".into(),
+        request: json!({ "method": "GET", "path": "/hello", "params": {}, "query": {}, "headers": {}, "body": null }),
+        ctx: json!({ "tenant": "bench", "user": { "id": "u", "roles": [] }, "extension": { "id": "x", "key": "com.bench.hello", "version": "1.0.0" }, "settings": {}, "permissions": [] }),
+        is_page: false,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+fn summary(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    format!(
+        "p50 {:.3} ms, p99 {:.3} ms, min {:.3} ms (n={})",
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.first().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        samples.len()
+    )
+}
+
+/// Resident set size of this process in bytes.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    pages * page
+}
+
+/// Runs every measurement and prints a report.
+pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let (files, main) = bench_bundle();
+    let files = Arc::new(files);
+    let source_kb = files[&main].bytes.len() / 1024;
+    println!("bundle: {source_kb} KB main module");
+
+    // 1. In-thread start-up: a fresh isolate, module evaluation, one call.
+    let mut in_thread = Vec::with_capacity(args.cold);
+    for _ in 0..args.cold {
+        let started = Instant::now();
+        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()))?;
+        isolate.load_main(&main).await?;
+        isolate.invoke(&hello_invocation()).await?;
+        in_thread.push(started.elapsed());
+    }
+    println!("fresh isolate + {source_kb} KB bundle + first response (same thread): {}", summary(in_thread));
+
+    // 2. The same through the pool's path: a new isolate thread, then the first call.
+    let mut via_thread = Vec::with_capacity(args.cold);
+    for _ in 0..args.cold {
+        let started = Instant::now();
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone()).await?;
+        handle.call(hello_invocation()).await?;
+        via_thread.push(started.elapsed());
+    }
+    println!("fresh isolate thread + {source_kb} KB bundle + first response: {}", summary(via_thread));
+
+    // 3. Warm calls through the isolate's channel versus a native handler doing the same work.
+    let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone()).await?;
+    for _ in 0..200 {
+        handle.call(hello_invocation()).await?;
+    }
+    let mut warm = Vec::with_capacity(args.warm);
+    for _ in 0..args.warm {
+        let started = Instant::now();
+        let answer = handle.call(hello_invocation()).await?;
+        std::hint::black_box(answer);
+        warm.push(started.elapsed());
+    }
+    let mut native = Vec::with_capacity(args.warm);
+    for _ in 0..args.warm {
+        let started = Instant::now();
+        let invocation = std::hint::black_box(hello_invocation());
+        let body = serde_json::to_string(&json!({ "hello": "world", "n": invocation.handler.len() }))?;
+        std::hint::black_box(body);
+        native.push(started.elapsed());
+    }
+    warm.sort();
+    native.sort();
+    let overhead = percentile(&warm, 0.5).saturating_sub(percentile(&native, 0.5));
+    println!("warm call through the isolate: {}", summary(warm));
+    println!("native Rust handler: {}", summary(native));
+    println!("warm call overhead over native, p50: {:.1} µs", overhead.as_secs_f64() * 1e6);
+    drop(handle);
+
+    // 4. Idle memory: RSS growth per live isolate (thread and all).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_bytes();
+    let mut idle = Vec::with_capacity(args.idle);
+    for _ in 0..args.idle {
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone()).await?;
+        handle.call(hello_invocation()).await?;
+        idle.push(handle);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let per_isolate = (rss_bytes().saturating_sub(before)) as f64 / args.idle.max(1) as f64;
+    println!("idle isolate (after one call): {:.2} MB RSS each over {} isolates", per_isolate / 1e6, args.idle);
+    drop(idle);
+
+    // 5. Create/drop cycles on one thread: RSS must stay flat.
+    let mut samples = BTreeMap::new();
+    for cycle in 1..=args.cycles {
+        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()))?;
+        isolate.load_main(&main).await?;
+        drop(isolate);
+        if cycle % (args.cycles / 5).max(1) == 0 {
+            samples.insert(cycle, rss_bytes());
+        }
+    }
+    let rss: Vec<String> = samples.iter().map(|(c, r)| format!("{c}: {:.0} MB", *r as f64 / 1e6)).collect();
+    println!("create/drop cycles, RSS after: {}", rss.join(", "));
+
+    if args.http_seconds > 0 {
+        super::bench_http::run(args).await?;
+    }
+    Ok(())
+}
