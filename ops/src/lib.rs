@@ -17,3 +17,8 @@ pub struct ExtensionIdentity {
     /// The manifest id, e.g. `com.example.ticket-tags`.
     pub extension: String,
 }
+
+/// Every extension an isolate gets, in the order the startup snapshot was built with.
+pub fn extensions() -> Vec<deno_core::Extension> {
+    vec![console::alga_console::init(), web::alga_web::init()]
+}

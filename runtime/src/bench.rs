@@ -100,6 +100,16 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let source_kb = files[&main].bytes.len() / 1024;
     println!("bundle: {source_kb} KB main module");
 
+    // 0. The bare runtime: JsRuntime, ops JS glue and the dispatcher, no extension code.
+    let mut bare = Vec::with_capacity(args.cold);
+    for _ in 0..args.cold {
+        let started = Instant::now();
+        let isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()))?;
+        bare.push(started.elapsed());
+        drop(isolate);
+    }
+    println!("empty isolate (runtime + ops glue + dispatcher): {}", summary(bare));
+
     // 1. In-thread start-up: a fresh isolate, module evaluation, one call.
     let mut in_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {

@@ -8,21 +8,20 @@ use crate::ExtensionIdentity;
 /// Longest console message kept; the rest is cut so one call cannot flood the logs.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
+// Takes no options, so the same extension serves the startup snapshot and live isolates;
+// the runtime puts the isolate's `ExtensionIdentity` into OpState after building it.
 deno_core::extension!(
     alga_console,
     ops = [op_console_write],
     esm_entry_point = "ext:alga_console/00_console.js",
     esm = [dir "src/console", "00_console.js"],
-    options = { identity: ExtensionIdentity },
-    state = |state, options| {
-        state.put(options.identity);
-    },
 );
 
 /// Writes one console line. `level`: 0 debug, 1 info (log), 2 warn, 3 error.
 #[op2(fast)]
 fn op_console_write(state: &mut OpState, level: u32, #[string] message: &str) {
-    let id = state.borrow::<ExtensionIdentity>();
+    // Only snapshot creation runs JS without an identity, and it logs nothing.
+    let Some(id) = state.try_borrow::<ExtensionIdentity>() else { return };
     let message = truncate(message, MAX_MESSAGE_BYTES);
     let (tenant, extension) = (id.tenant.as_str(), id.extension.as_str());
     match level {

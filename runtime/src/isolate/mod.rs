@@ -95,6 +95,9 @@ pub struct Isolate {
 
 const DISPATCH_JS: &str = include_str!("dispatch.js");
 
+/// V8 startup snapshot with deno_core and the ops' JS glue, made by `build.rs`.
+static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ALGA_SNAPSHOT.bin"));
+
 impl Isolate {
     /// Builds an isolate for `identity` under `limits`, able to load modules from `files`.
     /// Must be called inside a tokio runtime context, on the thread that will run it.
@@ -107,11 +110,14 @@ impl Isolate {
             .heap_limits(0, limits.heap_max_bytes)
             .array_buffer_allocator(allocator::allocator(&buffers));
         let mut runtime = JsRuntime::new(RuntimeOptions {
-            extensions: vec![alga_ops::console::alga_console::init(identity), alga_ops::web::alga_web::init()],
+            extensions: alga_ops::extensions(),
+            // The ops' JS glue is already evaluated inside the snapshot.
+            startup_snapshot: Some(SNAPSHOT),
             module_loader: files.map(|f| Rc::new(loader::BundleLoader::new(f)) as Rc<dyn deno_core::ModuleLoader>),
             create_params: Some(params),
             ..Default::default()
         });
+        runtime.op_state().borrow_mut().put(identity);
         let heap_exhausted = Arc::new(AtomicBool::new(false));
         let flag = heap_exhausted.clone();
         let handle = runtime.v8_isolate().thread_safe_handle();
