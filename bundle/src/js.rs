@@ -18,7 +18,7 @@ use crate::SourceProblem;
 pub const MAX_NESTING: usize = 1_000;
 
 /// Stack for the analysis thread: swc's visitors and drops recurse once per nesting level.
-const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const ANALYSIS_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// An `import` (static, dynamic with a literal, or `export ... from`) found in a module.
 #[derive(Debug, Clone, PartialEq, Eq)]

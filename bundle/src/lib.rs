@@ -13,6 +13,7 @@ pub mod js;
 pub mod manifest;
 pub mod pack;
 pub mod signing;
+pub mod ts;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -90,7 +91,17 @@ pub fn inspect_files(files: Files, signature: Option<&BundleSignature>, options:
                 warnings.extend(info.warnings.iter().map(|w| w.to_string()));
                 modules.insert(path.clone(), info);
             }
-            Err(problems) => syntax.extend(problems),
+            Err(problems) => {
+                syntax.extend(problems);
+                continue;
+            }
+        }
+        // TypeScript is transpiled now, so a problem shows at install and the loader finds
+        // the JavaScript cached.
+        if path.ends_with(".ts") || path.ends_with(".mts") {
+            if let Err(problems) = ts::transpile_cached(path, source, &file.sha256) {
+                syntax.extend(problems);
+            }
         }
     }
 

@@ -398,3 +398,31 @@ async fn a_restart_prewarms_the_recently_used_extensions() {
     assert_eq!(restarted.pool.prewarm(10, 2).await, 2);
     assert_eq!(restarted.pool.live().await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_modules_are_transpiled_at_install_and_run() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    let manifest = json!({ "id": "com.example.ts", "name": "TS", "version": "1.0.0", "main": "src/index.ts",
+        "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/sum/:a/:b", "handler": "sum" }] } });
+    let index = "import { add } from './math.ts';\ninterface Req { params: { a: string; b: string } }\n\
+                 export function sum(request: Req): { body: { sum: number } } {\n  return { body: { sum: add(Number(request.params.a), Number(request.params.b)) } };\n}\n";
+    let math = "export const add = (a: number, b: number): number => a + b;\n";
+    let zip = archives::zip(&[
+        Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+        Entry::file("src/index.ts", index.as_bytes().to_vec()),
+        Entry::file("src/math.ts", math.as_bytes().to_vec()),
+    ]);
+    let admin = admin_token("acme");
+    let req = Request::post("/admin/v1/extensions")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(header::CONTENT_TYPE, "application/zip")
+        .body(Body::from(zip))
+        .unwrap();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let id = body["extension"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/approve"), &admin, Some(json!({ "enable": true }))).await;
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.ts/sum/2/40", &admin, None).await;
+    assert_eq!((status, body), (200, json!({ "sum": 42 })));
+}

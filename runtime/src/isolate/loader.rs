@@ -103,12 +103,16 @@ impl BundleLoader {
         let path = percent_decode(path);
         let file = self.files.get(&path).ok_or_else(|| JsErrorBox::type_error(format!("module {path:?} is not in the bundle")))?;
         let text = String::from_utf8(file.bytes.clone()).map_err(|_| JsErrorBox::type_error(format!("module {path:?} is not UTF-8")))?;
-        let module_type = if path.ends_with(".json") {
-            ModuleType::Json
+        let (module_type, text) = if path.ends_with(".json") {
+            (ModuleType::Json, text)
         } else if path.ends_with(".js") || path.ends_with(".mjs") {
-            ModuleType::JavaScript
+            (ModuleType::JavaScript, text)
         } else if path.ends_with(".ts") || path.ends_with(".mts") {
-            return Err(JsErrorBox::type_error(format!("module {path:?}: TypeScript modules are not supported yet; ship compiled JavaScript")));
+            let js = alga_bundle::ts::transpile_cached(&path, &text, &file.sha256).map_err(|problems| {
+                let first = problems.first().map(ToString::to_string).unwrap_or_default();
+                JsErrorBox::type_error(format!("module {path:?} does not transpile: {first}"))
+            })?;
+            (ModuleType::JavaScript, js.to_string())
         } else {
             return Err(JsErrorBox::type_error(format!("module {path:?} is not a JavaScript or JSON file")));
         };
