@@ -41,7 +41,10 @@ CREATE TABLE extensions (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     -- When an isolate last started for it; drives the start-up prewarm order.
-    last_used_at     timestamptz
+    last_used_at     timestamptz,
+    -- Tenant-admin overrides of isolate limits (cpuSoftMs, cpuHardMs, heapMb, timeoutMs),
+    -- applied within the operator's ceilings.
+    limits           jsonb       NOT NULL DEFAULT '{}'::jsonb
 );
 CREATE INDEX extensions_tenant_idx ON extensions (tenant_id);
 -- One install of a given manifest id per tenant; this also serves (tenant_id, key) lookups.

@@ -22,7 +22,8 @@ CREATE TABLE extensions (
     bundle_hash      TEXT    NOT NULL,
     created_at       TEXT    NOT NULL,
     updated_at       TEXT    NOT NULL,
-    last_used_at     TEXT
+    last_used_at     TEXT,
+    limits           TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(limits))
 );
 CREATE INDEX extensions_tenant_idx ON extensions (tenant_id);
 CREATE UNIQUE INDEX extensions_tenant_key_idx ON extensions (tenant_id, extension_key);

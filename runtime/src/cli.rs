@@ -258,6 +258,18 @@ pub struct IsolateArgs {
     #[arg(long, env = "ALGA_EXT_ISOLATE_IDLE_TTL", default_value = "5m", value_parser = humantime::parse_duration)]
     pub isolate_idle_ttl: Duration,
 
+    /// Highest CPU hard limit a tenant admin may set for one extension.
+    #[arg(long, env = "ALGA_EXT_MAX_CPU_HARD", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub max_cpu_hard: Duration,
+
+    /// Highest heap limit, in MiB, a tenant admin may set for one extension.
+    #[arg(long, env = "ALGA_EXT_MAX_ISOLATE_HEAP_MB", default_value_t = 256)]
+    pub max_isolate_heap_mb: u64,
+
+    /// Highest request timeout a tenant admin may set for one extension.
+    #[arg(long, env = "ALGA_EXT_MAX_REQUEST_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub max_request_timeout: Duration,
+
     /// At start, warm isolates for this many recently used extensions (0: none), in the
     /// background while the server already answers.
     #[arg(long, env = "ALGA_EXT_PREWARM", default_value_t = 32)]
@@ -282,6 +294,11 @@ impl IsolateArgs {
                 wall: self.request_timeout,
                 module_eval: self.module_eval_timeout,
                 queue_depth: self.isolate_queue as usize,
+            },
+            ceilings: crate::isolate::limits::LimitCeilings {
+                cpu_hard_ms: self.max_cpu_hard.as_millis() as u64,
+                heap_mb: self.max_isolate_heap_mb,
+                timeout_ms: self.max_request_timeout.as_millis() as u64,
             },
         }
     }

@@ -138,6 +138,9 @@ pub trait Store: Send + Sync + 'static {
         entry: &NewAuditEntry,
     ) -> Result<Extension>;
 
+    /// Replaces an extension's limit overrides and audits the change.
+    async fn set_extension_limits(&self, tenant: &TenantId, id: Uuid, limits: &Value, actor: &str) -> Result<Extension>;
+
     /// Removes an extension with its versions, files, capabilities and the permissions it
     /// registered (with their role grants), and audits it. Its storage and settings stay
     /// unless `purge`, which deletes them in the same transaction.

@@ -24,6 +24,7 @@ pub(crate) struct ExtensionRow {
     is_enabled: bool,
     status: String,
     bundle_hash: String,
+    limits: Json<Value>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -42,6 +43,7 @@ impl ExtensionRow {
             is_enabled: self.is_enabled,
             status: ExtensionStatus::parse(&self.status)?,
             bundle_hash: self.bundle_hash,
+            limits: self.limits.0,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -80,6 +80,8 @@ pub struct Extension {
     pub is_enabled: bool,
     pub status: ExtensionStatus,
     pub bundle_hash: String,
+    /// Tenant-admin overrides of isolate limits (JSON object; `{}` when none).
+    pub limits: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -426,3 +426,38 @@ async fn typescript_modules_are_transpiled_at_install_and_run() {
     let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.ts/sum/2/40", &admin, None).await;
     assert_eq!((status, body), (200, json!({ "sum": 42 })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_admins_set_per_extension_limits_within_the_ceilings() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    // Spins for `?ms=` of wall time: its CPU time is at most that, and close to it on an idle core.
+    let busy = "export function busy(request) { const end = Date.now() + Number(request.query.ms); while (Date.now() < end) {} return { body: 'done' }; }";
+    let id = install(&state, "acme", "com.example.busy", "1.0.0", busy, &["busy"]).await;
+    let admin = admin_token("acme");
+    let call = |ms: u32| {
+        let (state, admin) = (state.clone(), admin.clone());
+        async move { send(&state, Method::GET, &format!("/api/extensions/com.example.busy/busy?ms={ms}"), &admin, None).await }
+    };
+    assert_eq!(call(60).await.2, json!("done"), "at most 60 ms of CPU fits the 200 ms default");
+
+    let limits_path = format!("/admin/v1/extensions/{id}/limits");
+    let (status, _, body) = call_put(&state, &limits_path, &admin, json!({ "cpuHardMs": 50 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["effective"]["cpuHardMs"], 50);
+    let (_, _, body) = call(2000).await;
+    assert_eq!(body["error"]["code"], "EXTENSION_CPU_LIMIT", "the override applies to the next isolate: {body}");
+
+    let (status, _, body) = call_put(&state, &limits_path, &admin, json!({ "cpuHardMs": 5000, "heapMb": 1 })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("LIMITS_INVALID")), "{body}");
+    let pointers: Vec<&str> = body["error"]["details"]["problems"].as_array().unwrap().iter().map(|p| p["pointer"].as_str().unwrap()).collect();
+    assert_eq!(pointers, ["/cpuHardMs", "/heapMb"]);
+    let (status, _, body) = call_put(&state, &limits_path, &admin, json!({ "cpuMs": 10 })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_JSON")), "unknown fields are refused: {body}");
+    let (_, _, body) = send(&state, Method::GET, &limits_path, &admin, None).await;
+    assert_eq!((body["overrides"].clone(), body["ceilings"]["cpuHardMs"].clone()), (json!({ "cpuHardMs": 50 }), json!(1000)));
+}
+
+async fn call_put(state: &AppState, path: &str, token: &str, body: Value) -> (u16, Option<String>, Value) {
+    send(state, Method::PUT, path, token, Some(body)).await
+}

@@ -200,3 +200,36 @@ pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): Adm
 pub async fn manifest_schema() -> Json<Value> {
     Json(alga_bundle::Manifest::json_schema())
 }
+
+fn limits_view(state: &AppState, ext: &alga_store::Extension) -> Value {
+    let limits = state.pool.limits_for(ext);
+    json!({
+        "overrides": ext.limits,
+        "effective": {
+            "cpuSoftMs": limits.cpu_soft.as_millis(), "cpuHardMs": limits.cpu_hard.as_millis(),
+            "heapMb": limits.heap_max_bytes / (1024 * 1024), "timeoutMs": limits.wall.as_millis(),
+        },
+        "ceilings": state.pool.config().ceilings,
+    })
+}
+
+pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let ext = state.registry.get(&who.tenant, extension_id(&id)?).await?;
+    Ok(Json(limits_view(&state, &ext)))
+}
+
+pub async fn put_limits(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    Path(id): Path<String>,
+    ApiJson(overrides): ApiJson<crate::isolate::limits::LimitOverrides>,
+) -> Result<Json<Value>, ApiError> {
+    let problems = overrides.problems(&state.pool.config().ceilings);
+    if !problems.is_empty() {
+        let list: Vec<Value> = problems.iter().map(|(pointer, message)| json!({ "pointer": pointer, "message": message })).collect();
+        let message = problems.iter().map(|(p, m)| format!("{p}: {m}")).collect::<Vec<_>>().join("; ");
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "LIMITS_INVALID", message).with_details(json!({ "problems": list })));
+    }
+    let ext = state.registry.set_limits(&who.tenant, extension_id(&id)?, &overrides, &who.user).await?;
+    Ok(Json(limits_view(&state, &ext)))
+}

@@ -137,3 +137,99 @@ fn watchdog() -> &'static Watchdog {
         dog
     })
 }
+
+/// A tenant admin's limit overrides for one extension; absent fields keep the defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_soft_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_hard_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap_mb: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// The most any override may grant, set by the operator.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitCeilings {
+    pub cpu_hard_ms: u64,
+    pub heap_mb: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for LimitCeilings {
+    fn default() -> Self {
+        Self { cpu_hard_ms: 1_000, heap_mb: 256, timeout_ms: 60_000 }
+    }
+}
+
+impl LimitOverrides {
+    /// Every way these overrides break the ceilings, as (JSON pointer, message).
+    pub fn problems(&self, ceilings: &LimitCeilings) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut check = |name: &str, value: Option<u64>, min: u64, max: u64| {
+            if let Some(v) = value {
+                if v < min || v > max {
+                    out.push((format!("/{name}"), format!("{v} is outside {min}..={max}")));
+                }
+            }
+        };
+        check("cpuSoftMs", self.cpu_soft_ms, 1, ceilings.cpu_hard_ms);
+        check("cpuHardMs", self.cpu_hard_ms, 1, ceilings.cpu_hard_ms);
+        check("heapMb", self.heap_mb, 8, ceilings.heap_mb);
+        check("timeoutMs", self.timeout_ms, 1, ceilings.timeout_ms);
+        if let (Some(soft), Some(hard)) = (self.cpu_soft_ms, self.cpu_hard_ms) {
+            if soft > hard {
+                out.push(("/cpuSoftMs".into(), format!("{soft} is above cpuHardMs {hard}")));
+            }
+        }
+        out
+    }
+}
+
+impl IsolateLimits {
+    /// These limits with `overrides` applied, each clamped to `ceilings` (stored overrides
+    /// were validated, but ceilings may have been lowered since).
+    pub fn with_overrides(&self, overrides: &LimitOverrides, ceilings: &LimitCeilings) -> Self {
+        let ms = |v: u64, max: u64| Duration::from_millis(v.min(max));
+        let mut limits = *self;
+        if let Some(v) = overrides.cpu_hard_ms {
+            limits.cpu_hard = ms(v, ceilings.cpu_hard_ms);
+        }
+        if let Some(v) = overrides.cpu_soft_ms {
+            limits.cpu_soft = ms(v, ceilings.cpu_hard_ms);
+        }
+        if let Some(v) = overrides.heap_mb {
+            limits.heap_max_bytes = (v.min(ceilings.heap_mb) as usize).saturating_mul(1024 * 1024);
+        }
+        if let Some(v) = overrides.timeout_ms {
+            limits.wall = ms(v, ceilings.timeout_ms);
+        }
+        limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_within_ceilings_and_report_violations() {
+        let ceilings = LimitCeilings { cpu_hard_ms: 500, heap_mb: 128, timeout_ms: 20_000 };
+        let ok = LimitOverrides { cpu_hard_ms: Some(400), heap_mb: Some(96), ..Default::default() };
+        assert!(ok.problems(&ceilings).is_empty());
+        let limits = IsolateLimits::default().with_overrides(&ok, &ceilings);
+        assert_eq!((limits.cpu_hard, limits.heap_max_bytes), (Duration::from_millis(400), 96 * 1024 * 1024));
+        assert_eq!(limits.wall, IsolateLimits::default().wall, "untouched fields keep defaults");
+
+        let bad = LimitOverrides { cpu_hard_ms: Some(900), cpu_soft_ms: Some(450), heap_mb: Some(4), timeout_ms: Some(0) };
+        let pointers: Vec<String> = bad.problems(&ceilings).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(pointers, ["/cpuHardMs", "/heapMb", "/timeoutMs"]);
+        let clamped = IsolateLimits::default().with_overrides(&bad, &ceilings);
+        assert_eq!(clamped.cpu_hard, Duration::from_millis(500));
+    }
+}

@@ -20,12 +20,14 @@ pub struct PoolConfig {
     pub max_live: u64,
     /// Isolates unused this long are dropped.
     pub idle_ttl: Duration,
+    /// Defaults; an extension's overrides apply on top, within `ceilings`.
     pub limits: IsolateLimits,
+    pub ceilings: super::limits::LimitCeilings,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_live: 256, idle_ttl: Duration::from_secs(300), limits: IsolateLimits::default() }
+        Self { max_live: 256, idle_ttl: Duration::from_secs(300), limits: IsolateLimits::default(), ceilings: Default::default() }
     }
 }
 
@@ -34,6 +36,8 @@ struct PoolKey {
     tenant: TenantId,
     extension_id: Uuid,
     bundle_hash: String,
+    /// The overrides in force: new limits mean a new isolate.
+    limits: String,
 }
 
 /// Why no isolate could serve a request.
@@ -72,6 +76,7 @@ impl IsolatePool {
                             event.kind,
                             LifecycleKind::Disabled
                                 | LifecycleKind::Suspended { .. }
+                                | LifecycleKind::LimitsChanged
                                 | LifecycleKind::Uninstalled { .. }
                                 | LifecycleKind::Updated { .. }
                         );
@@ -90,6 +95,16 @@ impl IsolatePool {
         pool
     }
 
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// The limits `ext` runs under: the defaults with its overrides, within the ceilings.
+    pub fn limits_for(&self, ext: &Extension) -> IsolateLimits {
+        let overrides: super::limits::LimitOverrides = serde_json::from_value(ext.limits.clone()).unwrap_or_default();
+        self.config.limits.with_overrides(&overrides, &self.config.ceilings)
+    }
+
     /// Isolates alive now (approximate, as moka counts lazily).
     pub async fn live(&self) -> u64 {
         self.cache.run_pending_tasks().await;
@@ -98,7 +113,12 @@ impl IsolatePool {
 
     /// The live isolate serving `ext`'s active version, building it when there is none.
     pub async fn handle_for(&self, ext: &Extension) -> Result<Arc<IsolateHandle>, PoolError> {
-        let key = PoolKey { tenant: ext.tenant_id.clone(), extension_id: ext.id, bundle_hash: ext.bundle_hash.clone() };
+        let key = PoolKey {
+            tenant: ext.tenant_id.clone(),
+            extension_id: ext.id,
+            bundle_hash: ext.bundle_hash.clone(),
+            limits: ext.limits.to_string(),
+        };
         if let Some(handle) = self.cache.get(&key).await {
             if !handle.is_retired() {
                 return Ok(handle);
@@ -132,7 +152,7 @@ impl IsolatePool {
             .ok_or_else(|| registry_error(RegistryError::NotFound(format!("active version of {}", ext.key))))?;
         let files = self.registry.load_version_files(&ext.tenant_id, active.id).await.map_err(registry_error)?;
         let identity = ExtensionIdentity { tenant: ext.tenant_id.to_string(), extension: ext.key.clone() };
-        let handle = IsolateHandle::start(identity, self.config.limits, Arc::new(files), active.main_entry_point.clone()).await?;
+        let handle = IsolateHandle::start(identity, self.limits_for(ext), Arc::new(files), active.main_entry_point.clone()).await?;
         // Bookkeeping for the next start's prewarm; a failure costs only warmth.
         if let Err(e) = self.registry.store().touch_extension(&ext.tenant_id, ext.id).await {
             tracing::debug!(error = %e, "cannot record extension use");

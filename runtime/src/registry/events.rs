@@ -20,6 +20,8 @@ pub enum LifecycleKind {
     /// The circuit breaker switched it off in this tenant.
     Suspended { reason: String },
     SettingsChanged,
+    /// A tenant admin changed its isolate limits.
+    LimitsChanged,
 }
 
 /// One lifecycle event of one tenant's extension.

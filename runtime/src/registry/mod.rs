@@ -414,6 +414,15 @@ impl Registry {
         Ok(SettingsView { values: settings::effective(&defs, Some(&next), true), schema: defs })
     }
 
+    /// Replaces an extension's limit overrides (validated by the caller against ceilings).
+    pub async fn set_limits(&self, tenant: &TenantId, id: Uuid, overrides: &crate::isolate::limits::LimitOverrides, actor: &str) -> Result<Extension, RegistryError> {
+        self.get(tenant, id).await?;
+        let value = serde_json::to_value(overrides).map_err(|e| StoreError::Invalid { field: "limits", message: e.to_string() })?;
+        let ext = self.store.set_extension_limits(tenant, id, &value, actor).await?;
+        self.publish(&ext, LifecycleKind::LimitsChanged);
+        Ok(ext)
+    }
+
     pub async fn reset_settings(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<SettingsView, RegistryError> {
         let ext = self.get(tenant, id).await?;
         self.store.delete_settings(tenant, id).await?;

@@ -23,7 +23,7 @@ pub const DEFAULT_APP_ROLE: &str = "alga_ext_app";
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
 const EXTENSION_COLUMNS: &str = "id::text AS id, tenant_id, extension_key, name, description, version, \
-     manifest, main_entry_point, is_enabled, status, bundle_hash, created_at, updated_at";
+     manifest, main_entry_point, is_enabled, status, bundle_hash, limits, created_at, updated_at";
 const VALUE_COLUMNS: &str = "key, value, revision, expires_at, size_bytes, created_at, updated_at";
 const LIVE: &str = "(expires_at IS NULL OR expires_at > now())";
 
@@ -367,6 +367,27 @@ impl Store for PgStore {
             .await?;
         let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         let entry = NewAuditEntry { target: ext.id.to_string(), ..entry.clone() };
+        Self::audit_in(&mut tx, tenant, &entry).await?;
+        tx.commit().await?;
+        Ok(ext)
+    }
+
+    async fn set_extension_limits(&self, tenant: &TenantId, id: Uuid, limits: &Value, actor: &str) -> Result<Extension> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let sql = format!("UPDATE extensions SET limits = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {EXTENSION_COLUMNS}");
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(id)
+            .bind(Json(limits))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
+        let entry = NewAuditEntry {
+            actor: actor.to_owned(),
+            action: "extension.limits_updated".into(),
+            target: ext.id.to_string(),
+            details: serde_json::json!({ "extension": ext.key, "limits": limits }),
+        };
         Self::audit_in(&mut tx, tenant, &entry).await?;
         tx.commit().await?;
         Ok(ext)

@@ -26,7 +26,7 @@ use crate::{
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
 const EXTENSION_COLUMNS: &str = "id, tenant_id, extension_key, name, description, version, manifest, \
-     main_entry_point, is_enabled, status, bundle_hash, created_at, updated_at";
+     main_entry_point, is_enabled, status, bundle_hash, limits, created_at, updated_at";
 const VALUE_COLUMNS: &str = "key, value, revision, expires_at, size_bytes, created_at, updated_at";
 
 /// A SQLite-backed [`Store`].
@@ -342,6 +342,28 @@ impl Store for SqliteStore {
             .await?;
         let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         let entry = NewAuditEntry { target: ext.id.to_string(), ..entry.clone() };
+        Self::audit_in(&mut tx, tenant, &entry).await?;
+        tx.commit().await?;
+        Ok(ext)
+    }
+
+    async fn set_extension_limits(&self, tenant: &TenantId, id: Uuid, limits: &Value, actor: &str) -> Result<Extension> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("UPDATE extensions SET limits = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(id.to_string())
+            .bind(Json(limits))
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
+        let entry = NewAuditEntry {
+            actor: actor.to_owned(),
+            action: "extension.limits_updated".into(),
+            target: ext.id.to_string(),
+            details: serde_json::json!({ "extension": ext.key, "limits": limits }),
+        };
         Self::audit_in(&mut tx, tenant, &entry).await?;
         tx.commit().await?;
         Ok(ext)
