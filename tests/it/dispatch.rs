@@ -47,11 +47,16 @@ async fn install(state: &AppState, tenant: &str, key: &str, version: &str, index
         "extensionPoints": { "endpoints": endpoints },
         "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }]
     });
-    let zip = archives::zip(&[
+    let files = [
         Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
         Entry::file("index.js", index_js.as_bytes().to_vec()),
         Entry::file("lib/data.json", br#"{ "answer": 42 }"#.to_vec()),
-    ]);
+    ];
+    install_zip(state, tenant, archives::zip(&files)).await
+}
+
+/// Uploads a bundle as the tenant's admin, approves and enables it; returns the install id.
+async fn install_zip(state: &AppState, tenant: &str, zip: Vec<u8>) -> String {
     let admin = admin_token(tenant);
     let req = Request::post("/admin/v1/extensions")
         .header(header::AUTHORIZATION, format!("Bearer {admin}"))
@@ -413,17 +418,8 @@ async fn typescript_modules_are_transpiled_at_install_and_run() {
         Entry::file("src/index.ts", index.as_bytes().to_vec()),
         Entry::file("src/math.ts", math.as_bytes().to_vec()),
     ]);
-    let admin = admin_token("acme");
-    let req = Request::post("/admin/v1/extensions")
-        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
-        .header(header::CONTENT_TYPE, "application/zip")
-        .body(Body::from(zip))
-        .unwrap();
-    let res = app(state.clone()).oneshot(req).await.unwrap();
-    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    let id = body["extension"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
-    send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/approve"), &admin, Some(json!({ "enable": true }))).await;
-    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.ts/sum/2/40", &admin, None).await;
+    install_zip(&state, "acme", zip).await;
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.ts/sum/2/40", &admin_token("acme"), None).await;
     assert_eq!((status, body), (200, json!({ "sum": 42 })));
 }
 
