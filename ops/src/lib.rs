@@ -7,6 +7,7 @@
 //! Invariant: nothing here depends on axum or on the HTTP layer.
 
 pub mod console;
+pub mod storage;
 pub mod web;
 
 /// Who a JS isolate runs for. Put into `OpState` when the runtime is built; ops read it from
@@ -20,5 +21,5 @@ pub struct ExtensionIdentity {
 
 /// Every extension an isolate gets, in the order the startup snapshot was built with.
 pub fn extensions() -> Vec<deno_core::Extension> {
-    vec![console::alga_console::init(), web::alga_web::init()]
+    vec![console::alga_console::init(), web::alga_web::init(), storage::alga_storage::init()]
 }

@@ -104,7 +104,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut bare = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
-        let isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()))?;
+        let isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), None)?;
         bare.push(started.elapsed());
         drop(isolate);
     }
@@ -114,7 +114,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut in_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
-        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()))?;
+        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), None)?;
         isolate.load_main(&main).await?;
         isolate.invoke(&hello_invocation()).await?;
         in_thread.push(started.elapsed());
@@ -125,14 +125,14 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut via_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
-        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone()).await?;
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), None).await?;
         handle.call(hello_invocation()).await?;
         via_thread.push(started.elapsed());
     }
     println!("fresh isolate thread + {source_kb} KB bundle + first response: {}", summary(via_thread));
 
     // 3. Warm calls through the isolate's channel versus a native handler doing the same work.
-    let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone()).await?;
+    let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), None).await?;
     for _ in 0..200 {
         handle.call(hello_invocation()).await?;
     }
@@ -164,7 +164,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let before = rss_bytes();
     let mut idle = Vec::with_capacity(args.idle);
     for _ in 0..args.idle {
-        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone()).await?;
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), None).await?;
         handle.call(hello_invocation()).await?;
         idle.push(handle);
     }
@@ -176,7 +176,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     // 5. Create/drop cycles on one thread: RSS must stay flat.
     let mut samples = BTreeMap::new();
     for cycle in 1..=args.cycles {
-        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()))?;
+        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), None)?;
         isolate.load_main(&main).await?;
         drop(isolate);
         if cycle % (args.cycles / 5).max(1) == 0 {

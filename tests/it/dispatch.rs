@@ -16,7 +16,7 @@ use crate::archives::{self, Entry};
 use crate::support::{admin_token, user_token, TestStore};
 
 /// Sends a request; returns status, the Retry-After header and the body (JSON when it parses).
-async fn send(state: &AppState, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Option<String>, Value) {
+pub(crate) async fn send(state: &AppState, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Option<String>, Value) {
     let mut req = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
     let body = match body {
         Some(json) => {
@@ -56,7 +56,7 @@ async fn install(state: &AppState, tenant: &str, key: &str, version: &str, index
 }
 
 /// Uploads a bundle as the tenant's admin, approves and enables it; returns the install id.
-async fn install_zip(state: &AppState, tenant: &str, zip: Vec<u8>) -> String {
+pub(crate) async fn install_zip(state: &AppState, tenant: &str, zip: Vec<u8>) -> String {
     let admin = admin_token(tenant);
     let req = Request::post("/admin/v1/extensions")
         .header(header::AUTHORIZATION, format!("Bearer {admin}"))

@@ -13,5 +13,6 @@ mod http;
 mod install;
 mod isolate;
 mod rls;
+mod storage_ops;
 mod store_conformance;
 mod support;

@@ -8,6 +8,8 @@
   const bodyText = ResponseClass._bodyText;
   delete ResponseClass._bodyText;
   const freeze = Object.freeze;
+  const storage = globalThis.__algaStorage;
+  delete globalThis.__algaStorage;
 
   function makeLog() {
     const write = (level) => (message, fields) =>
@@ -32,6 +34,7 @@
         has: (name) => permissions.includes(String(name)),
         list: () => [...permissions],
       }),
+      storage: storage.create(""),
       log,
     });
   }

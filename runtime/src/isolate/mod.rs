@@ -101,7 +101,12 @@ static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ALGA_SNAPSHOT
 impl Isolate {
     /// Builds an isolate for `identity` under `limits`, able to load modules from `files`.
     /// Must be called inside a tokio runtime context, on the thread that will run it.
-    pub fn new(identity: ExtensionIdentity, limits: IsolateLimits, files: Option<Arc<Files>>) -> Result<Self, IsolateError> {
+    pub fn new(
+        identity: ExtensionIdentity,
+        limits: IsolateLimits,
+        files: Option<Arc<Files>>,
+        storage: Option<alga_ops::storage::StorageContext>,
+    ) -> Result<Self, IsolateError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(IsolateError::NoAsyncRuntime);
         }
@@ -117,7 +122,14 @@ impl Isolate {
             create_params: Some(params),
             ..Default::default()
         });
-        runtime.op_state().borrow_mut().put(identity);
+        {
+            let op_state = runtime.op_state();
+            let mut op_state = op_state.borrow_mut();
+            op_state.put(identity);
+            if let Some(storage) = storage {
+                op_state.put(storage);
+            }
+        }
         let heap_exhausted = Arc::new(AtomicBool::new(false));
         let flag = heap_exhausted.clone();
         let handle = runtime.v8_isolate().thread_safe_handle();

@@ -41,7 +41,13 @@ const ISOLATE_STACK_BYTES: usize = 8 * 1024 * 1024;
 impl IsolateHandle {
     /// Starts a thread, builds the isolate there and evaluates the main module; returns once
     /// it is ready to serve, or with the error that prevented it.
-    pub async fn start(identity: ExtensionIdentity, limits: IsolateLimits, files: Arc<Files>, main: String) -> Result<Self, IsolateError> {
+    pub async fn start(
+        identity: ExtensionIdentity,
+        limits: IsolateLimits,
+        files: Arc<Files>,
+        main: String,
+        storage: Option<alga_ops::storage::StorageContext>,
+    ) -> Result<Self, IsolateError> {
         let (jobs, queue) = mpsc::channel(limits.queue_depth.max(1));
         let (ready_tx, ready_rx) = oneshot::channel();
         let retired = Arc::new(AtomicBool::new(false));
@@ -58,7 +64,7 @@ impl IsolateHandle {
                         return;
                     }
                 };
-                runtime.block_on(serve(identity, limits, files, main, queue, ready_tx, retired_flag));
+                runtime.block_on(serve(identity, limits, files, main, storage, queue, ready_tx, retired_flag));
             })
             .map_err(|e| IsolateError::Script(format!("cannot start an isolate thread: {e}")))?;
         ready_rx.await.unwrap_or(Err(IsolateError::Discarded))?;
@@ -81,18 +87,20 @@ impl IsolateHandle {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     identity: ExtensionIdentity,
     limits: IsolateLimits,
     files: Arc<Files>,
     main: String,
+    storage: Option<alga_ops::storage::StorageContext>,
     mut queue: mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<(), IsolateError>>,
     retired: Arc<AtomicBool>,
 ) {
     let span = tracing::info_span!("isolate", tenant = %identity.tenant, extension = %identity.extension);
     let _entered = span.enter();
-    let mut isolate = match Isolate::new(identity, limits, Some(files)) {
+    let mut isolate = match Isolate::new(identity, limits, Some(files), storage) {
         Ok(isolate) => isolate,
         Err(e) => {
             let _ = ready.send(Err(e));

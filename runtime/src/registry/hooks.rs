@@ -51,13 +51,14 @@ impl Registry {
     /// resolved or is not exported; the hook's error otherwise.
     pub(super) async fn run_hook(
         &self,
-        tenant: &TenantId,
         ext: &Extension,
         version: &VersionRecord,
         hook: Hook,
         from_version: Option<&str>,
+        granted: &[alga_store::Permission],
         actor: &str,
     ) -> Result<(), RegistryError> {
+        let tenant = &ext.tenant_id;
         let files = self.load_version_files(tenant, version.id).await?;
         let Some(main) = files.get(&version.main_entry_point) else { return Ok(()) };
         let exported = std::str::from_utf8(&main.bytes)
@@ -72,7 +73,8 @@ impl Registry {
         let saved = self.store.get_settings(tenant, ext.id).await?;
         let identity = ExtensionIdentity { tenant: tenant.to_string(), extension: ext.key.clone() };
         let failed = |message: String| RegistryError::HookFailed { hook: hook.export_name(), message };
-        let handle = IsolateHandle::start(identity, self.hook_limits, Arc::new(files), version.main_entry_point.clone())
+        let storage = self.storage_context(ext, granted.iter());
+        let handle = IsolateHandle::start(identity, self.hook_limits, Arc::new(files), version.main_entry_point.clone(), Some(storage))
             .await
             .map_err(|e| failed(e.to_string()))?;
         let mut event = json!({ "hook": hook.event_name() });
@@ -102,7 +104,11 @@ impl Registry {
             Err(e) => return tracing::warn!(error = %e, "cannot find the version to run {} on", hook.export_name()),
         };
         let Some(active) = versions.iter().find(|v| v.state == alga_store::VersionState::Active) else { return };
-        if let Err(err) = self.run_hook(tenant, ext, active, hook, None, actor).await {
+        let granted: Vec<alga_store::Permission> = match self.store.capabilities(tenant, ext.id).await {
+            Ok(caps) => caps.into_iter().filter(|c| c.granted).map(|c| c.permission).collect(),
+            Err(_) => Vec::new(),
+        };
+        if let Err(err) = self.run_hook(ext, active, hook, None, &granted, actor).await {
             tracing::warn!(tenant = %tenant, extension = %ext.key, error = %err, "lifecycle hook failed");
             let entry = alga_store::NewAuditEntry {
                 actor: "runtime".into(),

@@ -108,6 +108,21 @@ impl Registry {
         Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new() }
     }
 
+    /// What the storage ops of `ext`'s isolates act for, given its granted capabilities.
+    /// Must be called on the server's runtime: store calls are sent back to it.
+    pub fn storage_context<'a>(&self, ext: &Extension, granted: impl Iterator<Item = &'a Permission>) -> alga_ops::storage::StorageContext {
+        let granted: Vec<&Permission> = granted.collect();
+        let has = |action: &str| granted.iter().any(|p| p.resource == "storage" && p.action == action);
+        alga_ops::storage::StorageContext {
+            store: self.store.clone(),
+            tenant: ext.tenant_id.clone(),
+            extension_id: ext.id,
+            spawner: tokio::runtime::Handle::current(),
+            can_read: has("read"),
+            can_write: has("write"),
+        }
+    }
+
     /// Counts a limit hit or crash of an extension; suspends it in that tenant when they
     /// repeat. Returns the suspended extension when the breaker tripped.
     pub async fn record_failure(&self, ext: &Extension, code: &str) -> Result<Option<Extension>, RegistryError> {
@@ -309,9 +324,9 @@ impl Registry {
         let approval = Approval { requested, granted, user_permissions, enable };
         // A failing onInstall/onUpdate aborts the approval: the previous state stays.
         if before.status == ExtensionStatus::PendingApproval {
-            self.run_hook(tenant, &before, &pending, hooks::Hook::Install, None, actor).await?;
+            self.run_hook(&before, &pending, hooks::Hook::Install, None, &approval.granted, actor).await?;
         } else {
-            self.run_hook(tenant, &before, &pending, hooks::Hook::Update, Some(&before.version), actor).await?;
+            self.run_hook(&before, &pending, hooks::Hook::Update, Some(&before.version), &approval.granted, actor).await?;
         }
         let ext = self.store.approve_version(tenant, id, pending.id, &approval, actor).await?;
         if before.status == ExtensionStatus::PendingApproval {

@@ -1,0 +1,190 @@
+//! `ctx.storage`: the extension's own key-value store, scoped to the isolate's tenant and
+//! extension from OpState (never from JS arguments), gated by the granted capabilities.
+//!
+//! Store calls run on the server's runtime (`StorageContext::spawner`), where the database
+//! pool lives; the isolate thread only awaits their results.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use alga_store::{ListQuery, SetOptions, StorageKey, Store, TenantId};
+use deno_core::{op2, OpState};
+use deno_error::JsErrorBox;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+deno_core::extension!(
+    alga_storage,
+    ops = [op_storage_get, op_storage_set, op_storage_delete, op_storage_list],
+    esm_entry_point = "ext:alga_storage/00_storage.js",
+    esm = [dir "src/storage", "00_storage.js"],
+);
+
+/// Longest key, in characters.
+pub const MAX_KEY_CHARS: usize = 256;
+/// Largest value, as stored JSON.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Longest namespace name.
+pub const MAX_NAMESPACE_CHARS: usize = 64;
+
+/// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
+#[derive(Clone)]
+pub struct StorageContext {
+    pub store: Arc<dyn Store>,
+    pub tenant: TenantId,
+    pub extension_id: Uuid,
+    /// The runtime that owns the database pool.
+    pub spawner: tokio::runtime::Handle,
+    pub can_read: bool,
+    pub can_write: bool,
+}
+
+/// An error whose message starts with a machine-readable code the JS glue turns into
+/// `err.code`.
+fn error(code: &str, message: impl std::fmt::Display) -> JsErrorBox {
+    JsErrorBox::generic(format!("{code}: {message}"))
+}
+
+fn context(state: &Rc<RefCell<OpState>>, write: bool) -> Result<StorageContext, JsErrorBox> {
+    let state = state.borrow();
+    let ctx = state.try_borrow::<StorageContext>().ok_or_else(|| error("UNAVAILABLE", "storage is not available in this isolate"))?;
+    let (allowed, capability) = if write { (ctx.can_write, "storage:write") } else { (ctx.can_read, "storage:read") };
+    if !allowed {
+        return Err(error("PERMISSION_DENIED", format!("the extension was not granted {capability}")));
+    }
+    Ok(ctx.clone())
+}
+
+fn check_names(namespace: &str, key: Option<&str>) -> Result<(), JsErrorBox> {
+    let ns_ok = namespace.chars().count() <= MAX_NAMESPACE_CHARS
+        && namespace.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !ns_ok {
+        return Err(error("VALIDATION_FAILED", format!("namespace {namespace:?} must be at most {MAX_NAMESPACE_CHARS} characters of [A-Za-z0-9._-]")));
+    }
+    if let Some(key) = key {
+        let n = key.chars().count();
+        if n == 0 || n > MAX_KEY_CHARS {
+            return Err(error("VALIDATION_FAILED", format!("keys have 1 to {MAX_KEY_CHARS} characters, not {n}")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a store call on the server's runtime and waits for it here.
+async fn on_server<T: Send + 'static>(
+    ctx: &StorageContext,
+    work: impl std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
+) -> Result<T, JsErrorBox> {
+    let joined = ctx.spawner.spawn(work).await.map_err(|e| error("INTERNAL", e))?;
+    joined.map_err(|e| match e {
+        alga_store::StoreError::Invalid { field, message } => error("VALIDATION_FAILED", format!("{field}: {message}")),
+        other => {
+            tracing::error!(error = %other, "storage operation failed");
+            error("INTERNAL", "storage operation failed")
+        }
+    })
+}
+
+/// A stored value as JS sees it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    key: String,
+    value: Value,
+    revision: i64,
+    expires_at: Option<String>,
+}
+
+impl From<alga_store::StoredValue> for Entry {
+    fn from(v: alga_store::StoredValue) -> Self {
+        Entry { key: v.key, value: v.value, revision: v.revision, expires_at: v.expires_at.map(|t| t.to_rfc3339()) }
+    }
+}
+
+#[op2]
+#[serde]
+async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, Some(&key))?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let found = on_server(&ctx, async move {
+        store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }).await
+    })
+    .await?;
+    Ok(found.map(Entry::from))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SetArgs {
+    ttl_seconds: Option<u64>,
+}
+
+#[op2]
+#[serde]
+async fn op_storage_set(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[string] key: String,
+    #[serde] value: serde_json::Value,
+    #[serde] options: Option<SetArgs>,
+) -> Result<Entry, JsErrorBox> {
+    let ctx = context(&state, true)?;
+    check_names(&namespace, Some(&key))?;
+    let size = alga_store::json_size(&value) as usize;
+    if size > MAX_VALUE_BYTES {
+        return Err(error("QUOTA_EXCEEDED", format!("value is {size} bytes; the limit is {MAX_VALUE_BYTES}")));
+    }
+    let options = SetOptions { ttl_seconds: options.unwrap_or_default().ttl_seconds };
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let stored = on_server(&ctx, async move {
+        store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }, &value, options).await
+    })
+    .await?;
+    Ok(stored.into())
+}
+
+#[op2]
+async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
+    let ctx = context(&state, true)?;
+    check_names(&namespace, Some(&key))?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    on_server(&ctx, async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }).await }).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListArgs {
+    prefix: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    items: Vec<Entry>,
+    cursor: Option<String>,
+}
+
+#[op2]
+#[serde]
+async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, JsErrorBox> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, None)?;
+    let options = options.unwrap_or_default();
+    let limit = options.limit.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..=100")));
+    }
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let (prefix, after) = (options.prefix.unwrap_or_default(), options.cursor);
+    let items = on_server(&ctx, async move {
+        store.storage_list(&tenant, id, &namespace, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
+    })
+    .await?;
+    // A full page may have more behind it; the cursor is the last key (keys are unique).
+    let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
+    Ok(Page { items: items.into_iter().map(Entry::from).collect(), cursor })
+}

@@ -1,0 +1,108 @@
+//! `ctx.storage` exercised from JavaScript inside real isolates, over HTTP, on both backends.
+
+use axum::http::Method;
+use serde_json::{json, Value};
+
+use crate::archives::{self, Entry};
+use crate::dispatch::{install_zip, send};
+use crate::support::{admin_token, TestStore};
+
+const STORE_JS: &str = r#"
+export async function roundtrip(request, ctx) {
+  const s = ctx.storage, cache = s.namespace("cache");
+  const out = {};
+  out.missing = await s.get("k");
+  out.first = await s.set("k", { n: 1, list: [1, "two"] });
+  out.second = await s.set("k", "replaced");
+  out.value = await s.get("k");
+  out.has = await s.has("k");
+  await cache.set("k", "cached");
+  out.namespaced = [await s.get("k"), await cache.get("k")];
+  for (const k of ["b", "a", "c", "d"]) await s.set("user:" + k, k);
+  const page1 = await s.list({ prefix: "user:", limit: 3 });
+  const page2 = await s.list({ prefix: "user:", limit: 3, cursor: page1.cursor });
+  out.pages = [page1.items.map((i) => i.key), page2.items.map((i) => i.key), page2.cursor];
+  out.deleted = [await s.delete("k"), await s.delete("k"), await s.get("k")];
+  await s.set("short", 1, { ttlSeconds: 1 });
+  await new Promise((r) => setTimeout(r, 1100));
+  out.expired = await s.get("short");
+  for (const [name, attempt] of [
+    ["tooBig", () => s.set("big", "x".repeat(70000))],
+    ["longKey", () => s.set("k".repeat(300), 1)],
+    ["badNamespace", () => s.namespace("no spaces").get("k")],
+  ]) {
+    try { await attempt(); out[name] = "no error"; } catch (e) { out[name] = [e.name, e.code]; }
+  }
+  return { body: out };
+}
+export async function put(request, ctx) { await ctx.storage.set(request.params.key, request.body); return { status: 204 }; }
+export async function read(request, ctx) { return { body: { value: await ctx.storage.get(request.params.key) } }; }
+export async function onUpdate(event, ctx) {
+  const old = await ctx.storage.get("counter");
+  await ctx.storage.set("counter", { count: (old?.count ?? 0) + 1, migratedFrom: event.fromVersion });
+}
+"#;
+
+fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
+    let manifest = json!({
+        "id": key, "name": key, "version": version, "main": "index.js", "permissions": permissions,
+        "extensionPoints": { "endpoints": [
+            { "method": "GET", "path": "/roundtrip", "handler": "roundtrip" },
+            { "method": "PUT", "path": "/kv/:key", "handler": "put" },
+            { "method": "GET", "path": "/kv/:key", "handler": "read" }
+        ] }
+    });
+    archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", STORE_JS.as_bytes().to_vec())])
+}
+
+async fn storage_from_js(db: TestStore) {
+    let state = db.app_state();
+    let rw = ["storage:read", "storage:write"];
+    install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &rw)).await;
+    let acme = admin_token("acme");
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.kv/roundtrip", &acme, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["missing"], Value::Null);
+    assert_eq!((body["first"]["revision"].clone(), body["second"]["revision"].clone()), (json!(1), json!(2)));
+    assert_eq!((body["value"].clone(), body["has"].clone()), (json!("replaced"), json!(true)));
+    assert_eq!(body["namespaced"], json!(["replaced", "cached"]));
+    assert_eq!(body["pages"], json!([["user:a", "user:b", "user:c"], ["user:d"], null]));
+    assert_eq!(body["deleted"], json!([true, false, null]));
+    assert_eq!(body["expired"], Value::Null);
+    assert_eq!(body["tooBig"], json!(["StorageError", "QUOTA_EXCEEDED"]));
+    assert_eq!(body["longKey"], json!(["StorageError", "VALIDATION_FAILED"]));
+    assert_eq!(body["badNamespace"], json!(["StorageError", "VALIDATION_FAILED"]));
+
+    // Another tenant's install and another extension of the same tenant see nothing of it.
+    send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/secret", &acme, Some(json!({ "owner": "acme" }))).await;
+    install_zip(&state, "globex", bundle("com.example.kv", "1.0.0", &rw)).await;
+    install_zip(&state, "acme", bundle("com.example.other", "1.0.0", &rw)).await;
+    let (_, _, mine) = send(&state, Method::GET, "/api/extensions/com.example.kv/kv/secret", &acme, None).await;
+    assert_eq!(mine, json!({ "value": { "owner": "acme" } }));
+    let (_, _, theirs) = send(&state, Method::GET, "/api/extensions/com.example.kv/kv/secret", &admin_token("globex"), None).await;
+    assert_eq!(theirs, json!({ "value": null }), "other tenant");
+    let (_, _, other) = send(&state, Method::GET, "/api/extensions/com.example.other/kv/secret", &acme, None).await;
+    assert_eq!(other, json!({ "value": null }), "other extension");
+
+    // Read-only grant: writes are refused before any database work.
+    install_zip(&state, "acme", bundle("com.example.ro", "1.0.0", &["storage:read"])).await;
+    let (status, _, body) = send(&state, Method::PUT, "/api/extensions/com.example.ro/kv/x", &acme, Some(json!(1))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (500, Some("EXTENSION_ERROR")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("PERMISSION_DENIED"), "{body}");
+
+    // onUpdate migrates stored data before the new version serves.
+    send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/counter", &acme, Some(json!({ "count": 1 }))).await;
+    install_zip(&state, "acme", bundle("com.example.kv", "1.1.0", &rw)).await;
+    let (_, _, migrated) = send(&state, Method::GET, "/api/extensions/com.example.kv/kv/counter", &acme, None).await;
+    assert_eq!(migrated, json!({ "value": { "count": 2, "migratedFrom": "1.0.0" } }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_works_from_javascript_on_sqlite() {
+    storage_from_js(TestStore::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_works_from_javascript_on_postgres() {
+    storage_from_js(TestStore::postgres().await).await;
+}
