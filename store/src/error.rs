@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A caller-provided value breaks a rule the store enforces.
     #[error("invalid {field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// A conditional write found another revision (0: no live value).
+    #[error("revision mismatch: expected {expected}, found {current}")]
+    RevisionMismatch { expected: i64, current: i64 },
     /// The database URL could not be understood.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),

@@ -210,6 +210,21 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a value, bumping its revision.
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue>;
 
+    /// Live values of several keys of one namespace (missing keys are left out).
+    async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>>;
+
+    /// Writes several values of one namespace in one transaction: all or nothing.
+    async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>>;
+
+    /// Deletes several keys of one namespace in one transaction; returns how many were live.
+    async fn storage_delete_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<u64>;
+
+    /// Deletes every value of one namespace; returns how many were live.
+    async fn storage_clear(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64>;
+
+    /// How many live values one namespace holds.
+    async fn storage_count(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64>;
+
     /// Deletes a value; `false` when there was none.
     async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool>;
 

@@ -107,6 +107,8 @@ pub struct StorageKey<'a> {
 pub struct SetOptions {
     /// When set, the value disappears this many seconds after the write.
     pub ttl_seconds: Option<u64>,
+    /// Write only if the live value has this revision; `Some(0)` means only if absent.
+    pub if_revision: Option<i64>,
 }
 
 /// A value as stored, with its bookkeeping.

@@ -35,6 +35,25 @@ export async function roundtrip(request, ctx) {
   }
   return { body: out };
 }
+export async function advanced(request, ctx) {
+  const s = ctx.storage.namespace("adv");
+  const out = {};
+  out.created = (await s.set("c", 1, { ifRevision: 0 })).revision;
+  try { await s.set("c", 2, { ifRevision: 0 }); } catch (e) { out.again = e.code; }
+  out.bumped = (await s.set("c", 2, { ifRevision: 1 })).revision;
+  try { await s.set("c", 3, { ifRevision: 1 }); } catch (e) { out.stale = [e.code, e.message]; }
+  await s.setBatch({ "a.1": 1, "a.2": 2, "b.1": 3 });
+  const got = await s.getBatch(["a.1", "b.1", "zzz"]);
+  out.batch = [...got.entries()];
+  out.keys = await s.keys("a.*");
+  out.size = await s.size();
+  try { await s.setBatch([["a.1", "x"], ["new", "y"]], { ifRevision: 0 }); } catch (e) { out.atomic = [e.code, await s.get("new"), await s.get("a.1")]; }
+  try { await s.getBatch(Array.from({ length: 101 }, (_, i) => "k" + i)); } catch (e) { out.tooMany = e.code; }
+  out.deletedBatch = await s.deleteBatch(["a.1", "zzz"]);
+  out.cleared = await s.clear();
+  out.sizeAfter = await s.size();
+  return { body: out };
+}
 export async function put(request, ctx) { await ctx.storage.set(request.params.key, request.body); return { status: 204 }; }
 export async function read(request, ctx) { return { body: { value: await ctx.storage.get(request.params.key) } }; }
 export async function onUpdate(event, ctx) {
@@ -48,6 +67,7 @@ fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
         "id": key, "name": key, "version": version, "main": "index.js", "permissions": permissions,
         "extensionPoints": { "endpoints": [
             { "method": "GET", "path": "/roundtrip", "handler": "roundtrip" },
+            { "method": "GET", "path": "/advanced", "handler": "advanced" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
             { "method": "GET", "path": "/kv/:key", "handler": "read" }
         ] }
@@ -72,6 +92,19 @@ async fn storage_from_js(db: TestStore) {
     assert_eq!(body["tooBig"], json!(["StorageError", "QUOTA_EXCEEDED"]));
     assert_eq!(body["longKey"], json!(["StorageError", "VALIDATION_FAILED"]));
     assert_eq!(body["badNamespace"], json!(["StorageError", "VALIDATION_FAILED"]));
+
+    let (status, _, adv) = send(&state, Method::GET, "/api/extensions/com.example.kv/advanced", &acme, None).await;
+    assert_eq!(status, 200, "{adv}");
+    assert_eq!(
+        adv,
+        json!({
+            "created": 1, "again": "REVISION_MISMATCH", "bumped": 2,
+            "stale": ["REVISION_MISMATCH", "REVISION_MISMATCH: expected revision 1, found 2"],
+            "batch": [["a.1", 1], ["b.1", 3]], "keys": ["a.1", "a.2"], "size": 4,
+            "atomic": ["REVISION_MISMATCH", null, 1], "tooMany": "VALIDATION_FAILED",
+            "deletedBatch": 1, "cleared": 3, "sizeAfter": 0
+        })
+    );
 
     // Another tenant's install and another extension of the same tenant see nothing of it.
     send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/secret", &acme, Some(json!({ "owner": "acme" }))).await;

@@ -51,6 +51,8 @@ conformance!(
     role_permissions_follow_grants,
     tenants_never_see_each_others_rows,
     out_of_range_limits_are_invalid,
+    conditional_writes_compare_and_set_revisions,
+    many_key_operations_work_on_one_namespace,
 );
 
 fn new_extension(key: &str, name: &str) -> NewExtension {
@@ -212,7 +214,7 @@ async fn storage_round_trips_json_values_and_bumps_revisions(store: &dyn Store) 
 async fn expired_values_are_invisible(store: &dyn Store) {
     let t = tenant("acme");
     let ext = Uuid::new_v4();
-    let ttl = SetOptions { ttl_seconds: Some(1) };
+    let ttl = SetOptions { ttl_seconds: Some(1), ..Default::default() };
     let short = store.storage_set(&t, key(ext, "", "short"), &json!("soon gone"), ttl).await.unwrap();
     assert!(short.expires_at.is_some());
     store.storage_set(&t, key(ext, "", "long"), &json!("stays"), SetOptions::default()).await.unwrap();
@@ -224,7 +226,7 @@ async fn expired_values_are_invisible(store: &dyn Store) {
     assert_eq!(listed.iter().map(|v| v.key.as_str()).collect::<Vec<_>>(), ["long"]);
     assert!(!store.storage_delete(&t, key(ext, "", "short")).await.unwrap(), "deleting an expired value finds nothing");
 
-    let huge = SetOptions { ttl_seconds: Some(u64::MAX) };
+    let huge = SetOptions { ttl_seconds: Some(u64::MAX), ..Default::default() };
     let err = store.storage_set(&t, key(ext, "", "x"), &json!(1), huge).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid { field: "ttlSeconds", .. }), "{err:?}");
 }
@@ -336,4 +338,49 @@ async fn out_of_range_limits_are_invalid(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(store.list_audit(&t, 1).await.unwrap().len(), 1);
+}
+
+async fn conditional_writes_compare_and_set_revisions(store: &dyn Store) {
+    let t = tenant("acme");
+    let ext = Uuid::new_v4();
+    let only_if_absent = SetOptions { if_revision: Some(0), ..Default::default() };
+    let first = store.storage_set(&t, key(ext, "", "k"), &json!(1), only_if_absent).await.unwrap();
+    assert_eq!(first.revision, 1);
+    let err = store.storage_set(&t, key(ext, "", "k"), &json!(2), only_if_absent).await.unwrap_err();
+    assert!(matches!(err, StoreError::RevisionMismatch { expected: 0, current: 1 }), "{err:?}");
+    let at = |rev| SetOptions { if_revision: Some(rev), ..Default::default() };
+    assert_eq!(store.storage_set(&t, key(ext, "", "k"), &json!(2), at(1)).await.unwrap().revision, 2);
+    let err = store.storage_set(&t, key(ext, "", "k"), &json!(3), at(1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::RevisionMismatch { expected: 1, current: 2 }), "{err:?}");
+    let err = store.storage_set(&t, key(ext, "", "absent"), &json!(3), at(4)).await.unwrap_err();
+    assert!(matches!(err, StoreError::RevisionMismatch { expected: 4, current: 0 }), "{err:?}");
+    assert_eq!(store.storage_get(&t, key(ext, "", "k")).await.unwrap().unwrap().value, json!(2), "failed writes changed nothing");
+    // Another tenant's identical key is a different value.
+    assert_eq!(store.storage_set(&tenant("globex"), key(ext, "", "k"), &json!(9), only_if_absent).await.unwrap().revision, 1);
+}
+
+async fn many_key_operations_work_on_one_namespace(store: &dyn Store) {
+    let t = tenant("acme");
+    let ext = Uuid::new_v4();
+    let entries: Vec<(String, serde_json::Value)> = (0..5).map(|i| (format!("k{i}"), json!(i))).collect();
+    let stored = store.storage_set_many(&t, ext, "ns", &entries, SetOptions::default()).await.unwrap();
+    assert_eq!(stored.len(), 5);
+    let wanted: Vec<String> = ["k1", "k3", "missing"].iter().map(|s| s.to_string()).collect();
+    let got = store.storage_get_many(&t, ext, "ns", &wanted).await.unwrap();
+    assert_eq!(got.iter().map(|v| (v.key.as_str(), v.value.clone())).collect::<Vec<_>>(), [("k1", json!(1)), ("k3", json!(3))]);
+    assert_eq!(store.storage_count(&t, ext, "ns").await.unwrap(), 5);
+
+    // All or nothing: a batch whose last write fails its condition writes none of it.
+    let batch: Vec<(String, serde_json::Value)> = vec![("k0".into(), json!("x")), ("k1".into(), json!("y"))];
+    let err = store.storage_set_many(&t, ext, "ns", &batch, SetOptions { if_revision: Some(0), ..Default::default() }).await.unwrap_err();
+    assert!(matches!(err, StoreError::RevisionMismatch { .. }), "{err:?}");
+    assert_eq!(store.storage_get(&t, key(ext, "ns", "k0")).await.unwrap().unwrap().value, json!(0));
+
+    let gone: Vec<String> = ["k0", "k1", "missing"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(store.storage_delete_many(&t, ext, "ns", &gone).await.unwrap(), 2);
+    store.storage_set(&t, key(ext, "other", "kept"), &json!(1), SetOptions::default()).await.unwrap();
+    assert_eq!(store.storage_clear(&t, ext, "ns").await.unwrap(), 3);
+    assert_eq!(store.storage_count(&t, ext, "ns").await.unwrap(), 0);
+    assert_eq!(store.storage_count(&t, ext, "other").await.unwrap(), 1, "clear stays in its namespace");
+    assert_eq!(store.storage_count(&tenant("globex"), ext, "other").await.unwrap(), 0);
 }

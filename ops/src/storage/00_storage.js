@@ -1,6 +1,16 @@
 // ctx.storage: the extension's key-value store. Tenant and extension come from the isolate's
 // OpState in Rust; JS only names namespaces and keys.
-import { op_storage_delete, op_storage_get, op_storage_list, op_storage_set } from "ext:core/ops";
+import {
+  op_storage_clear,
+  op_storage_count,
+  op_storage_delete,
+  op_storage_delete_many,
+  op_storage_get,
+  op_storage_get_many,
+  op_storage_list,
+  op_storage_set,
+  op_storage_set_many,
+} from "ext:core/ops";
 
 class StorageError extends Error {
   constructor(message, code) {
@@ -27,6 +37,19 @@ function keyOf(key) {
   return key;
 }
 
+function setOptions({ ttlSeconds, ifRevision } = {}) {
+  if (ttlSeconds === undefined && ifRevision === undefined) return null;
+  const options = {};
+  if (ttlSeconds !== undefined) options.ttlSeconds = ttlSeconds;
+  if (ifRevision !== undefined) options.ifRevision = ifRevision;
+  return options;
+}
+
+function globToRegExp(glob) {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`, "s");
+}
+
 class Storage {
   #namespace;
   constructor(namespace) {
@@ -49,11 +72,51 @@ class Storage {
   async has(key) {
     return (await this.getEntry(key)) !== null;
   }
+  /** Writes a value. `{ ttlSeconds }` expires it; `{ ifRevision }` writes only over that
+   *  revision (0: only if absent), else throws REVISION_MISMATCH. */
   async set(key, value, options = {}) {
     if (value === undefined) throw new TypeError("storage values cannot be undefined; use delete()");
-    const { ttlSeconds } = options;
-    const entry = await call(() => op_storage_set(this.#namespace, keyOf(key), value, ttlSeconds === undefined ? null : { ttlSeconds }));
+    const entry = await call(() => op_storage_set(this.#namespace, keyOf(key), value, setOptions(options)));
     return { revision: entry.revision, expiresAt: entry.expiresAt };
+  }
+  /** Values of up to 100 keys, as a Map of the keys that exist. */
+  async getBatch(keys) {
+    const entries = await call(() => op_storage_get_many(this.#namespace, [...keys].map(keyOf)));
+    return new Map(entries.map((e) => [e.key, e.value]));
+  }
+  /** Writes up to 100 entries (a Map, an object or [key, value] pairs) all or nothing. */
+  async setBatch(entries, options = {}) {
+    const list = entries instanceof Map ? [...entries] : Array.isArray(entries) ? entries : Object.entries(entries);
+    for (const [k, v] of list) {
+      keyOf(k);
+      if (v === undefined) throw new TypeError(`storage values cannot be undefined (key ${k})`);
+    }
+    await call(() => op_storage_set_many(this.#namespace, list, setOptions(options)));
+  }
+  /** Deletes up to 100 keys; returns how many existed. */
+  async deleteBatch(keys) {
+    return Number(await call(() => op_storage_delete_many(this.#namespace, [...keys].map(keyOf))));
+  }
+  /** Deletes everything in this namespace; returns how many values there were. */
+  async clear() {
+    return Number(await call(() => op_storage_clear(this.#namespace)));
+  }
+  /** How many values this namespace holds. */
+  async size() {
+    return Number(await call(() => op_storage_count(this.#namespace)));
+  }
+  /** Keys matching a glob (`*` any run, `?` one character), in key order. */
+  async keys(pattern = "*") {
+    const regex = globToRegExp(String(pattern));
+    const literal = /^[^*?]*/.exec(String(pattern))[0];
+    const out = [];
+    let cursor;
+    do {
+      const page = await this.list({ prefix: literal, cursor, limit: 100 });
+      for (const item of page.items) if (regex.test(item.key)) out.push(item.key);
+      cursor = page.cursor ?? undefined;
+    } while (cursor);
+    return out;
   }
   async delete(key) {
     return await call(() => op_storage_delete(this.#namespace, keyOf(key)));

@@ -17,7 +17,17 @@ use uuid::Uuid;
 
 deno_core::extension!(
     alga_storage,
-    ops = [op_storage_get, op_storage_set, op_storage_delete, op_storage_list],
+    ops = [
+        op_storage_get,
+        op_storage_set,
+        op_storage_delete,
+        op_storage_list,
+        op_storage_get_many,
+        op_storage_set_many,
+        op_storage_delete_many,
+        op_storage_clear,
+        op_storage_count,
+    ],
     esm_entry_point = "ext:alga_storage/00_storage.js",
     esm = [dir "src/storage", "00_storage.js"],
 );
@@ -28,6 +38,8 @@ pub const MAX_KEY_CHARS: usize = 256;
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// Longest namespace name.
 pub const MAX_NAMESPACE_CHARS: usize = 64;
+/// Most keys in one batch operation.
+pub const MAX_BATCH: usize = 100;
 
 /// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
 #[derive(Clone)]
@@ -80,6 +92,9 @@ async fn on_server<T: Send + 'static>(
     let joined = ctx.spawner.spawn(work).await.map_err(|e| error("INTERNAL", e))?;
     joined.map_err(|e| match e {
         alga_store::StoreError::Invalid { field, message } => error("VALIDATION_FAILED", format!("{field}: {message}")),
+        alga_store::StoreError::RevisionMismatch { expected, current } => {
+            error("REVISION_MISMATCH", format!("expected revision {expected}, found {current}"))
+        }
         other => {
             tracing::error!(error = %other, "storage operation failed");
             error("INTERNAL", "storage operation failed")
@@ -120,6 +135,35 @@ async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SetArgs {
     ttl_seconds: Option<u64>,
+    if_revision: Option<i64>,
+}
+
+impl SetArgs {
+    fn options(self) -> Result<SetOptions, JsErrorBox> {
+        if self.if_revision.is_some_and(|r| r < 0) {
+            return Err(error("VALIDATION_FAILED", "ifRevision must be 0 or a revision"));
+        }
+        Ok(SetOptions { ttl_seconds: self.ttl_seconds, if_revision: self.if_revision })
+    }
+}
+
+fn check_value(value: &Value) -> Result<(), JsErrorBox> {
+    let size = alga_store::json_size(value) as usize;
+    if size > MAX_VALUE_BYTES {
+        return Err(error("QUOTA_EXCEEDED", format!("value is {size} bytes; the limit is {MAX_VALUE_BYTES}")));
+    }
+    Ok(())
+}
+
+fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), JsErrorBox> {
+    if len > MAX_BATCH {
+        return Err(error("VALIDATION_FAILED", format!("batches hold at most {MAX_BATCH} keys, not {len}")));
+    }
+    check_names(namespace, None)?;
+    for key in keys {
+        check_names(namespace, Some(key.as_ref()))?;
+    }
+    Ok(())
 }
 
 #[op2]
@@ -133,11 +177,8 @@ async fn op_storage_set(
 ) -> Result<Entry, JsErrorBox> {
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
-    let size = alga_store::json_size(&value) as usize;
-    if size > MAX_VALUE_BYTES {
-        return Err(error("QUOTA_EXCEEDED", format!("value is {size} bytes; the limit is {MAX_VALUE_BYTES}")));
-    }
-    let options = SetOptions { ttl_seconds: options.unwrap_or_default().ttl_seconds };
+    check_value(&value)?;
+    let options = options.unwrap_or_default().options()?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let stored = on_server(&ctx, async move {
         store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }, &value, options).await
@@ -187,4 +228,60 @@ async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: Strin
     // A full page may have more behind it; the cursor is the last key (keys are unique).
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: items.into_iter().map(Entry::from).collect(), cursor })
+}
+
+#[op2]
+#[serde]
+async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<Vec<Entry>, JsErrorBox> {
+    let ctx = context(&state, false)?;
+    check_batch(&namespace, keys.iter(), keys.len())?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let found = on_server(&ctx, async move { store.storage_get_many(&tenant, id, &namespace, &keys).await }).await?;
+    Ok(found.into_iter().map(Entry::from).collect())
+}
+
+#[op2]
+#[serde]
+async fn op_storage_set_many(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[serde] entries: Vec<(String, serde_json::Value)>,
+    #[serde] options: Option<SetArgs>,
+) -> Result<Vec<Entry>, JsErrorBox> {
+    let ctx = context(&state, true)?;
+    check_batch(&namespace, entries.iter().map(|(k, _)| k), entries.len())?;
+    for (_, value) in &entries {
+        check_value(value)?;
+    }
+    let options = options.unwrap_or_default().options()?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &namespace, &entries, options).await }).await?;
+    Ok(stored.into_iter().map(Entry::from).collect())
+}
+
+#[op2]
+#[bigint]
+async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<u64, JsErrorBox> {
+    let ctx = context(&state, true)?;
+    check_batch(&namespace, keys.iter(), keys.len())?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    on_server(&ctx, async move { store.storage_delete_many(&tenant, id, &namespace, &keys).await }).await
+}
+
+#[op2]
+#[bigint]
+async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, JsErrorBox> {
+    let ctx = context(&state, true)?;
+    check_names(&namespace, None)?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    on_server(&ctx, async move { store.storage_clear(&tenant, id, &namespace).await }).await
+}
+
+#[op2]
+#[bigint]
+async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, JsErrorBox> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, None)?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    on_server(&ctx, async move { store.storage_count(&tenant, id, &namespace).await }).await
 }

@@ -9,6 +9,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 mod install;
+mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
@@ -431,31 +432,36 @@ impl Store for PgStore {
     }
 
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
-        let expires_at = rows::expiry(options)?;
         let mut tx = self.begin_tenant(tenant).await?;
-        // An expired row counts as absent: its replacement starts a new life (created_at),
-        // while the revision keeps growing so stale `ifRevision` checks still fail.
-        let sql = format!(
-            "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
-             expires_at, size_bytes) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) \
-             ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
-               value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
-               size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
-               created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
-             RETURNING {VALUE_COLUMNS}"
-        );
-        let row: StoredValueRow = sqlx::query_as(&sql)
-            .bind(key.extension_id)
-            .bind(tenant.as_str())
-            .bind(key.namespace)
-            .bind(key.key)
-            .bind(Json(value))
-            .bind(expires_at)
-            .bind(crate::json_size(value))
-            .fetch_one(&mut *tx)
-            .await?;
+        let stored = Self::set_in(&mut tx, tenant, key, value, options).await?;
         tx.commit().await?;
-        Ok(row.into())
+        Ok(stored)
+    }
+
+    async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
+        self.get_many_impl(tenant, extension_id, namespace, keys).await
+    }
+
+    async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let mut stored = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn storage_delete_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<u64> {
+        self.delete_where(tenant, extension_id, namespace, Some(keys)).await
+    }
+
+    async fn storage_clear(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
+        self.delete_where(tenant, extension_id, namespace, None).await
+    }
+
+    async fn storage_count(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
+        self.count_impl(tenant, extension_id, namespace).await
     }
 
     async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {

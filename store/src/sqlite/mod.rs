@@ -15,6 +15,7 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 mod install;
+mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
@@ -36,7 +37,7 @@ pub struct SqliteStore {
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
-fn ts(at: DateTime<Utc>) -> String {
+pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -402,29 +403,36 @@ impl Store for SqliteStore {
     }
 
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
-        let expires_at = rows::expiry(options)?.map(ts);
-        let sql = format!(
-            "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
-             expires_at, size_bytes, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?8) \
-             ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
-               value = excluded.value, revision = s.revision + 1, expires_at = excluded.expires_at, \
-               size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, \
-               created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= excluded.updated_at \
-                            THEN excluded.created_at ELSE s.created_at END \
-             RETURNING {VALUE_COLUMNS}"
-        );
-        let row: StoredValueRow = sqlx::query_as(&sql)
-            .bind(key.extension_id.to_string())
-            .bind(tenant.as_str())
-            .bind(key.namespace)
-            .bind(key.key)
-            .bind(Json(value))
-            .bind(expires_at)
-            .bind(crate::json_size(value))
-            .bind(now())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.into())
+        let mut tx = self.pool.begin().await?;
+        let stored = Self::set_in(&mut tx, tenant, key, value, options).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
+        self.get_many_impl(tenant, extension_id, namespace, keys).await
+    }
+
+    async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn storage_delete_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<u64> {
+        self.delete_where(tenant, extension_id, namespace, Some(keys)).await
+    }
+
+    async fn storage_clear(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
+        self.delete_where(tenant, extension_id, namespace, None).await
+    }
+
+    async fn storage_count(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
+        self.count_impl(tenant, extension_id, namespace).await
     }
 
     async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {

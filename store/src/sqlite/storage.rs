@@ -1,0 +1,138 @@
+//! SQLite storage writes with conditions, and the many-key operations.
+//!
+//! Conditional writes start with their write, so SQLite's write lock makes the
+//! compare-and-set atomic.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{now, ts, SqliteStore, VALUE_COLUMNS};
+use crate::rows::{self, StoredValueRow};
+use crate::{Result, SetOptions, StorageKey, StoreError, StoredValue, TenantId};
+
+type Tx = Transaction<'static, Sqlite>;
+
+const LIVE: &str = "(expires_at IS NULL OR expires_at > ?9)";
+
+impl SqliteStore {
+    /// One write inside `tx`, honouring `if_revision` (0: only if absent or expired).
+    pub(super) async fn set_in(tx: &mut Tx, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+        let expires_at = rows::expiry(options)?.map(ts);
+        let at = now();
+        let size = crate::json_size(value);
+        let row: Option<StoredValueRow> = match options.if_revision {
+            Some(expected) if expected > 0 => {
+                let sql = format!(
+                    "UPDATE extension_storage SET value = ?5, revision = revision + 1, expires_at = ?6, size_bytes = ?7, \
+                     updated_at = ?9 WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 AND key = ?4 \
+                     AND revision = ?8 AND {LIVE} RETURNING {VALUE_COLUMNS}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(tenant.as_str())
+                    .bind(key.extension_id.to_string())
+                    .bind(key.namespace)
+                    .bind(key.key)
+                    .bind(Json(value))
+                    .bind(&expires_at)
+                    .bind(size)
+                    .bind(expected)
+                    .bind(&at)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            _ => {
+                let only_if_absent = options.if_revision.is_some();
+                let sql = format!(
+                    "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
+                     expires_at, size_bytes, created_at, updated_at) VALUES (?2, ?1, ?3, ?4, ?5, 1, ?6, ?7, ?9, ?9) \
+                     ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+                       value = excluded.value, revision = s.revision + 1, expires_at = excluded.expires_at, \
+                       size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, \
+                       created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= ?9 \
+                                    THEN excluded.created_at ELSE s.created_at END \
+                     WHERE NOT ?8 OR (s.expires_at IS NOT NULL AND s.expires_at <= ?9) \
+                     RETURNING {VALUE_COLUMNS}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(tenant.as_str())
+                    .bind(key.extension_id.to_string())
+                    .bind(key.namespace)
+                    .bind(key.key)
+                    .bind(Json(value))
+                    .bind(&expires_at)
+                    .bind(size)
+                    .bind(only_if_absent)
+                    .bind(&at)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
+        match row {
+            Some(row) => Ok(row.into()),
+            None => {
+                let current: Option<i64> = sqlx::query_scalar(
+                    "SELECT revision FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+                     AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)",
+                )
+                .bind(tenant.as_str())
+                .bind(key.extension_id.to_string())
+                .bind(key.namespace)
+                .bind(key.key)
+                .bind(&at)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current: current.unwrap_or(0) })
+            }
+        }
+    }
+
+    pub(super) async fn get_many_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND key IN (SELECT value FROM json_each(?4)) \
+             AND (expires_at IS NULL OR expires_at > ?5) ORDER BY key"
+        );
+        let found: Vec<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .bind(namespace)
+            .bind(Json(keys))
+            .bind(now())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
+    /// Deletes the given keys (or the whole namespace) and counts the live ones among them.
+    pub(super) async fn delete_where(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: Option<&[String]>) -> Result<u64> {
+        let live: Vec<bool> = sqlx::query_scalar(
+            "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
+             AND (?4 IS NULL OR key IN (SELECT value FROM json_each(?4))) \
+             RETURNING (expires_at IS NULL OR expires_at > ?5)",
+        )
+        .bind(tenant.as_str())
+        .bind(extension_id.to_string())
+        .bind(namespace)
+        .bind(keys.map(Json))
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(live.into_iter().filter(|l| *l).count() as u64)
+    }
+
+    pub(super) async fn count_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
+             AND (expires_at IS NULL OR expires_at > ?4)",
+        )
+        .bind(tenant.as_str())
+        .bind(extension_id.to_string())
+        .bind(namespace)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u64)
+    }
+}
