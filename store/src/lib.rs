@@ -101,6 +101,18 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A storage transaction of one extension in one tenant. Reads and writes of a key hold it
+/// until commit or rollback, so two transactions doing read-modify-write on the same key
+/// run one after the other and never lose an update. Dropping it rolls back.
+#[async_trait]
+pub trait StorageTx: Send {
+    async fn get(&mut self, namespace: &str, key: &str) -> Result<Option<StoredValue>>;
+    async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue>;
+    async fn delete(&mut self, namespace: &str, key: &str) -> Result<bool>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+    async fn rollback(self: Box<Self>) -> Result<()>;
+}
+
 /// The persistence the runtime needs, each operation scoped to one tenant.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -209,6 +221,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes a value, bumping its revision.
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue>;
+
+    /// Starts a storage transaction for one extension.
+    async fn begin_storage_tx(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Box<dyn StorageTx>>;
 
     /// Live values of several keys of one namespace (missing keys are left out).
     async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>>;

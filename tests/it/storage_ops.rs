@@ -30,6 +30,7 @@ export async function roundtrip(request, ctx) {
     ["tooBig", () => s.set("big", "x".repeat(70000))],
     ["longKey", () => s.set("k".repeat(300), 1)],
     ["badNamespace", () => s.namespace("no spaces").get("k")],
+    ["nulKey", () => s.set("a\u0000b", 1)],
   ]) {
     try { await attempt(); out[name] = "no error"; } catch (e) { out[name] = [e.name, e.code]; }
   }
@@ -54,6 +55,29 @@ export async function advanced(request, ctx) {
   out.sizeAfter = await s.size();
   return { body: out };
 }
+export async function transactions(request, ctx) {
+  const s = ctx.storage.namespace("tx");
+  const out = {};
+  const increment = () => s.transaction(async (tx) => {
+    const n = (await tx.get("n")) ?? 0;
+    await new Promise((r) => setTimeout(r, 5));
+    await tx.set("n", n + 1);
+  });
+  for (let round = 0; round < 3; round++) await Promise.all([increment(), increment(), increment(), increment()]);
+  out.counter = await s.get("n");
+  await s.set("r", 1);
+  try {
+    await s.transaction(async (tx) => { await tx.set("r", 2); throw new Error("boom"); });
+  } catch (e) {
+    out.rolledBack = [e.message, await s.get("r")];
+  }
+  out.returned = await s.transaction(async (tx) => (await tx.get("r")) + 41);
+  return { body: out };
+}
+export function leaveOpen(request, ctx) {
+  ctx.storage.transaction(async (tx) => { await tx.set("held", 1); await new Promise(() => {}); });
+  return { body: "left" };
+}
 export async function put(request, ctx) { await ctx.storage.set(request.params.key, request.body); return { status: 204 }; }
 export async function read(request, ctx) { return { body: { value: await ctx.storage.get(request.params.key) } }; }
 export async function onUpdate(event, ctx) {
@@ -68,6 +92,8 @@ fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
         "extensionPoints": { "endpoints": [
             { "method": "GET", "path": "/roundtrip", "handler": "roundtrip" },
             { "method": "GET", "path": "/advanced", "handler": "advanced" },
+            { "method": "GET", "path": "/transactions", "handler": "transactions" },
+            { "method": "GET", "path": "/leave", "handler": "leaveOpen" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
             { "method": "GET", "path": "/kv/:key", "handler": "read" }
         ] }
@@ -92,6 +118,7 @@ async fn storage_from_js(db: TestStore) {
     assert_eq!(body["tooBig"], json!(["StorageError", "QUOTA_EXCEEDED"]));
     assert_eq!(body["longKey"], json!(["StorageError", "VALIDATION_FAILED"]));
     assert_eq!(body["badNamespace"], json!(["StorageError", "VALIDATION_FAILED"]));
+    assert_eq!(body["nulKey"], json!(["StorageError", "VALIDATION_FAILED"]));
 
     let (status, _, adv) = send(&state, Method::GET, "/api/extensions/com.example.kv/advanced", &acme, None).await;
     assert_eq!(status, 200, "{adv}");
@@ -105,6 +132,18 @@ async fn storage_from_js(db: TestStore) {
             "deletedBatch": 1, "cleared": 3, "sizeAfter": 0
         })
     );
+
+    // Twelve concurrent read-increment-write transactions lose no update; a throwing callback
+    // rolls back; a transaction a handler leaves open is rolled back when its request ends.
+    let (status, _, tx) = send(&state, Method::GET, "/api/extensions/com.example.kv/transactions", &acme, None).await;
+    assert_eq!(status, 200, "{tx}");
+    assert_eq!(tx, json!({ "counter": 12, "rolledBack": ["boom", 1], "returned": 42 }));
+    let (_, _, left) = send(&state, Method::GET, "/api/extensions/com.example.kv/leave", &acme, None).await;
+    assert_eq!(left, json!("left"));
+    let (status, _, again) = send(&state, Method::GET, "/api/extensions/com.example.kv/transactions", &acme, None).await;
+    assert_eq!((status, again["counter"].clone()), (200, json!(24)), "no lock outlived the request: {again}");
+    let (_, _, held) = send(&state, Method::GET, "/api/extensions/com.example.kv/kv/held", &acme, None).await;
+    assert_eq!(held, json!({ "value": null }), "the abandoned write was rolled back");
 
     // Another tenant's install and another extension of the same tenant see nothing of it.
     send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/secret", &acme, Some(json!({ "owner": "acme" }))).await;

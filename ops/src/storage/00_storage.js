@@ -10,6 +10,12 @@ import {
   op_storage_list,
   op_storage_set,
   op_storage_set_many,
+  op_storage_tx_abort_all,
+  op_storage_tx_begin,
+  op_storage_tx_delete,
+  op_storage_tx_end,
+  op_storage_tx_get,
+  op_storage_tx_set,
 } from "ext:core/ops";
 
 class StorageError extends Error {
@@ -121,14 +127,64 @@ class Storage {
   async delete(key) {
     return await call(() => op_storage_delete(this.#namespace, keyOf(key)));
   }
+  /** Runs `callback(tx)` in a transaction: committed when it resolves, rolled back when it
+   *  throws. Keys it reads or writes stay locked until then, so concurrent read-modify-write
+   *  transactions on a key never lose an update. */
+  async transaction(callback) {
+    const id = await call(() => op_storage_tx_begin());
+    let result;
+    try {
+      result = await callback(new Transaction(id, this.#namespace));
+    } catch (err) {
+      try {
+        await op_storage_tx_end(id, false);
+      } catch {
+        // Already ended; the original error matters.
+      }
+      throw err;
+    }
+    await call(() => op_storage_tx_end(id, true));
+    return result;
+  }
   /** A page of `{ key, value, revision }` in key order, and the cursor of the next page. */
   async list(options = {}) {
     return await call(() => op_storage_list(this.#namespace, options));
   }
 }
 
+/** The view of storage inside `storage.transaction(tx => ...)`. */
+class Transaction {
+  #id;
+  #namespace;
+  constructor(id, namespace) {
+    this.#id = id;
+    this.#namespace = namespace;
+  }
+  namespace(name) {
+    return new Transaction(this.#id, String(name));
+  }
+  async get(key) {
+    const entry = await call(() => op_storage_tx_get(this.#id, this.#namespace, keyOf(key)));
+    return entry ? entry.value : null;
+  }
+  async getEntry(key) {
+    return await call(() => op_storage_tx_get(this.#id, this.#namespace, keyOf(key)));
+  }
+  async has(key) {
+    return (await this.getEntry(key)) !== null;
+  }
+  async set(key, value, options = {}) {
+    if (value === undefined) throw new TypeError("storage values cannot be undefined; use delete()");
+    const entry = await call(() => op_storage_tx_set(this.#id, this.#namespace, keyOf(key), value, setOptions(options)));
+    return { revision: entry.revision, expiresAt: entry.expiresAt };
+  }
+  async delete(key) {
+    return await call(() => op_storage_tx_delete(this.#id, this.#namespace, keyOf(key)));
+  }
+}
+
 Object.defineProperty(globalThis, "__algaStorage", {
-  value: Object.freeze({ create: (namespace) => new Storage(namespace), StorageError }),
+  value: Object.freeze({ create: (namespace) => new Storage(namespace), abortAll: () => op_storage_tx_abort_all(), StorageError }),
   configurable: true,
   enumerable: false,
   writable: false,

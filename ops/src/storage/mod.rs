@@ -27,6 +27,12 @@ deno_core::extension!(
         op_storage_delete_many,
         op_storage_clear,
         op_storage_count,
+        op_storage_tx_begin,
+        op_storage_tx_get,
+        op_storage_tx_set,
+        op_storage_tx_delete,
+        op_storage_tx_end,
+        op_storage_tx_abort_all,
     ],
     esm_entry_point = "ext:alga_storage/00_storage.js",
     esm = [dir "src/storage", "00_storage.js"],
@@ -40,6 +46,19 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 pub const MAX_NAMESPACE_CHARS: usize = 64;
 /// Most keys in one batch operation.
 pub const MAX_BATCH: usize = 100;
+/// Most transactions one isolate may hold open at once (each holds a database connection).
+pub const MAX_OPEN_TRANSACTIONS: usize = 4;
+
+type SharedTx = Arc<tokio::sync::Mutex<Option<Box<dyn alga_store::StorageTx>>>>;
+
+/// The isolate's open transactions, by id.
+#[derive(Default)]
+struct OpenTransactions {
+    next: u32,
+    open: std::collections::HashMap<u32, SharedTx>,
+    /// Begins still waiting for the database; cleanup waits for them to register.
+    pending: u32,
+}
 
 /// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
 #[derive(Clone)]
@@ -79,6 +98,10 @@ fn check_names(namespace: &str, key: Option<&str>) -> Result<(), JsErrorBox> {
         let n = key.chars().count();
         if n == 0 || n > MAX_KEY_CHARS {
             return Err(error("VALIDATION_FAILED", format!("keys have 1 to {MAX_KEY_CHARS} characters, not {n}")));
+        }
+        // PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+        if key.contains('\0') {
+            return Err(error("VALIDATION_FAILED", "keys cannot contain NUL characters"));
         }
     }
     Ok(())
@@ -284,4 +307,143 @@ async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: Stri
     check_names(&namespace, None)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     on_server(&ctx, async move { store.storage_count(&tenant, id, &namespace).await }).await
+}
+
+fn open_tx(state: &Rc<RefCell<OpState>>, id: u32) -> Result<SharedTx, JsErrorBox> {
+    let state = state.borrow();
+    state
+        .try_borrow::<OpenTransactions>()
+        .and_then(|t| t.open.get(&id).cloned())
+        .ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))
+}
+
+#[op2]
+async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, JsErrorBox> {
+    let ctx = context(&state, true)?;
+    let open = state.borrow().try_borrow::<OpenTransactions>().map(|t| t.open.len()).unwrap_or(0);
+    if open >= MAX_OPEN_TRANSACTIONS {
+        return Err(error("QUOTA_EXCEEDED", format!("at most {MAX_OPEN_TRANSACTIONS} transactions may be open at once")));
+    }
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    {
+        let mut state = state.borrow_mut();
+        if !state.has::<OpenTransactions>() {
+            state.put(OpenTransactions::default());
+        }
+        state.borrow_mut::<OpenTransactions>().pending += 1;
+    }
+    let begun = on_server(&ctx, async move { store.begin_storage_tx(&tenant, id).await }).await;
+    let mut state = state.borrow_mut();
+    let txs = state.borrow_mut::<OpenTransactions>();
+    txs.pending -= 1;
+    let tx = begun?;
+    txs.next = txs.next.wrapping_add(1);
+    let tx_id = txs.next;
+    txs.open.insert(tx_id, Arc::new(tokio::sync::Mutex::new(Some(tx))));
+    Ok(tx_id)
+}
+
+/// Runs `work` with the transaction on the server runtime.
+async fn with_tx<T: Send + 'static>(
+    state: &Rc<RefCell<OpState>>,
+    tx_id: u32,
+    work: impl for<'a> FnOnce(&'a mut Box<dyn alga_store::StorageTx>) -> std::pin::Pin<Box<dyn std::future::Future<Output = alga_store::Result<T>> + Send + 'a>>
+        + Send
+        + 'static,
+) -> Result<T, JsErrorBox> {
+    let ctx = context(state, false)?;
+    let shared = open_tx(state, tx_id)?;
+    on_server(&ctx, async move {
+        let mut guard = shared.lock().await;
+        match guard.as_mut() {
+            Some(tx) => work(tx).await,
+            None => Err(alga_store::StoreError::Invalid { field: "transaction", message: "it has already ended".into() }),
+        }
+    })
+    .await
+}
+
+#[op2]
+#[serde]
+async fn op_storage_tx_get(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
+    context(&state, false)?;
+    check_names(&namespace, Some(&key))?;
+    let found = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.get(&namespace, &key).await })).await?;
+    Ok(found.map(Entry::from))
+}
+
+#[op2]
+#[serde]
+async fn op_storage_tx_set(
+    state: Rc<RefCell<OpState>>,
+    tx_id: u32,
+    #[string] namespace: String,
+    #[string] key: String,
+    #[serde] value: serde_json::Value,
+    #[serde] options: Option<SetArgs>,
+) -> Result<Entry, JsErrorBox> {
+    context(&state, true)?;
+    check_names(&namespace, Some(&key))?;
+    check_value(&value)?;
+    let options = options.unwrap_or_default().options()?;
+    let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&namespace, &key, &value, options).await })).await?;
+    Ok(stored.into())
+}
+
+#[op2]
+async fn op_storage_tx_delete(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
+    context(&state, true)?;
+    check_names(&namespace, Some(&key))?;
+    with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.delete(&namespace, &key).await })).await
+}
+
+#[op2]
+async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool) -> Result<(), JsErrorBox> {
+    let ctx = context(&state, false)?;
+    let shared = {
+        let mut state = state.borrow_mut();
+        state.try_borrow_mut::<OpenTransactions>().and_then(|t| t.open.remove(&tx_id))
+    };
+    let shared = shared.ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))?;
+    on_server(&ctx, async move {
+        let Some(tx) = shared.lock().await.take() else { return Ok(()) };
+        if commit {
+            tx.commit().await
+        } else {
+            tx.rollback().await
+        }
+    })
+    .await
+}
+
+/// Rolls back whatever a finished request left open, so no lock or connection outlives it.
+/// Explicitly, not by dropping: a dropped sqlx transaction rolls back only when its
+/// connection is next used, and SQLite would keep the write lock until then.
+#[op2]
+async fn op_storage_tx_abort_all(state: Rc<RefCell<OpState>>) -> Result<(), JsErrorBox> {
+    let Some(ctx) = state.borrow().try_borrow::<StorageContext>().cloned() else { return Ok(()) };
+    loop {
+        let (left_open, pending) = {
+            let mut state = state.borrow_mut();
+            match state.try_borrow_mut::<OpenTransactions>() {
+                Some(txs) => (txs.open.drain().map(|(_, tx)| tx).collect::<Vec<_>>(), txs.pending),
+                None => (Vec::new(), 0),
+            }
+        };
+        for shared in left_open {
+            on_server(&ctx, async move {
+                match shared.lock().await.take() {
+                    Some(tx) => tx.rollback().await,
+                    None => Ok(()),
+                }
+            })
+            .await?;
+        }
+        if pending == 0 {
+            return Ok(());
+        }
+        // A begin is still waiting for the database: let it register, then roll it back too.
+        // The request's wall-clock limit bounds this wait.
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
 }

@@ -18,6 +18,13 @@
   }
   const log = makeLog();
 
+  // Work a handler left running after its response (a promise nobody awaits) must not fail
+  // a later request with its rejection: log it as the extension's error instead.
+  core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
+    log.error(`unhandled promise rejection: ${reason?.stack ?? reason}`);
+    return true;
+  });
+
   function makeCtx(data) {
     const settings = freeze({ ...data.settings });
     const permissions = freeze([...data.permissions]);
@@ -85,8 +92,13 @@
     if (typeof handler !== "function") {
       throw new TypeError(`the main module does not export a function named ${name}`);
     }
-    const result = await handler(freeze(request), makeCtx(ctxData));
-    return normalize(result, isPage);
+    try {
+      const result = await handler(freeze(request), makeCtx(ctxData));
+      return normalize(result, isPage);
+    } finally {
+      // Transactions a handler did not finish must not outlive its request.
+      await storage.abortAll();
+    }
   }
 
   delete globalThis.Deno;

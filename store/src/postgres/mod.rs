@@ -438,6 +438,11 @@ impl Store for PgStore {
         Ok(stored)
     }
 
+    async fn begin_storage_tx(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Box<dyn crate::StorageTx>> {
+        let tx = self.begin_tenant(tenant).await?;
+        Ok(Box::new(storage::PgStorageTx::new(tx, tenant.clone(), extension_id)))
+    }
+
     async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
         self.get_many_impl(tenant, extension_id, namespace, keys).await
     }

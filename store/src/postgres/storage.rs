@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{PgStore, LIVE, VALUE_COLUMNS};
 use crate::rows::{self, StoredValueRow};
-use crate::{Result, SetOptions, StorageKey, StoreError, StoredValue, TenantId};
+use crate::{Result, SetOptions, StorageKey, StorageTx, StoreError, StoredValue, TenantId};
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -113,5 +113,79 @@ impl PgStore {
         let n: i64 = sqlx::query_scalar(&sql).bind(tenant.as_str()).bind(extension_id).bind(namespace).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(n as u64)
+    }
+}
+
+/// A PostgreSQL storage transaction: every key it touches is locked with a
+/// transaction-scoped advisory lock first, which also serializes writers of absent keys.
+pub(super) struct PgStorageTx {
+    tx: Tx,
+    tenant: TenantId,
+    extension_id: Uuid,
+}
+
+impl PgStorageTx {
+    pub(super) fn new(tx: Tx, tenant: TenantId, extension_id: Uuid) -> Self {
+        Self { tx, tenant, extension_id }
+    }
+
+    async fn lock(&mut self, namespace: &str, key: &str) -> Result<()> {
+        // Length-prefixed, so no namespace/key pair can collide with another.
+        let identity = format!("{}/{}/{}:{namespace}/{key}", self.tenant, self.extension_id, namespace.len());
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(identity).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    fn key<'a>(&self, namespace: &'a str, key: &'a str) -> StorageKey<'a> {
+        StorageKey { extension_id: self.extension_id, namespace, key }
+    }
+}
+
+#[async_trait::async_trait]
+impl StorageTx for PgStorageTx {
+    async fn get(&mut self, namespace: &str, key: &str) -> Result<Option<StoredValue>> {
+        self.lock(namespace, key).await?;
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
+             AND namespace = $3 AND key = $4 AND {LIVE}"
+        );
+        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(self.tenant.as_str())
+            .bind(self.extension_id)
+            .bind(namespace)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue> {
+        self.lock(namespace, key).await?;
+        let storage_key = self.key(namespace, key);
+        PgStore::set_in(&mut self.tx, &self.tenant.clone(), storage_key, value, options).await
+    }
+
+    async fn delete(&mut self, namespace: &str, key: &str) -> Result<bool> {
+        self.lock(namespace, key).await?;
+        let sql = format!(
+            "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
+             AND key = $4 RETURNING {LIVE}"
+        );
+        let live: Option<bool> = sqlx::query_scalar(&sql)
+            .bind(self.tenant.as_str())
+            .bind(self.extension_id)
+            .bind(namespace)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(live.unwrap_or(false))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.rollback().await?)
     }
 }

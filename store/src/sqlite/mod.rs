@@ -409,6 +409,11 @@ impl Store for SqliteStore {
         Ok(stored)
     }
 
+    async fn begin_storage_tx(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Box<dyn crate::StorageTx>> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Box::new(storage::SqliteStorageTx::new(tx, tenant.clone(), extension_id)))
+    }
+
     async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
         self.get_many_impl(tenant, extension_id, namespace, keys).await
     }

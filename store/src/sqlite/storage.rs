@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{now, ts, SqliteStore, VALUE_COLUMNS};
 use crate::rows::{self, StoredValueRow};
-use crate::{Result, SetOptions, StorageKey, StoreError, StoredValue, TenantId};
+use crate::{Result, SetOptions, StorageKey, StorageTx, StoreError, StoredValue, TenantId};
 
 type Tx = Transaction<'static, Sqlite>;
 
@@ -134,5 +134,66 @@ impl SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n as u64)
+    }
+}
+
+/// A SQLite storage transaction: `BEGIN IMMEDIATE` takes the write lock at once, so
+/// transactions run one after the other (waiting up to the busy timeout).
+pub(super) struct SqliteStorageTx {
+    tx: Tx,
+    tenant: TenantId,
+    extension_id: Uuid,
+}
+
+impl SqliteStorageTx {
+    pub(super) fn new(tx: Tx, tenant: TenantId, extension_id: Uuid) -> Self {
+        Self { tx, tenant, extension_id }
+    }
+}
+
+#[async_trait::async_trait]
+impl StorageTx for SqliteStorageTx {
+    async fn get(&mut self, namespace: &str, key: &str) -> Result<Option<StoredValue>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)"
+        );
+        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(self.tenant.as_str())
+            .bind(self.extension_id.to_string())
+            .bind(namespace)
+            .bind(key)
+            .bind(now())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue> {
+        let storage_key = StorageKey { extension_id: self.extension_id, namespace, key };
+        SqliteStore::set_in(&mut self.tx, &self.tenant.clone(), storage_key, value, options).await
+    }
+
+    async fn delete(&mut self, namespace: &str, key: &str) -> Result<bool> {
+        let live: Option<bool> = sqlx::query_scalar(
+            "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
+             AND key = ?4 RETURNING (expires_at IS NULL OR expires_at > ?5)",
+        )
+        .bind(self.tenant.as_str())
+        .bind(self.extension_id.to_string())
+        .bind(namespace)
+        .bind(key)
+        .bind(now())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(live.unwrap_or(false))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.rollback().await?)
     }
 }
