@@ -163,6 +163,14 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_DEV")]
     pub dev: bool,
 
+    /// Most keys one extension may store per tenant.
+    #[arg(long, env = "ALGA_EXT_STORAGE_MAX_KEYS", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub storage_max_keys: i64,
+
+    /// Most bytes (stored JSON) one extension may store per tenant.
+    #[arg(long, env = "ALGA_EXT_STORAGE_MAX_BYTES", default_value_t = 50 * 1024 * 1024, value_parser = clap::value_parser!(i64).range(1..))]
+    pub storage_max_bytes: i64,
+
     /// Roles that may manage extensions in every tenant (comma-separated) besides roles
     /// granted `extension:manage` in RBAC. Empty: only RBAC grants count.
     #[arg(long, env = "ALGA_EXT_ADMIN_ROLES", value_delimiter = ',', default_value = "admin")]

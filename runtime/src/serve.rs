@@ -51,7 +51,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         print_dev_help(&secret, addr);
     }
     tracing::info!(%addr, "listening");
-    let registry = Arc::new(Registry::new(store, inspect));
+    let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
+    let registry = Arc::new(Registry::new(store, inspect).with_storage_quota(quota));
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
     let state = AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config());
     if args.isolates.prewarm > 0 {

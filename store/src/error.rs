@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A conditional write found another revision (0: no live value).
     #[error("revision mismatch: expected {expected}, found {current}")]
     RevisionMismatch { expected: i64, current: i64 },
+    /// A write would take the extension past its storage quota; nothing was written.
+    #[error("storage quota exceeded: the write needs {keys} keys and {bytes} bytes; the limits are {max_keys} keys and {max_bytes} bytes")]
+    QuotaExceeded { keys: i64, bytes: i64, max_keys: i64, max_bytes: i64 },
     /// The database URL could not be understood.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),

@@ -109,6 +109,22 @@ pub struct SetOptions {
     pub ttl_seconds: Option<u64>,
     /// Write only if the live value has this revision; `Some(0)` means only if absent.
     pub if_revision: Option<i64>,
+    /// Refuse the write when it would take the extension past these totals.
+    pub quota: Option<StorageQuota>,
+}
+
+/// The most one extension may store in one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageQuota {
+    pub max_keys: i64,
+    pub max_bytes: i64,
+}
+
+impl Default for StorageQuota {
+    fn default() -> Self {
+        Self { max_keys: 10_000, max_bytes: 50 * 1024 * 1024 }
+    }
 }
 
 /// A value as stored, with its bookkeeping.

@@ -178,3 +178,38 @@ async fn storage_works_from_javascript_on_sqlite() {
 async fn storage_works_from_javascript_on_postgres() {
     storage_from_js(TestStore::postgres().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_refusals_reach_javascript_and_leave_nothing_even_in_a_committed_transaction() {
+    use alga_ext::registry::Registry;
+    for db in [TestStore::sqlite().await, TestStore::postgres().await] {
+        let quota = alga_store::StorageQuota { max_keys: 3, max_bytes: 10_000 };
+        let registry = std::sync::Arc::new(Registry::new(db.store.clone(), Default::default()).with_storage_quota(quota));
+        let tokens = alga_ext::auth::TokenKeys::from_secret(crate::support::SECRET.as_bytes());
+        let state = alga_ext::http::AppState::new(registry, tokens, vec!["admin".into()]);
+        let js = r#"
+export async function fill(request, ctx) {
+  const s = ctx.storage, out = {};
+  for (const k of ["a", "b", "c"]) await s.set(k, k);
+  try { await s.set("d", "d"); } catch (e) { out.refused = [e.code, e.message]; }
+  out.committed = await s.transaction(async (tx) => {
+    await tx.set("a", "updated");
+    try { await tx.set("e", "e"); } catch (e) { return e.code; }
+  });
+  out.after = [await s.get("a"), await s.get("e"), await s.size()];
+  return { body: out };
+}"#;
+        let manifest = json!({ "id": "com.example.quota", "name": "Quota", "version": "1.0.0", "main": "index.js",
+            "permissions": ["storage:read", "storage:write"],
+            "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/fill", "handler": "fill" }] } });
+        let zip = archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", js.as_bytes().to_vec())]);
+        install_zip(&state, "acme", zip).await;
+        let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.quota/fill", &admin_token("acme"), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["refused"][0], "QUOTA_EXCEEDED");
+        let message = body["refused"][1].as_str().unwrap();
+        assert!(message.contains("4 keys") && message.contains("the limits are 3 keys"), "limit and usage named: {message}");
+        assert_eq!(body["committed"], "QUOTA_EXCEEDED");
+        assert_eq!(body["after"], json!(["updated", null, 3]), "the transaction kept its good write and none of the refused one");
+    }
+}

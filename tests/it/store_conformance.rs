@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use alga_store::{
     ExtensionFilter, ExtensionStatus, ListQuery, NewAuditEntry, NewExtension, Permission, SetOptions,
-    Store, StorageKey, StorageUsage, StoreError,
+    Store, StorageKey, StorageQuota, StorageUsage, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -53,6 +53,7 @@ conformance!(
     out_of_range_limits_are_invalid,
     conditional_writes_compare_and_set_revisions,
     many_key_operations_work_on_one_namespace,
+    quotas_hold_under_fifty_concurrent_writers,
 );
 
 fn new_extension(key: &str, name: &str) -> NewExtension {
@@ -383,4 +384,38 @@ async fn many_key_operations_work_on_one_namespace(store: &dyn Store) {
     assert_eq!(store.storage_count(&t, ext, "ns").await.unwrap(), 0);
     assert_eq!(store.storage_count(&t, ext, "other").await.unwrap(), 1, "clear stays in its namespace");
     assert_eq!(store.storage_count(&tenant("globex"), ext, "other").await.unwrap(), 0);
+}
+
+async fn quotas_hold_under_fifty_concurrent_writers(store: &dyn Store) {
+    let t = tenant("acme");
+    let ext = Uuid::new_v4();
+    let quota = StorageQuota { max_keys: 10, max_bytes: 1_000_000 };
+    let options = SetOptions { quota: Some(quota), ..Default::default() };
+    let keys: Vec<String> = (0..50).map(|i| format!("k{i:02}")).collect();
+    let value = json!("v");
+    let writes = keys.iter().map(|k| store.storage_set(&t, key(ext, "", k), &value, options));
+    let results = futures::future::join_all(writes).await;
+    let written = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(written, 10, "exactly the quota: {:?}", results.iter().filter_map(|r| r.as_ref().err()).next());
+    assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(StoreError::QuotaExceeded { max_keys: 10, .. }))));
+    assert_eq!(store.storage_count(&t, ext, "").await.unwrap(), 10);
+    assert_eq!(store.recount_storage_usage(&t, ext).await.unwrap().key_count, 10);
+
+    // Overwriting an existing key needs no new key; deleting frees one.
+    let stored = store.storage_list(&t, ext, "", ListQuery { prefix: "", after: None, limit: 100 }).await.unwrap();
+    store.storage_set(&t, key(ext, "", &stored[0].key), &json!("again"), options).await.unwrap();
+    let err = store.storage_set(&t, key(ext, "", "one-more"), &json!(1), options).await.unwrap_err();
+    assert!(matches!(err, StoreError::QuotaExceeded { keys: 11, max_keys: 10, .. }), "{err:?}");
+    assert!(store.storage_delete(&t, key(ext, "", &stored[1].key)).await.unwrap());
+    store.storage_set(&t, key(ext, "", "one-more"), &json!(1), options).await.unwrap();
+
+    // Bytes: growth past the limit is refused, shrinking is not.
+    let small = SetOptions { quota: Some(StorageQuota { max_keys: 100, max_bytes: 100 }), ..Default::default() };
+    let other = Uuid::new_v4();
+    store.storage_set(&t, key(other, "", "a"), &json!("x".repeat(80)), small).await.unwrap();
+    let err = store.storage_set(&t, key(other, "", "b"), &json!("x".repeat(30)), small).await.unwrap_err();
+    assert!(matches!(err, StoreError::QuotaExceeded { max_bytes: 100, .. }), "{err:?}");
+    assert!(store.storage_get(&t, key(other, "", "b")).await.unwrap().is_none(), "nothing written");
+    store.storage_set(&t, key(other, "", "a"), &json!("short"), small).await.unwrap();
+    store.storage_set(&t, key(other, "", "b"), &json!("x".repeat(30)), small).await.unwrap();
 }

@@ -70,6 +70,8 @@ pub struct StorageContext {
     pub spawner: tokio::runtime::Handle,
     pub can_read: bool,
     pub can_write: bool,
+    /// The most this extension may store in this tenant.
+    pub quota: alga_store::StorageQuota,
 }
 
 /// An error whose message starts with a machine-readable code the JS glue turns into
@@ -118,6 +120,10 @@ async fn on_server<T: Send + 'static>(
         alga_store::StoreError::RevisionMismatch { expected, current } => {
             error("REVISION_MISMATCH", format!("expected revision {expected}, found {current}"))
         }
+        alga_store::StoreError::QuotaExceeded { keys, bytes, max_keys, max_bytes } => error(
+            "QUOTA_EXCEEDED",
+            format!("the write would bring storage to {keys} keys and {bytes} bytes; the limits are {max_keys} keys and {max_bytes} bytes"),
+        ),
         other => {
             tracing::error!(error = %other, "storage operation failed");
             error("INTERNAL", "storage operation failed")
@@ -162,11 +168,11 @@ struct SetArgs {
 }
 
 impl SetArgs {
-    fn options(self) -> Result<SetOptions, JsErrorBox> {
+    fn options(self, ctx: &StorageContext) -> Result<SetOptions, JsErrorBox> {
         if self.if_revision.is_some_and(|r| r < 0) {
             return Err(error("VALIDATION_FAILED", "ifRevision must be 0 or a revision"));
         }
-        Ok(SetOptions { ttl_seconds: self.ttl_seconds, if_revision: self.if_revision })
+        Ok(SetOptions { ttl_seconds: self.ttl_seconds, if_revision: self.if_revision, quota: Some(ctx.quota) })
     }
 }
 
@@ -201,7 +207,7 @@ async fn op_storage_set(
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
     check_value(&value)?;
-    let options = options.unwrap_or_default().options()?;
+    let options = options.unwrap_or_default().options(&ctx)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let stored = on_server(&ctx, async move {
         store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }, &value, options).await
@@ -276,7 +282,7 @@ async fn op_storage_set_many(
     for (_, value) in &entries {
         check_value(value)?;
     }
-    let options = options.unwrap_or_default().options()?;
+    let options = options.unwrap_or_default().options(&ctx)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &namespace, &entries, options).await }).await?;
     Ok(stored.into_iter().map(Entry::from).collect())
@@ -382,10 +388,10 @@ async fn op_storage_tx_set(
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, JsErrorBox> {
-    context(&state, true)?;
+    let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
     check_value(&value)?;
-    let options = options.unwrap_or_default().options()?;
+    let options = options.unwrap_or_default().options(&ctx)?;
     let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&namespace, &key, &value, options).await })).await?;
     Ok(stored.into())
 }

@@ -97,6 +97,7 @@ pub struct Registry {
     breaker: breaker::CircuitBreaker,
     hook_limits: crate::isolate::IsolateLimits,
     targets: targets::TargetCache,
+    storage_quota: alga_store::StorageQuota,
 }
 
 impl Registry {
@@ -105,7 +106,13 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new() }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default() }
+    }
+
+    /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
+    pub fn with_storage_quota(mut self, quota: alga_store::StorageQuota) -> Self {
+        self.storage_quota = quota;
+        self
     }
 
     /// What the storage ops of `ext`'s isolates act for, given its granted capabilities.
@@ -120,6 +127,7 @@ impl Registry {
             spawner: tokio::runtime::Handle::current(),
             can_read: has("read"),
             can_write: has("write"),
+            quota: self.storage_quota,
         }
     }
 

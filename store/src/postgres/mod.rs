@@ -471,19 +471,9 @@ impl Store for PgStore {
 
     async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let sql = format!(
-            "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
-             AND key = $4 RETURNING {LIVE}"
-        );
-        let live: Option<bool> = sqlx::query_scalar(&sql)
-            .bind(tenant.as_str())
-            .bind(key.extension_id)
-            .bind(key.namespace)
-            .bind(key.key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let live = Self::delete_in(&mut tx, tenant, key).await?;
         tx.commit().await?;
-        Ok(live.unwrap_or(false))
+        Ok(live)
     }
 
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>> {

@@ -2,12 +2,12 @@
 
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{Postgres, Transaction};
+use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{PgStore, LIVE, VALUE_COLUMNS};
 use crate::rows::{self, StoredValueRow};
-use crate::{Result, SetOptions, StorageKey, StorageTx, StoreError, StoredValue, TenantId};
+use crate::{Result, SetOptions, StorageKey, StorageQuota, StorageTx, StoreError, StoredValue, TenantId};
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -15,9 +15,20 @@ impl PgStore {
     /// One write inside `tx`, honouring `if_revision` as an atomic compare-and-set: the
     /// UPDATE re-checks the revision under the row lock, and the insert-if-absent only
     /// replaces an expired row.
-    pub(super) async fn set_in(tx: &mut Tx, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+    pub(super) async fn set_in(tx: &mut PgConnection, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
         let expires_at = rows::expiry(options)?;
         let size = crate::json_size(value);
+        // The row being replaced, locked: the write changes usage by the difference.
+        let old_size: Option<i64> = sqlx::query_scalar(
+            "SELECT size_bytes FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
+             AND namespace = $3 AND key = $4 FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(key.extension_id)
+        .bind(key.namespace)
+        .bind(key.key)
+        .fetch_optional(&mut *tx)
+        .await?;
         let row: Option<StoredValueRow> = match options.if_revision {
             Some(expected) if expected > 0 => {
                 let sql = format!(
@@ -34,7 +45,7 @@ impl PgStore {
                     .bind(expires_at)
                     .bind(size)
                     .bind(expected)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *tx)
                     .await?
             }
             _ => {
@@ -59,12 +70,16 @@ impl PgStore {
                     .bind(expires_at)
                     .bind(size)
                     .bind(only_if_absent)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *tx)
                     .await?
             }
         };
         match row {
-            Some(row) => Ok(row.into()),
+            Some(row) => {
+                let added_key = i64::from(old_size.is_none());
+                charge(tx, tenant, key.extension_id, added_key, size - old_size.unwrap_or(0), options.quota).await?;
+                Ok(row.into())
+            }
             None => {
                 let sql = format!(
                     "SELECT revision FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
@@ -75,7 +90,7 @@ impl PgStore {
                     .bind(key.extension_id)
                     .bind(key.namespace)
                     .bind(key.key)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
                 Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current: current.unwrap_or(0) })
             }
@@ -99,12 +114,14 @@ impl PgStore {
         let mut tx = self.begin_tenant(tenant).await?;
         let sql = format!(
             "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
-             AND ($4::text[] IS NULL OR key = ANY($4)) RETURNING {LIVE}"
+             AND ($4::text[] IS NULL OR key = ANY($4)) RETURNING {LIVE}, size_bytes"
         );
-        let live: Vec<bool> =
-            sqlx::query_scalar(&sql).bind(tenant.as_str()).bind(extension_id).bind(namespace).bind(keys).fetch_all(&mut *tx).await?;
+        let gone: Vec<(bool, i64)> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(extension_id).bind(namespace).bind(keys).fetch_all(&mut *tx).await?;
+        let bytes: i64 = gone.iter().map(|(_, size)| size).sum();
+        charge(&mut tx, tenant, extension_id, -(gone.len() as i64), -bytes, None).await?;
         tx.commit().await?;
-        Ok(live.into_iter().filter(|l| *l).count() as u64)
+        Ok(gone.into_iter().filter(|(live, _)| *live).count() as u64)
     }
 
     pub(super) async fn count_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
@@ -162,23 +179,19 @@ impl StorageTx for PgStorageTx {
     async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue> {
         self.lock(namespace, key).await?;
         let storage_key = self.key(namespace, key);
-        PgStore::set_in(&mut self.tx, &self.tenant.clone(), storage_key, value, options).await
+        let tenant = self.tenant.clone();
+        // A savepoint, so a refused write (quota, revision) leaves no trace even when the
+        // extension catches the error and commits the rest.
+        let mut savepoint = (&mut self.tx).begin().await?;
+        let stored = PgStore::set_in(&mut savepoint, &tenant, storage_key, value, options).await?;
+        savepoint.commit().await?;
+        Ok(stored)
     }
 
     async fn delete(&mut self, namespace: &str, key: &str) -> Result<bool> {
         self.lock(namespace, key).await?;
-        let sql = format!(
-            "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
-             AND key = $4 RETURNING {LIVE}"
-        );
-        let live: Option<bool> = sqlx::query_scalar(&sql)
-            .bind(self.tenant.as_str())
-            .bind(self.extension_id)
-            .bind(namespace)
-            .bind(key)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(live.unwrap_or(false))
+        let (tenant, key) = (self.tenant.clone(), StorageKey { extension_id: self.extension_id, namespace, key });
+        PgStore::delete_in(&mut self.tx, &tenant, key).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
@@ -188,4 +201,50 @@ impl StorageTx for PgStorageTx {
     async fn rollback(self: Box<Self>) -> Result<()> {
         Ok(self.tx.rollback().await?)
     }
+}
+
+impl PgStore {
+    /// Deletes one key inside a transaction and credits its size back to usage.
+    pub(super) async fn delete_in(tx: &mut PgConnection, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
+             AND key = $4 RETURNING {LIVE}, size_bytes"
+        );
+        let gone: Option<(bool, i64)> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id)
+            .bind(key.namespace)
+            .bind(key.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((live, size)) = gone else { return Ok(false) };
+        charge(tx, tenant, key.extension_id, -1, -size, None).await?;
+        Ok(live)
+    }
+}
+
+/// Adds to an extension's usage counters and enforces its quota. The upsert locks the usage
+/// row, so concurrent writers of one extension queue here and cannot overshoot together.
+/// Only growth is refused: a write that shrinks usage passes even above a lowered quota.
+pub(super) async fn charge(tx: &mut PgConnection, tenant: &TenantId, extension_id: Uuid, keys: i64, bytes: i64, quota: Option<StorageQuota>) -> Result<()> {
+    if keys == 0 && bytes == 0 {
+        return Ok(());
+    }
+    let (total_keys, total_bytes): (i64, i64) = sqlx::query_as(
+        "INSERT INTO extension_storage_usage AS u (extension_id, tenant_id, key_count, bytes) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (extension_id, tenant_id) DO UPDATE SET key_count = u.key_count + EXCLUDED.key_count, \
+         bytes = u.bytes + EXCLUDED.bytes, updated_at = now() RETURNING key_count, bytes",
+    )
+    .bind(extension_id)
+    .bind(tenant.as_str())
+    .bind(keys)
+    .bind(bytes)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(q) = quota {
+        if (keys > 0 && total_keys > q.max_keys) || (bytes > 0 && total_bytes > q.max_bytes) {
+            return Err(StoreError::QuotaExceeded { keys: total_keys, bytes: total_bytes, max_keys: q.max_keys, max_bytes: q.max_bytes });
+        }
+    }
+    Ok(())
 }

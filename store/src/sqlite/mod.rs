@@ -403,7 +403,7 @@ impl Store for SqliteStore {
     }
 
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let stored = Self::set_in(&mut tx, tenant, key, value, options).await?;
         tx.commit().await?;
         Ok(stored)
@@ -419,7 +419,7 @@ impl Store for SqliteStore {
     }
 
     async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut stored = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
@@ -441,18 +441,10 @@ impl Store for SqliteStore {
     }
 
     async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
-        let live: Option<bool> = sqlx::query_scalar(
-            "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
-             AND key = ?4 RETURNING (expires_at IS NULL OR expires_at > ?5)",
-        )
-        .bind(tenant.as_str())
-        .bind(key.extension_id.to_string())
-        .bind(key.namespace)
-        .bind(key.key)
-        .bind(now())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(live.unwrap_or(false))
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let live = Self::delete_in(&mut tx, tenant, key).await?;
+        tx.commit().await?;
+        Ok(live)
     }
 
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>> {

@@ -5,12 +5,12 @@
 
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Acquire, Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
 
 use super::{now, ts, SqliteStore, VALUE_COLUMNS};
 use crate::rows::{self, StoredValueRow};
-use crate::{Result, SetOptions, StorageKey, StorageTx, StoreError, StoredValue, TenantId};
+use crate::{Result, SetOptions, StorageKey, StorageQuota, StorageTx, StoreError, StoredValue, TenantId};
 
 type Tx = Transaction<'static, Sqlite>;
 
@@ -18,10 +18,22 @@ const LIVE: &str = "(expires_at IS NULL OR expires_at > ?9)";
 
 impl SqliteStore {
     /// One write inside `tx`, honouring `if_revision` (0: only if absent or expired).
-    pub(super) async fn set_in(tx: &mut Tx, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+    pub(super) async fn set_in(tx: &mut SqliteConnection, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
         let expires_at = rows::expiry(options)?.map(ts);
         let at = now();
         let size = crate::json_size(value);
+        // The row being replaced: the write changes usage by the difference. Writers hold
+        // SQLite's write lock (BEGIN IMMEDIATE), so nothing changes it meanwhile.
+        let old_size: Option<i64> = sqlx::query_scalar(
+            "SELECT size_bytes FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND key = ?4",
+        )
+        .bind(tenant.as_str())
+        .bind(key.extension_id.to_string())
+        .bind(key.namespace)
+        .bind(key.key)
+        .fetch_optional(&mut *tx)
+        .await?;
         let row: Option<StoredValueRow> = match options.if_revision {
             Some(expected) if expected > 0 => {
                 let sql = format!(
@@ -39,7 +51,7 @@ impl SqliteStore {
                     .bind(size)
                     .bind(expected)
                     .bind(&at)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *tx)
                     .await?
             }
             _ => {
@@ -65,12 +77,16 @@ impl SqliteStore {
                     .bind(size)
                     .bind(only_if_absent)
                     .bind(&at)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *tx)
                     .await?
             }
         };
         match row {
-            Some(row) => Ok(row.into()),
+            Some(row) => {
+                let added_key = i64::from(old_size.is_none());
+                charge(tx, tenant, key.extension_id, added_key, size - old_size.unwrap_or(0), options.quota).await?;
+                Ok(row.into())
+            }
             None => {
                 let current: Option<i64> = sqlx::query_scalar(
                     "SELECT revision FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
@@ -81,7 +97,7 @@ impl SqliteStore {
                 .bind(key.namespace)
                 .bind(key.key)
                 .bind(&at)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?;
                 Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current: current.unwrap_or(0) })
             }
@@ -105,21 +121,43 @@ impl SqliteStore {
         Ok(found.into_iter().map(Into::into).collect())
     }
 
-    /// Deletes the given keys (or the whole namespace) and counts the live ones among them.
+    /// Deletes the given keys (or the whole namespace), credits usage, and counts the live ones.
     pub(super) async fn delete_where(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: Option<&[String]>) -> Result<u64> {
-        let live: Vec<bool> = sqlx::query_scalar(
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let gone: Vec<(bool, i64)> = sqlx::query_as(
             "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
              AND (?4 IS NULL OR key IN (SELECT value FROM json_each(?4))) \
-             RETURNING (expires_at IS NULL OR expires_at > ?5)",
+             RETURNING (expires_at IS NULL OR expires_at > ?5), size_bytes",
         )
         .bind(tenant.as_str())
         .bind(extension_id.to_string())
         .bind(namespace)
         .bind(keys.map(Json))
         .bind(now())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(live.into_iter().filter(|l| *l).count() as u64)
+        let bytes: i64 = gone.iter().map(|(_, size)| size).sum();
+        charge(&mut tx, tenant, extension_id, -(gone.len() as i64), -bytes, None).await?;
+        tx.commit().await?;
+        Ok(gone.into_iter().filter(|(live, _)| *live).count() as u64)
+    }
+
+    /// Deletes one key inside a transaction and credits its size back to usage.
+    pub(super) async fn delete_in(tx: &mut SqliteConnection, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
+        let gone: Option<(bool, i64)> = sqlx::query_as(
+            "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
+             AND key = ?4 RETURNING (expires_at IS NULL OR expires_at > ?5), size_bytes",
+        )
+        .bind(tenant.as_str())
+        .bind(key.extension_id.to_string())
+        .bind(key.namespace)
+        .bind(key.key)
+        .bind(now())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((live, size)) = gone else { return Ok(false) };
+        charge(tx, tenant, key.extension_id, -1, -size, None).await?;
+        Ok(live)
     }
 
     pub(super) async fn count_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
@@ -171,22 +209,17 @@ impl StorageTx for SqliteStorageTx {
 
     async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue> {
         let storage_key = StorageKey { extension_id: self.extension_id, namespace, key };
-        SqliteStore::set_in(&mut self.tx, &self.tenant.clone(), storage_key, value, options).await
+        let tenant = self.tenant.clone();
+        // A savepoint, so a refused write leaves no trace even if the extension commits the rest.
+        let mut savepoint = (&mut self.tx).begin().await?;
+        let stored = SqliteStore::set_in(&mut savepoint, &tenant, storage_key, value, options).await?;
+        savepoint.commit().await?;
+        Ok(stored)
     }
 
     async fn delete(&mut self, namespace: &str, key: &str) -> Result<bool> {
-        let live: Option<bool> = sqlx::query_scalar(
-            "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
-             AND key = ?4 RETURNING (expires_at IS NULL OR expires_at > ?5)",
-        )
-        .bind(self.tenant.as_str())
-        .bind(self.extension_id.to_string())
-        .bind(namespace)
-        .bind(key)
-        .bind(now())
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        Ok(live.unwrap_or(false))
+        let (tenant, key) = (self.tenant.clone(), StorageKey { extension_id: self.extension_id, namespace, key });
+        SqliteStore::delete_in(&mut self.tx, &tenant, key).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
@@ -196,4 +229,31 @@ impl StorageTx for SqliteStorageTx {
     async fn rollback(self: Box<Self>) -> Result<()> {
         Ok(self.tx.rollback().await?)
     }
+}
+
+/// Adds to an extension's usage counters and enforces its quota (writers are serialized by
+/// SQLite's write lock). Only growth is refused.
+async fn charge(tx: &mut SqliteConnection, tenant: &TenantId, extension_id: Uuid, keys: i64, bytes: i64, quota: Option<StorageQuota>) -> Result<()> {
+    if keys == 0 && bytes == 0 {
+        return Ok(());
+    }
+    let (total_keys, total_bytes): (i64, i64) = sqlx::query_as(
+        "INSERT INTO extension_storage_usage AS u (extension_id, tenant_id, key_count, bytes, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (extension_id, tenant_id) DO UPDATE SET \
+         key_count = u.key_count + excluded.key_count, bytes = u.bytes + excluded.bytes, updated_at = excluded.updated_at \
+         RETURNING key_count, bytes",
+    )
+    .bind(extension_id.to_string())
+    .bind(tenant.as_str())
+    .bind(keys)
+    .bind(bytes)
+    .bind(now())
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(q) = quota {
+        if (keys > 0 && total_keys > q.max_keys) || (bytes > 0 && total_bytes > q.max_bytes) {
+            return Err(StoreError::QuotaExceeded { keys: total_keys, bytes: total_bytes, max_keys: q.max_keys, max_bytes: q.max_bytes });
+        }
+    }
+    Ok(())
 }
