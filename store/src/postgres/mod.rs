@@ -416,19 +416,9 @@ impl Store for PgStore {
 
     async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let sql = format!(
-            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
-             AND namespace = $3 AND key = $4 AND {LIVE}"
-        );
-        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(key.extension_id)
-            .bind(key.namespace)
-            .bind(key.key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let found = Self::get_in(&mut tx, tenant, key).await?;
         tx.commit().await?;
-        Ok(row.map(Into::into))
+        Ok(found)
     }
 
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {

@@ -81,18 +81,8 @@ impl PgStore {
                 Ok(row.into())
             }
             None => {
-                let sql = format!(
-                    "SELECT revision FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
-                     AND namespace = $3 AND key = $4 AND {LIVE}"
-                );
-                let current: Option<i64> = sqlx::query_scalar(&sql)
-                    .bind(tenant.as_str())
-                    .bind(key.extension_id)
-                    .bind(key.namespace)
-                    .bind(key.key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current: current.unwrap_or(0) })
+                let current = Self::get_in(tx, tenant, key).await?.map_or(0, |v| v.revision);
+                Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current })
             }
         }
     }
@@ -162,18 +152,8 @@ impl PgStorageTx {
 impl StorageTx for PgStorageTx {
     async fn get(&mut self, namespace: &str, key: &str) -> Result<Option<StoredValue>> {
         self.lock(namespace, key).await?;
-        let sql = format!(
-            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
-             AND namespace = $3 AND key = $4 AND {LIVE}"
-        );
-        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
-            .bind(self.tenant.as_str())
-            .bind(self.extension_id)
-            .bind(namespace)
-            .bind(key)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(Into::into))
+        let (tenant, key) = (self.tenant.clone(), StorageKey { extension_id: self.extension_id, namespace, key });
+        PgStore::get_in(&mut self.tx, &tenant, key).await
     }
 
     async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue> {
@@ -204,6 +184,22 @@ impl StorageTx for PgStorageTx {
 }
 
 impl PgStore {
+    /// Reads one live value on `conn` (a tenant-scoped transaction).
+    pub(super) async fn get_in(conn: &mut PgConnection, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
+             AND namespace = $3 AND key = $4 AND {LIVE}"
+        );
+        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id)
+            .bind(key.namespace)
+            .bind(key.key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
     /// Deletes one key inside a transaction and credits its size back to usage.
     pub(super) async fn delete_in(tx: &mut PgConnection, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
         let sql = format!(

@@ -387,19 +387,7 @@ impl Store for SqliteStore {
     }
 
     async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
-        let sql = format!(
-            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
-             AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)"
-        );
-        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(key.extension_id.to_string())
-            .bind(key.namespace)
-            .bind(key.key)
-            .bind(now())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(Into::into))
+        Self::get_in(&self.pool, tenant, key).await
     }
 
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {

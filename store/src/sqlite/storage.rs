@@ -88,18 +88,8 @@ impl SqliteStore {
                 Ok(row.into())
             }
             None => {
-                let current: Option<i64> = sqlx::query_scalar(
-                    "SELECT revision FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
-                     AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)",
-                )
-                .bind(tenant.as_str())
-                .bind(key.extension_id.to_string())
-                .bind(key.namespace)
-                .bind(key.key)
-                .bind(&at)
-                .fetch_optional(&mut *tx)
-                .await?;
-                Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current: current.unwrap_or(0) })
+                let current = Self::get_in(&mut *tx, tenant, key).await?.map_or(0, |v| v.revision);
+                Err(StoreError::RevisionMismatch { expected: options.if_revision.unwrap_or(0), current })
             }
         }
     }
@@ -140,6 +130,23 @@ impl SqliteStore {
         charge(&mut tx, tenant, extension_id, -(gone.len() as i64), -bytes, None).await?;
         tx.commit().await?;
         Ok(gone.into_iter().filter(|(live, _)| *live).count() as u64)
+    }
+
+    /// Reads one live value through `executor` (the pool, or a connection inside a transaction).
+    pub(super) async fn get_in<'e>(executor: impl sqlx::SqliteExecutor<'e>, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
+        let sql = format!(
+            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)"
+        );
+        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id.to_string())
+            .bind(key.namespace)
+            .bind(key.key)
+            .bind(now())
+            .fetch_optional(executor)
+            .await?;
+        Ok(row.map(Into::into))
     }
 
     /// Deletes one key inside a transaction and credits its size back to usage.
@@ -192,19 +199,8 @@ impl SqliteStorageTx {
 #[async_trait::async_trait]
 impl StorageTx for SqliteStorageTx {
     async fn get(&mut self, namespace: &str, key: &str) -> Result<Option<StoredValue>> {
-        let sql = format!(
-            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
-             AND namespace = ?3 AND key = ?4 AND (expires_at IS NULL OR expires_at > ?5)"
-        );
-        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
-            .bind(self.tenant.as_str())
-            .bind(self.extension_id.to_string())
-            .bind(namespace)
-            .bind(key)
-            .bind(now())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(Into::into))
+        let (tenant, key) = (self.tenant.clone(), StorageKey { extension_id: self.extension_id, namespace, key });
+        SqliteStore::get_in(&mut *self.tx, &tenant, key).await
     }
 
     async fn set(&mut self, namespace: &str, key: &str, value: &Value, options: SetOptions) -> Result<StoredValue> {
