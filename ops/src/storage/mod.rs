@@ -184,6 +184,22 @@ fn check_value(value: &Value) -> Result<(), JsErrorBox> {
     Ok(())
 }
 
+/// Everything a single-key write checks before touching the database: the write grant,
+/// names, value size and options (with the extension's quota).
+fn prepare_write(
+    state: &Rc<RefCell<OpState>>,
+    namespace: &str,
+    key: &str,
+    value: &Value,
+    options: Option<SetArgs>,
+) -> Result<(StorageContext, SetOptions), JsErrorBox> {
+    let ctx = context(state, true)?;
+    check_names(namespace, Some(key))?;
+    check_value(value)?;
+    let options = options.unwrap_or_default().options(&ctx)?;
+    Ok((ctx, options))
+}
+
 fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), JsErrorBox> {
     if len > MAX_BATCH {
         return Err(error("VALIDATION_FAILED", format!("batches hold at most {MAX_BATCH} keys, not {len}")));
@@ -204,10 +220,7 @@ async fn op_storage_set(
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, JsErrorBox> {
-    let ctx = context(&state, true)?;
-    check_names(&namespace, Some(&key))?;
-    check_value(&value)?;
-    let options = options.unwrap_or_default().options(&ctx)?;
+    let (ctx, options) = prepare_write(&state, &namespace, &key, &value, options)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let stored = on_server(&ctx, async move {
         store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }, &value, options).await
@@ -388,10 +401,7 @@ async fn op_storage_tx_set(
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, JsErrorBox> {
-    let ctx = context(&state, true)?;
-    check_names(&namespace, Some(&key))?;
-    check_value(&value)?;
-    let options = options.unwrap_or_default().options(&ctx)?;
+    let (_, options) = prepare_write(&state, &namespace, &key, &value, options)?;
     let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&namespace, &key, &value, options).await })).await?;
     Ok(stored.into())
 }
