@@ -29,51 +29,41 @@ impl PgStore {
         .bind(key.key)
         .fetch_optional(&mut *tx)
         .await?;
-        let row: Option<StoredValueRow> = match options.if_revision {
-            Some(expected) if expected > 0 => {
-                let sql = format!(
-                    "UPDATE extension_storage SET value = $5, revision = revision + 1, expires_at = $6, size_bytes = $7, \
-                     updated_at = now() WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 AND key = $4 \
-                     AND revision = $8 AND {LIVE} RETURNING {VALUE_COLUMNS}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(tenant.as_str())
-                    .bind(key.extension_id)
-                    .bind(key.namespace)
-                    .bind(key.key)
-                    .bind(Json(value))
-                    .bind(expires_at)
-                    .bind(size)
-                    .bind(expected)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            _ => {
-                // Unconditional, or only-if-absent (an expired row counts as absent).
-                let only_if_absent = options.if_revision.is_some();
-                let sql = format!(
-                    "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
-                     expires_at, size_bytes) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) \
-                     ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
-                       value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
-                       size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
-                       created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
-                     WHERE NOT $8 OR (s.expires_at IS NOT NULL AND s.expires_at <= now()) \
-                     RETURNING {VALUE_COLUMNS}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(key.extension_id)
-                    .bind(tenant.as_str())
-                    .bind(key.namespace)
-                    .bind(key.key)
-                    .bind(Json(value))
-                    .bind(expires_at)
-                    .bind(size)
-                    .bind(only_if_absent)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
+        // Both statements take $1..$7 alike (tenant, extension, namespace, key, value,
+        // expiry, size); $8 is the expected revision or the only-if-absent flag.
+        let compare_and_set = options.if_revision.filter(|expected| *expected > 0);
+        let sql = if compare_and_set.is_some() {
+            format!(
+                "UPDATE extension_storage SET value = $5, revision = revision + 1, expires_at = $6, size_bytes = $7, \
+                 updated_at = now() WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 AND key = $4 \
+                 AND revision = $8 AND {LIVE} RETURNING {VALUE_COLUMNS}"
+            )
+        } else {
+            // Unconditional, or only-if-absent (an expired row counts as absent).
+            format!(
+                "INSERT INTO extension_storage AS s (tenant_id, extension_id, namespace, key, value, revision, \
+                 expires_at, size_bytes) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) \
+                 ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+                   value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
+                   size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
+                   created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
+                 WHERE NOT $8 OR (s.expires_at IS NOT NULL AND s.expires_at <= now()) \
+                 RETURNING {VALUE_COLUMNS}"
+            )
         };
+        let query = sqlx::query_as::<_, StoredValueRow>(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id)
+            .bind(key.namespace)
+            .bind(key.key)
+            .bind(Json(value))
+            .bind(expires_at)
+            .bind(size);
+        let query = match compare_and_set {
+            Some(expected) => query.bind(expected),
+            None => query.bind(options.if_revision.is_some()),
+        };
+        let row = query.fetch_optional(&mut *tx).await?;
         match row {
             Some(row) => {
                 let added_key = i64::from(old_size.is_none());

@@ -34,53 +34,42 @@ impl SqliteStore {
         .bind(key.key)
         .fetch_optional(&mut *tx)
         .await?;
-        let row: Option<StoredValueRow> = match options.if_revision {
-            Some(expected) if expected > 0 => {
-                let sql = format!(
-                    "UPDATE extension_storage SET value = ?5, revision = revision + 1, expires_at = ?6, size_bytes = ?7, \
-                     updated_at = ?9 WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 AND key = ?4 \
-                     AND revision = ?8 AND {LIVE} RETURNING {VALUE_COLUMNS}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(tenant.as_str())
-                    .bind(key.extension_id.to_string())
-                    .bind(key.namespace)
-                    .bind(key.key)
-                    .bind(Json(value))
-                    .bind(&expires_at)
-                    .bind(size)
-                    .bind(expected)
-                    .bind(&at)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            _ => {
-                let only_if_absent = options.if_revision.is_some();
-                let sql = format!(
-                    "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
-                     expires_at, size_bytes, created_at, updated_at) VALUES (?2, ?1, ?3, ?4, ?5, 1, ?6, ?7, ?9, ?9) \
-                     ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
-                       value = excluded.value, revision = s.revision + 1, expires_at = excluded.expires_at, \
-                       size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, \
-                       created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= ?9 \
-                                    THEN excluded.created_at ELSE s.created_at END \
-                     WHERE NOT ?8 OR (s.expires_at IS NOT NULL AND s.expires_at <= ?9) \
-                     RETURNING {VALUE_COLUMNS}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(tenant.as_str())
-                    .bind(key.extension_id.to_string())
-                    .bind(key.namespace)
-                    .bind(key.key)
-                    .bind(Json(value))
-                    .bind(&expires_at)
-                    .bind(size)
-                    .bind(only_if_absent)
-                    .bind(&at)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
+        // Both statements take ?1..?7 alike (tenant, extension, namespace, key, value, expiry,
+        // size) and ?9 (now); ?8 is the expected revision or the only-if-absent flag.
+        let compare_and_set = options.if_revision.filter(|expected| *expected > 0);
+        let sql = if compare_and_set.is_some() {
+            format!(
+                "UPDATE extension_storage SET value = ?5, revision = revision + 1, expires_at = ?6, size_bytes = ?7, \
+                 updated_at = ?9 WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 AND key = ?4 \
+                 AND revision = ?8 AND {LIVE} RETURNING {VALUE_COLUMNS}"
+            )
+        } else {
+            // Unconditional, or only-if-absent (an expired row counts as absent).
+            format!(
+                "INSERT INTO extension_storage AS s (extension_id, tenant_id, namespace, key, value, revision, \
+                 expires_at, size_bytes, created_at, updated_at) VALUES (?2, ?1, ?3, ?4, ?5, 1, ?6, ?7, ?9, ?9) \
+                 ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+                   value = excluded.value, revision = s.revision + 1, expires_at = excluded.expires_at, \
+                   size_bytes = excluded.size_bytes, updated_at = excluded.updated_at, \
+                   created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= ?9 \
+                                THEN excluded.created_at ELSE s.created_at END \
+                 WHERE NOT ?8 OR (s.expires_at IS NOT NULL AND s.expires_at <= ?9) \
+                 RETURNING {VALUE_COLUMNS}"
+            )
         };
+        let query = sqlx::query_as::<_, StoredValueRow>(&sql)
+            .bind(tenant.as_str())
+            .bind(key.extension_id.to_string())
+            .bind(key.namespace)
+            .bind(key.key)
+            .bind(Json(value))
+            .bind(&expires_at)
+            .bind(size);
+        let query = match compare_and_set {
+            Some(expected) => query.bind(expected),
+            None => query.bind(options.if_revision.is_some()),
+        };
+        let row = query.bind(&at).fetch_optional(&mut *tx).await?;
         match row {
             Some(row) => {
                 let added_key = i64::from(old_size.is_none());
