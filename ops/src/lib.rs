@@ -6,6 +6,7 @@
 //!
 //! Invariant: nothing here depends on axum or on the HTTP layer.
 
+pub mod api;
 pub mod console;
 pub mod storage;
 pub mod web;
@@ -21,5 +22,5 @@ pub struct ExtensionIdentity {
 
 /// Every extension an isolate gets, in the order the startup snapshot was built with.
 pub fn extensions() -> Vec<deno_core::Extension> {
-    vec![console::alga_console::init(), web::alga_web::init(), storage::alga_storage::init()]
+    vec![console::alga_console::init(), web::alga_web::init(), storage::alga_storage::init(), api::alga_api::init()]
 }

@@ -10,7 +10,7 @@ use alga_bundle::{BundleFile, Files};
 use alga_ops::ExtensionIdentity;
 use serde_json::json;
 
-use crate::isolate::{Invocation, Isolate, IsolateHandle, IsolateLimits};
+use crate::isolate::{CtxData, CtxExtension, CtxUser, Invocation, Isolate, IsolateHandle, IsolateLimits};
 
 /// Options of a benchmark run.
 #[derive(Debug, Clone, clap::Args)]
@@ -59,8 +59,14 @@ fn identity() -> ExtensionIdentity {
 fn hello_invocation() -> Invocation {
     Invocation {
         handler: "hello".into(),
-        request: json!({ "method": "GET", "path": "/hello", "params": {}, "query": {}, "headers": {}, "body": null }),
-        ctx: json!({ "tenant": "bench", "user": { "id": "u", "roles": [] }, "extension": { "id": "x", "key": "com.bench.hello", "version": "1.0.0" }, "settings": {}, "permissions": [] }),
+        request: r#"{"method":"GET","path":"/hello","params":{},"query":{},"headers":{},"body":null}"#.into(),
+        ctx: Arc::new(CtxData {
+            tenant: "bench".into(),
+            user: CtxUser { id: "u".into(), roles: vec![] },
+            extension: CtxExtension { id: "x".into(), key: "com.bench.hello".into(), version: "1.0.0".into() },
+            settings: Default::default(),
+            permissions: vec![],
+        }),
         is_page: false,
     }
 }
@@ -76,7 +82,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn summary(mut samples: Vec<Duration>) -> String {
     samples.sort();
     format!(
-        "p50 {:.3} ms, p99 {:.3} ms, min {:.3} ms (n={})",
+        "p50 {:.4} ms, p99 {:.4} ms, min {:.4} ms (n={})",
         percentile(&samples, 0.5).as_secs_f64() * 1e3,
         percentile(&samples, 0.99).as_secs_f64() * 1e3,
         samples.first().copied().unwrap_or_default().as_secs_f64() * 1e3,
@@ -104,7 +110,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut bare = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
-        let isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), None)?;
+        let isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), Default::default())?;
         bare.push(started.elapsed());
         drop(isolate);
     }
@@ -114,7 +120,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut in_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
-        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), None)?;
+        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), Default::default())?;
         isolate.load_main(&main).await?;
         isolate.invoke(&hello_invocation()).await?;
         in_thread.push(started.elapsed());
@@ -125,14 +131,30 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut via_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
-        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), None).await?;
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), Default::default()).await?;
         handle.call(hello_invocation()).await?;
         via_thread.push(started.elapsed());
     }
     println!("fresh isolate thread + {source_kb} KB bundle + first response: {}", summary(via_thread));
 
+    // 3a. Warm calls on the isolate's own thread: the cost of the JS side alone.
+    let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), Default::default())?;
+    isolate.load_main(&main).await?;
+    for _ in 0..200 {
+        isolate.invoke(&hello_invocation()).await?;
+    }
+    let mut in_thread_warm = Vec::with_capacity(args.warm);
+    for _ in 0..args.warm {
+        let invocation = hello_invocation();
+        let started = Instant::now();
+        std::hint::black_box(isolate.invoke(&invocation).await?);
+        in_thread_warm.push(started.elapsed());
+    }
+    drop(isolate);
+    println!("warm call on the isolate's thread: {}", summary(in_thread_warm));
+
     // 3. Warm calls through the isolate's channel versus a native handler doing the same work.
-    let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), None).await?;
+    let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), Default::default()).await?;
     for _ in 0..200 {
         handle.call(hello_invocation()).await?;
     }
@@ -164,7 +186,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let before = rss_bytes();
     let mut idle = Vec::with_capacity(args.idle);
     for _ in 0..args.idle {
-        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), None).await?;
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), Default::default()).await?;
         handle.call(hello_invocation()).await?;
         idle.push(handle);
     }
@@ -176,7 +198,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     // 5. Create/drop cycles on one thread: RSS must stay flat.
     let mut samples = BTreeMap::new();
     for cycle in 1..=args.cycles {
-        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), None)?;
+        let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), Default::default())?;
         isolate.load_main(&main).await?;
         drop(isolate);
         if cycle % (args.cycles / 5).max(1) == 0 {

@@ -177,6 +177,9 @@ pub struct ServeArgs {
     pub admin_roles: Vec<String>,
 
     #[command(flatten)]
+    pub host_api: HostApiArgs,
+
+    #[command(flatten)]
     pub bundles: BundleArgs,
 
     #[command(flatten)]
@@ -191,6 +194,28 @@ pub struct ServeArgs {
 }
 
 /// Limits on uploaded bundles.
+/// How extensions reach the host app's REST API through `ctx.api`.
+#[derive(Debug, Clone, Args)]
+pub struct HostApiArgs {
+    /// Base URL of the host app's API, e.g. `http://alga:3000`. Unset: `ctx.api` calls fail
+    /// with NOT_CONFIGURED.
+    #[arg(long, env = "ALGA_EXT_HOST_API_URL")]
+    pub host_api_url: Option<String>,
+
+    /// HS256 secret (at least 32 bytes) that signs the short-lived token of every `ctx.api`
+    /// call, for the host to verify. Default: the --jwt-secret.
+    #[arg(long, env = "ALGA_EXT_HOST_API_SECRET", hide_env_values = true)]
+    pub host_api_secret: Option<String>,
+
+    /// Most time one `ctx.api` call may take, connecting included.
+    #[arg(long, env = "ALGA_EXT_HOST_API_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub host_api_timeout: Duration,
+
+    /// Largest host API response body accepted, in bytes.
+    #[arg(long, env = "ALGA_EXT_HOST_API_MAX_RESPONSE_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub host_api_max_response_bytes: usize,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct BundleArgs {
     /// Largest accepted bundle, compressed, in bytes.

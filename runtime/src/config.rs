@@ -25,6 +25,10 @@ pub enum ConfigError {
     TrustedKeys(String),
     #[error("--require-signatures (ALGA_EXT_REQUIRE_SIGNATURES) needs at least one trusted key in --trusted-keys or --trusted-keys-file")]
     NoTrustedKeys,
+    #[error("--host-api-url (ALGA_EXT_HOST_API_URL) {url:?}: {reason}")]
+    HostApiUrl { url: String, reason: String },
+    #[error("--host-api-secret (ALGA_EXT_HOST_API_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
+    HostApiSecretTooShort(usize),
     #[error("--log (ALGA_EXT_LOG) {filter:?}: {reason}")]
     LogFilter { filter: String, reason: String },
 }
@@ -93,6 +97,28 @@ pub fn checked_keys(secret: &str) -> Result<TokenKeys, ConfigError> {
         return Err(ConfigError::JwtSecretTooShort(secret.len()));
     }
     Ok(TokenKeys::from_secret(secret.as_bytes()))
+}
+
+/// The `ctx.api` client the settings describe, or `None` when no host API URL is set.
+/// Tokens are signed with --host-api-secret, else with `jwt_secret`.
+pub fn host_api(args: &crate::cli::HostApiArgs, jwt_secret: &str) -> Result<Option<std::sync::Arc<alga_ops::api::HostApi>>, ConfigError> {
+    let Some(raw) = args.host_api_url.as_deref() else { return Ok(None) };
+    let url_error = |reason: String| ConfigError::HostApiUrl { url: raw.to_owned(), reason };
+    let base = deno_core::url::Url::parse(raw).map_err(|e| url_error(e.to_string()))?;
+    let secret = args.host_api_secret.as_deref().unwrap_or(jwt_secret);
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::HostApiSecretTooShort(secret.len()));
+    }
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    let signer: alga_ops::api::Signer = std::sync::Arc::new(move |claims| jsonwebtoken::encode(&header, claims, &key).map_err(|e| e.to_string()));
+    let config = alga_ops::api::HostApiConfig {
+        base,
+        timeout: args.host_api_timeout,
+        max_response_bytes: args.host_api_max_response_bytes,
+        token_ttl: std::time::Duration::from_secs(60),
+    };
+    alga_ops::api::HostApi::new(config, signer).map(|api| Some(std::sync::Arc::new(api))).map_err(url_error)
 }
 
 /// The bundle checks the settings describe: limits, signature policy and trusted keys.

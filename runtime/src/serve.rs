@@ -40,6 +40,8 @@ pub async fn migrate(args: &DatabaseArgs) -> Result<(), ConfigError> {
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let (tokens, generated) = config::token_keys(args.jwt_secret.as_deref(), args.dev)?;
     let inspect = config::inspect_options(&args.bundles, &args.signatures)?;
+    let jwt_secret = args.jwt_secret.clone().or_else(|| generated.clone()).unwrap_or_default();
+    let host_api = config::host_api(&args.host_api, &jwt_secret)?;
     let options = config::connect_options(&args.database)?;
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
@@ -47,12 +49,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
 
     let listener = TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr()?;
-    if let Some(secret) = generated {
-        print_dev_help(&secret, addr);
+    if let Some(secret) = &generated {
+        print_dev_help(secret, addr);
     }
     tracing::info!(%addr, "listening");
     let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
-    let registry = Arc::new(Registry::new(store, inspect).with_storage_quota(quota));
+    let mut registry = Registry::new(store, inspect).with_storage_quota(quota);
+    if let Some(host_api) = host_api {
+        registry = registry.with_host_api(host_api);
+    }
+    let registry = Arc::new(registry);
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
     let state = AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config());
     if args.isolates.prewarm > 0 {

@@ -14,7 +14,7 @@ fn identity(tenant: &str) -> ExtensionIdentity {
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_isolate_runs_javascript_and_returns_json() {
-    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, None).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
     let value = isolate.eval_json("<test>", "const o = { sum: 1 + 2, list: [...'ab'] }; o".into()).unwrap();
     assert_eq!(value, json!({ "sum": 3, "list": ["a", "b"] }));
     let err = isolate.eval_json("<test>", "throw new TypeError('nope')".into()).unwrap_err();
@@ -45,7 +45,7 @@ async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, None).unwrap();
+        let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
         isolate
             .eval_json("<test>", "console.log('hello', { n: 1 }, [2]); console.error(new Error('bad')); 0".into())
             .unwrap();
@@ -62,7 +62,7 @@ async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn console_cannot_be_replaced_by_extension_code() {
-    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, None).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
     let value = isolate
         .eval_json("<test>", "try { console.log = () => 1; } catch {} ; globalThis.console = 1; typeof console.log".into())
         .unwrap();
@@ -72,7 +72,7 @@ async fn console_cannot_be_replaced_by_extension_code() {
 #[tokio::test(flavor = "current_thread")]
 async fn exhausting_the_heap_terminates_the_script_not_the_process() {
     let limits = IsolateLimits { heap_max_bytes: 16 * 1024 * 1024, ..Default::default() };
-    let mut greedy = Isolate::new(identity("acme"), limits, None, None).unwrap();
+    let mut greedy = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
     let err = greedy
         .eval_json("<test>", "const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); 0".into())
         .unwrap_err();
@@ -82,19 +82,19 @@ async fn exhausting_the_heap_terminates_the_script_not_the_process() {
     drop(greedy);
 
     // The process carries on and a fresh isolate works.
-    let mut next = Isolate::new(identity("globex"), limits, None, None).unwrap();
+    let mut next = Isolate::new(identity("globex"), limits, None, Default::default()).unwrap();
     assert_eq!(next.eval_json("<test>", "typeof keep".into()).unwrap(), json!("undefined"));
 }
 
 #[test]
 fn building_an_isolate_outside_a_tokio_runtime_is_an_error_not_an_abort() {
-    let err = Isolate::new(identity("acme"), IsolateLimits::default(), None, None).err().unwrap();
+    let err = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).err().unwrap();
     assert!(matches!(err, IsolateError::NoAsyncRuntime), "{err}");
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn extension_code_sees_web_globals_and_no_deno_or_webassembly() {
-    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, None).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
     let value = isolate
         .eval_json(
             "<test>",
@@ -143,7 +143,7 @@ async fn extension_code_sees_web_globals_and_no_deno_or_webassembly() {
 #[tokio::test(flavor = "current_thread")]
 async fn an_infinite_loop_is_stopped_by_the_cpu_limit_not_wall_time() {
     let limits = IsolateLimits { cpu_hard: std::time::Duration::from_millis(100), ..Default::default() };
-    let mut isolate = Isolate::new(identity("acme"), limits, None, None).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
     let started = std::time::Instant::now();
     let err = isolate.eval_json("<test>", "for (;;) {}".into()).unwrap_err();
     assert!(matches!(err, IsolateError::CpuLimit { limit_ms: 100 }), "{err}");
@@ -154,7 +154,7 @@ async fn an_infinite_loop_is_stopped_by_the_cpu_limit_not_wall_time() {
 #[tokio::test(flavor = "current_thread")]
 async fn array_buffer_memory_counts_against_a_budget() {
     let limits = IsolateLimits { array_buffer_max_bytes: 8 * 1024 * 1024, ..Default::default() };
-    let mut isolate = Isolate::new(identity("acme"), limits, None, None).unwrap();
+    let mut isolate = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
     let err = isolate
         .eval_json("<test>", "const keep = []; for (let i = 0; i < 1000; i++) keep.push(new ArrayBuffer(1 << 20)); 0".into())
         .unwrap_err();

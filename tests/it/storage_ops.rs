@@ -78,6 +78,10 @@ export function leaveOpen(request, ctx) {
   ctx.storage.transaction(async (tx) => { await tx.set("held", 1); await new Promise(() => {}); });
   return { body: "left" };
 }
+export function later(request, ctx) {
+  setTimeout(() => ctx.storage.set("later", { firedAt: Date.now() }), 30);
+  return { body: "scheduled" };
+}
 export async function put(request, ctx) { await ctx.storage.set(request.params.key, request.body); return { status: 204 }; }
 export async function read(request, ctx) { return { body: { value: await ctx.storage.get(request.params.key) } }; }
 export async function onUpdate(event, ctx) {
@@ -94,6 +98,7 @@ fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
             { "method": "GET", "path": "/advanced", "handler": "advanced" },
             { "method": "GET", "path": "/transactions", "handler": "transactions" },
             { "method": "GET", "path": "/leave", "handler": "leaveOpen" },
+            { "method": "GET", "path": "/later", "handler": "later" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
             { "method": "GET", "path": "/kv/:key", "handler": "read" }
         ] }
@@ -211,5 +216,26 @@ export async function fill(request, ctx) {
         assert!(message.contains("4 keys") && message.contains("the limits are 3 keys"), "limit and usage named: {message}");
         assert_eq!(body["committed"], "QUOTA_EXCEEDED");
         assert_eq!(body["after"], json!(["updated", null, 3]), "the transaction kept its good write and none of the refused one");
+    }
+}
+
+/// A timer a handler leaves behind fires on its own, not only while a later request runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_left_by_a_request_fire_between_requests() {
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let id = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &["storage:read", "storage:write"])).await;
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.kv/later", &admin_token("acme"), None).await;
+    assert_eq!((status, body), (200, json!("scheduled")));
+    let key = alga_store::StorageKey { extension_id: id.parse().unwrap(), namespace: "", key: "later" };
+    let tenant = crate::support::tenant("acme");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    // No request runs meanwhile: only the isolate's own event loop can write the value.
+    loop {
+        if db.store.storage_get(&tenant, key).await.unwrap().is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the timer never fired");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

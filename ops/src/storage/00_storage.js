@@ -131,6 +131,7 @@ class Storage {
    *  throws. Keys it reads or writes stay locked until then, so concurrent read-modify-write
    *  transactions on a key never lose an update. */
   async transaction(callback) {
+    transactionsBegun++;
     const id = await call(() => op_storage_tx_begin());
     let result;
     try {
@@ -183,8 +184,18 @@ class Transaction {
   }
 }
 
+// Transactions begun since the last cleanup: most requests begin none, and then the end of
+// the request needs no trip into Rust.
+let transactionsBegun = 0;
+
+function abortAll() {
+  if (transactionsBegun === 0) return undefined;
+  transactionsBegun = 0;
+  return op_storage_tx_abort_all();
+}
+
 Object.defineProperty(globalThis, "__algaStorage", {
-  value: Object.freeze({ create: (namespace) => new Storage(namespace), abortAll: () => op_storage_tx_abort_all(), StorageError }),
+  value: Object.freeze({ create: (namespace) => new Storage(namespace), abortAll, StorageError }),
   configurable: true,
   enumerable: false,
   writable: false,

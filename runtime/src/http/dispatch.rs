@@ -1,17 +1,22 @@
 //! `ANY /api/extensions/{id}/{*path}`: runs the manifest-declared endpoint of an enabled
 //! extension of the caller's tenant in its isolate.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::{ApiError, AppState, Authenticated};
 use crate::isolate::pool::PoolError;
-use crate::isolate::{Invocation, IsolateError};
+use crate::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateError};
 
 /// Largest request body passed to a handler.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -58,13 +63,13 @@ pub async fn dispatch(
     }
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
-        request: request_json(&method, &request_path, &uri, &headers, &body, params),
-        ctx: json!({
-            "tenant": who.tenant,
-            "user": { "id": who.user, "roles": who.roles },
-            "extension": { "id": ext.id, "key": ext.key, "version": ext.version },
-            "settings": target.settings,
-            "permissions": permissions,
+        request: request_json(&method, &request_path, &uri, &headers, &body, params).map_err(ApiError::internal)?,
+        ctx: Arc::new(CtxData {
+            tenant: who.tenant.to_string(),
+            user: CtxUser { id: who.user.clone(), roles: who.roles.clone() },
+            extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone() },
+            settings: target.settings.clone(),
+            permissions,
         }),
         is_page: false,
     };
@@ -95,30 +100,61 @@ pub async fn dispatch(
     response.body(Body::from(answer.body.unwrap_or_default())).map_err(ApiError::internal)
 }
 
-fn request_json(method: &Method, path: &str, uri: &Uri, headers: &HeaderMap, body: &Bytes, params: BTreeMap<String, String>) -> Value {
-    let mut query = Map::new();
-    for (k, v) in deno_core::url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        query.entry(k.into_owned()).or_insert(Value::String(v.into_owned()));
+/// The handler's `request` argument, serialized once here: `{ method, path, params, query,
+/// headers, body }` with the body parsed when it is JSON.
+fn request_json(
+    method: &Method,
+    path: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    params: BTreeMap<String, String>,
+) -> Result<String, serde_json::Error> {
+    #[derive(Serialize)]
+    struct Request<'a> {
+        method: &'a str,
+        path: &'a str,
+        params: BTreeMap<String, String>,
+        #[serde(serialize_with = "first_wins")]
+        query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+        #[serde(serialize_with = "first_wins")]
+        headers: Vec<(&'a str, &'a str)>,
+        body: RequestBody<'a>,
     }
-    let mut header_map = Map::new();
-    for (name, value) in headers {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum RequestBody<'a> {
+        Json(&'a RawValue),
+        Text(Cow<'a, str>),
+        None(Option<()>),
+    }
+    let query = deno_core::url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).collect();
+    let header_list = headers
+        .iter()
         // The caller's credentials stay with the runtime.
-        if name == header::AUTHORIZATION || name == header::COOKIE {
-            continue;
-        }
-        if let Ok(value) = value.to_str() {
-            header_map.insert(name.as_str().to_owned(), Value::String(value.to_owned()));
-        }
-    }
+        .filter(|(name, _)| *name != header::AUTHORIZATION && *name != header::COOKIE)
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
     let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
     let body = if body.is_empty() {
-        Value::Null
-    } else if is_json {
-        serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+        RequestBody::None(None)
+    } else if let Some(raw) = is_json.then(|| serde_json::from_slice::<&RawValue>(body).ok()).flatten() {
+        RequestBody::Json(raw)
     } else {
-        Value::String(String::from_utf8_lossy(body).into_owned())
+        RequestBody::Text(String::from_utf8_lossy(body))
     };
-    json!({ "method": method.as_str(), "path": path, "params": params, "query": query, "headers": header_map, "body": body })
+    serde_json::to_string(&Request { method: method.as_str(), path, params, query, headers: header_list, body })
+}
+
+/// Serializes name/value pairs as an object; a repeated name keeps its first value.
+fn first_wins<S: Serializer, K: AsRef<str>, V: Serialize>(pairs: &[(K, V)], serializer: S) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(None)?;
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().all(|(earlier, _)| earlier.as_ref() != name.as_ref()) {
+            map.serialize_entry(name.as_ref(), value)?;
+        }
+    }
+    map.end()
 }
 
 fn pool_error(err: PoolError) -> ApiError {

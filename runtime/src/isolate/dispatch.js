@@ -10,6 +10,8 @@
   const freeze = Object.freeze;
   const storage = globalThis.__algaStorage;
   delete globalThis.__algaStorage;
+  const api = globalThis.__algaApi;
+  delete globalThis.__algaApi;
 
   function makeLog() {
     const write = (level) => (message, fields) =>
@@ -42,6 +44,7 @@
         list: () => [...permissions],
       }),
       storage: storage.create(""),
+      api,
       log,
     });
   }
@@ -87,14 +90,25 @@
     return { status, headers, body };
   }
 
-  async function dispatch(namespace, name, request, ctxData, isPage) {
+  // Contexts by the id Rust gave them; Rust keeps the same table and sends a context's
+  // data only the first time, and says which id to forget (0xFFFFFFFF: all).
+  const contexts = new Map();
+  const FORGET_ALL = 0xffffffff;
+
+  // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }`.
+  async function dispatch(namespace, name, requestJson, ctxId, ctxJson, evict, isPage) {
+    if (evict === FORGET_ALL) contexts.clear();
+    else if (evict !== undefined) contexts.delete(evict);
+    if (ctxJson !== undefined) contexts.set(ctxId, makeCtx(JSON.parse(ctxJson)));
+    const ctx = contexts.get(ctxId);
+    if (ctx === undefined) throw new Error(`internal: context ${ctxId} is unknown`);
     const handler = namespace[name];
     if (typeof handler !== "function") {
       throw new TypeError(`the main module does not export a function named ${name}`);
     }
     try {
-      const result = await handler(freeze(request), makeCtx(ctxData));
-      return normalize(result, isPage);
+      const result = await handler(freeze(JSON.parse(requestJson)), ctx);
+      return JSON.stringify(normalize(result, isPage));
     } finally {
       // Transactions a handler did not finish must not outlive its request.
       await storage.abortAll();

@@ -5,9 +5,11 @@
 //! limit terminates it, it is poisoned and never runs code again.
 
 mod allocator;
+mod invocation;
 pub mod limits;
 mod loader;
 pub mod pool;
+mod threads;
 mod worker;
 
 use std::rc::Rc;
@@ -20,7 +22,8 @@ use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use serde::Deserialize;
 
 pub use limits::IsolateLimits;
-pub use worker::{IsolateHandle, Invocation};
+pub use invocation::{CtxData, CtxExtension, CtxUser, Invocation};
+pub use worker::IsolateHandle;
 
 use allocator::BufferBudget;
 use limits::CpuGuard;
@@ -71,6 +74,14 @@ impl IsolateError {
     }
 }
 
+/// What the ops of an isolate act on, beyond its identity; a missing service makes its ops
+/// fail with `UNAVAILABLE`.
+#[derive(Default, Clone)]
+pub struct Services {
+    pub storage: Option<alga_ops::storage::StorageContext>,
+    pub api: Option<alga_ops::api::ApiContext>,
+}
+
 /// A handler's answer, normalized by the dispatcher.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct HandlerResponse {
@@ -91,6 +102,7 @@ pub struct Isolate {
     namespace: Option<v8::Global<v8::Object>>,
     /// CPU time of the last request passed the soft limit: retire after draining.
     soft_limit_hit: bool,
+    contexts: invocation::CtxTable,
 }
 
 const DISPATCH_JS: &str = include_str!("dispatch.js");
@@ -105,7 +117,7 @@ impl Isolate {
         identity: ExtensionIdentity,
         limits: IsolateLimits,
         files: Option<Arc<Files>>,
-        storage: Option<alga_ops::storage::StorageContext>,
+        services: Services,
     ) -> Result<Self, IsolateError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(IsolateError::NoAsyncRuntime);
@@ -126,8 +138,12 @@ impl Isolate {
             let op_state = runtime.op_state();
             let mut op_state = op_state.borrow_mut();
             op_state.put(identity);
-            if let Some(storage) = storage {
+            op_state.put(alga_ops::api::CallUser(None));
+            if let Some(storage) = services.storage {
                 op_state.put(storage);
+            }
+            if let Some(api) = services.api {
+                op_state.put(api);
             }
         }
         let heap_exhausted = Arc::new(AtomicBool::new(false));
@@ -148,7 +164,7 @@ impl Isolate {
             let function = v8::Local::<v8::Function>::try_from(local).map_err(|_| IsolateError::Script("dispatcher is not a function".into()))?;
             v8::Global::new(scope, function)
         };
-        Ok(Self { runtime, limits, heap_exhausted, buffers, cpu, poisoned: false, dispatcher, namespace: None, soft_limit_hit: false })
+        Ok(Self { runtime, limits, heap_exhausted, buffers, cpu, poisoned: false, dispatcher, namespace: None, soft_limit_hit: false, contexts: Default::default() })
     }
 
     /// Whether a limit terminated this isolate; such an isolate must be dropped, never reused.
@@ -236,42 +252,97 @@ impl Isolate {
         Ok(())
     }
 
+    /// Runs what earlier requests left behind (timers, unawaited promises) until it is done
+    /// or `interrupt` — the next request — arrives first, under the same CPU limits as a
+    /// request. Returns the interrupt's output, or `None` once nothing is left to run.
+    /// A limit hit or an uncaught error ends the isolate's service: it is poisoned or must
+    /// be retired, which `is_poisoned`/`soft_limit_hit` then tell.
+    pub async fn run_background<F: std::future::Future>(&mut self, interrupt: F) -> Option<F::Output> {
+        if self.is_poisoned() {
+            return None;
+        }
+        let start = self.cpu.arm(self.limits.cpu_hard);
+        let outcome = tokio::select! {
+            biased;
+            value = interrupt => Ok(value),
+            done = self.runtime.run_event_loop(PollEventLoopOptions::default()) => Err(done),
+        };
+        let used = self.cpu.used(start);
+        self.cpu.disarm();
+        if let Some(err) = self.limit_error(self.limits.cpu_hard) {
+            tracing::warn!(error = %err, "work left behind by a request hit a limit");
+            self.poisoned = true;
+            return None;
+        }
+        self.soft_limit_hit |= used > self.limits.cpu_soft;
+        match outcome {
+            Ok(value) => Some(value),
+            Err(Ok(())) => None,
+            Err(Err(e)) => {
+                // An uncaught exception in a timer callback leaves deno_core's event loop in
+                // an error state; a fresh isolate is the reliable way on.
+                tracing::error!(target: "extension", error = %e, "uncaught error in work left behind by a request");
+                self.soft_limit_hit = true;
+                None
+            }
+        }
+    }
+
     /// Calls the exported `handler` with `request` and the context data, under the CPU and
     /// wall-clock limits.
     pub async fn invoke(&mut self, invocation: &Invocation) -> Result<HandlerResponse, IsolateError> {
         if self.is_poisoned() {
             return Err(IsolateError::Discarded);
         }
-        let namespace = self.namespace.clone().ok_or_else(|| IsolateError::Script("the main module is not loaded".into()))?;
+        let namespace = self.namespace.as_ref().ok_or_else(|| IsolateError::Script("the main module is not loaded".into()))?;
+        let ctx = self.contexts.lookup(&invocation.ctx).map_err(|e| IsolateError::Result(format!("context: {e}")))?;
         let args = {
             deno_core::scope!(scope, &mut self.runtime);
-            let to_v8 = |scope: &mut v8::PinScope, value: &serde_json::Value| {
-                deno_core::serde_v8::to_v8(scope, value).map(|local| v8::Global::new(scope, local))
+            let string = |scope: &mut v8::PinScope, text: &str| {
+                v8::String::new(scope, text).map(|s| v8::Global::new(scope, v8::Local::<v8::Value>::from(s)))
             };
-            let ns: v8::Local<v8::Value> = v8::Local::new(scope, &namespace).into();
+            let number = |scope: &mut v8::PinScope, n: Option<u32>| {
+                let value: v8::Local<v8::Value> = match n {
+                    Some(n) => v8::Integer::new_from_unsigned(scope, n).into(),
+                    None => v8::undefined(scope).into(),
+                };
+                v8::Global::new(scope, value)
+            };
+            let ns: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
             let ns = v8::Global::new(scope, ns);
-            let name = to_v8(scope, &serde_json::Value::String(invocation.handler.clone()));
-            let request = to_v8(scope, &invocation.request);
-            let ctx = to_v8(scope, &invocation.ctx);
-            let page = to_v8(scope, &serde_json::Value::Bool(invocation.is_page));
-            match (name, request, ctx, page) {
-                (Ok(name), Ok(request), Ok(ctx), Ok(page)) => vec![ns, name, request, ctx, page],
+            let ctx_json = match &ctx.json {
+                Some(json) => string(scope, json),
+                None => Some(number(scope, None)),
+            };
+            let page: v8::Local<v8::Value> = v8::Boolean::new(scope, invocation.is_page).into();
+            let page = v8::Global::new(scope, page);
+            let id = number(scope, Some(ctx.id));
+            let evict = number(scope, ctx.evict);
+            match (string(scope, &invocation.handler), string(scope, &invocation.request), ctx_json) {
+                (Some(name), Some(request), Some(ctx_json)) => vec![ns, name, request, id, ctx_json, evict, page],
                 _ => return Err(IsolateError::Result("request could not be passed to the isolate".into())),
             }
         };
+        // ctx.api acts for this call's user, and for no one once the call is over.
+        self.runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(Some(invocation.ctx.user.id.clone())));
         let start = self.cpu.arm(self.limits.cpu_hard);
         let call = self.runtime.call_with_args(&self.dispatcher, &args);
         let wall = self.limits.wall;
         let outcome = tokio::time::timeout(wall, self.runtime.with_event_loop_promise(call, PollEventLoopOptions::default())).await;
         let used = self.cpu.used(start);
         self.cpu.disarm();
+        self.runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(None));
         self.soft_limit_hit = used > self.limits.cpu_soft;
         if let Some(err) = self.limit_error(self.limits.cpu_hard) {
             return self.finish(Err(err));
         }
         let value = match outcome {
-            Err(_) => return self.finish(Err(IsolateError::Timeout { limit_ms: wall.as_millis() })),
+            Err(_) => {
+                self.contexts.reset();
+                return self.finish(Err(IsolateError::Timeout { limit_ms: wall.as_millis() }));
+            }
             Ok(Err(e)) => {
+                self.contexts.reset();
                 let message = e.to_string();
                 // deno_core notices when nothing is left that could settle the handler's promise.
                 if message.contains("Promise resolution is still pending but the event loop has already resolved") {
@@ -281,8 +352,12 @@ impl Isolate {
             }
             Ok(Ok(value)) => value,
         };
-        deno_core::scope!(scope, &mut self.runtime);
-        let local = v8::Local::new(scope, value);
-        deno_core::serde_v8::from_v8::<HandlerResponse>(scope, local).map_err(|e| IsolateError::Result(e.to_string()))
+        // The dispatcher answers with `JSON.stringify({ status, headers, body })`.
+        let text = {
+            deno_core::scope!(scope, &mut self.runtime);
+            let local = v8::Local::new(scope, value);
+            local.to_rust_string_lossy(scope)
+        };
+        serde_json::from_str::<HandlerResponse>(&text).map_err(|e| IsolateError::Result(e.to_string()))
     }
 }

@@ -153,9 +153,8 @@ impl IsolatePool {
         let files = self.registry.load_version_files(&ext.tenant_id, active.id).await.map_err(registry_error)?;
         let identity = ExtensionIdentity { tenant: ext.tenant_id.to_string(), extension: ext.key.clone() };
         let granted = self.registry.store().capabilities(&ext.tenant_id, ext.id).await.map_err(|e| registry_error(e.into()))?;
-        let storage = self.registry.storage_context(ext, granted.iter().filter(|c| c.granted).map(|c| &c.permission));
-        let handle =
-            IsolateHandle::start(identity, self.limits_for(ext), Arc::new(files), active.main_entry_point.clone(), Some(storage)).await?;
+        let services = self.registry.services(ext, granted.iter().filter(|c| c.granted).map(|c| &c.permission));
+        let handle = IsolateHandle::start(identity, self.limits_for(ext), Arc::new(files), active.main_entry_point.clone(), services).await?;
         // Bookkeeping for the next start's prewarm; a failure costs only warmth.
         if let Err(e) = self.registry.store().touch_extension(&ext.tenant_id, ext.id).await {
             tracing::debug!(error = %e, "cannot record extension use");

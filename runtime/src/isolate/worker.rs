@@ -6,21 +6,9 @@ use std::sync::Arc;
 
 use alga_bundle::Files;
 use alga_ops::ExtensionIdentity;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{HandlerResponse, Isolate, IsolateError, IsolateLimits};
-
-/// One handler call: the export to call, the request as the handler sees it, and the
-/// context data (tenant, user, extension, settings, permissions).
-#[derive(Debug, Clone)]
-pub struct Invocation {
-    pub handler: String,
-    pub request: Value,
-    pub ctx: Value,
-    /// Pages may answer with a bare HTML string.
-    pub is_page: bool,
-}
+use super::{HandlerResponse, Invocation, Isolate, IsolateError, IsolateLimits, Services};
 
 struct Job {
     invocation: Invocation,
@@ -35,9 +23,6 @@ pub struct IsolateHandle {
     queue_depth: usize,
 }
 
-/// Stack for isolate threads: V8 sizes its JS stack limit below what the thread has.
-const ISOLATE_STACK_BYTES: usize = 8 * 1024 * 1024;
-
 impl IsolateHandle {
     /// Starts a thread, builds the isolate there and evaluates the main module; returns once
     /// it is ready to serve, or with the error that prevented it.
@@ -46,27 +31,23 @@ impl IsolateHandle {
         limits: IsolateLimits,
         files: Arc<Files>,
         main: String,
-        storage: Option<alga_ops::storage::StorageContext>,
+        services: Services,
     ) -> Result<Self, IsolateError> {
         let (jobs, queue) = mpsc::channel(limits.queue_depth.max(1));
         let (ready_tx, ready_rx) = oneshot::channel();
         let retired = Arc::new(AtomicBool::new(false));
         let retired_flag = retired.clone();
-        let name = format!("isolate:{}:{}", identity.tenant, identity.extension);
-        std::thread::Builder::new()
-            .name(name.chars().take(60).collect())
-            .stack_size(ISOLATE_STACK_BYTES)
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(IsolateError::Script(format!("cannot start the isolate thread's runtime: {e}"))));
-                        return;
-                    }
-                };
-                runtime.block_on(serve(identity, limits, files, main, storage, queue, ready_tx, retired_flag));
-            })
-            .map_err(|e| IsolateError::Script(format!("cannot start an isolate thread: {e}")))?;
+        super::threads::run(Box::new(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(IsolateError::Script(format!("cannot start the isolate thread's runtime: {e}"))));
+                    return;
+                }
+            };
+            runtime.block_on(serve(identity, limits, files, main, services, queue, ready_tx, retired_flag));
+        }))
+        .map_err(|e| IsolateError::Script(format!("cannot start an isolate thread: {e}")))?;
         ready_rx.await.unwrap_or(Err(IsolateError::Discarded))?;
         Ok(Self { jobs, retired, queue_depth: limits.queue_depth })
     }
@@ -87,20 +68,36 @@ impl IsolateHandle {
     }
 }
 
+/// How long an isolate thread keeps looking for its next request before it sleeps. Under
+/// load the next one is rarely further away, and waking a sleeping thread costs two
+/// syscalls and a context switch per request.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(30);
+
+fn next_soon(queue: &mut mpsc::Receiver<Job>) -> Result<Job, mpsc::error::TryRecvError> {
+    let until = std::time::Instant::now() + SPIN;
+    loop {
+        match queue.try_recv() {
+            // Yielding, not spinning: on a small machine the sender may need this very core.
+            Err(mpsc::error::TryRecvError::Empty) if std::time::Instant::now() < until => std::thread::yield_now(),
+            other => return other,
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn serve(
     identity: ExtensionIdentity,
     limits: IsolateLimits,
     files: Arc<Files>,
     main: String,
-    storage: Option<alga_ops::storage::StorageContext>,
+    services: Services,
     mut queue: mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<(), IsolateError>>,
     retired: Arc<AtomicBool>,
 ) {
     let span = tracing::info_span!("isolate", tenant = %identity.tenant, extension = %identity.extension);
     let _entered = span.enter();
-    let mut isolate = match Isolate::new(identity, limits, Some(files), storage) {
+    let mut isolate = match Isolate::new(identity, limits, Some(files), services) {
         Ok(isolate) => isolate,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -112,7 +109,30 @@ async fn serve(
         return;
     }
     let _ = ready.send(Ok(()));
-    while let Some(job) = queue.recv().await {
+    // After a request, timers and promises it left running get the thread until the next
+    // request arrives; otherwise they would only advance while later requests run.
+    let mut background = false;
+    loop {
+        let next = match next_soon(&mut queue) {
+            Ok(job) => Some(job),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+            Err(mpsc::error::TryRecvError::Empty) if background => match isolate.run_background(queue.recv()).await {
+                Some(job) => job,
+                None => {
+                    background = false;
+                    if isolate.is_poisoned() || isolate.soft_limit_hit() {
+                        retired.store(true, Ordering::SeqCst);
+                        if isolate.is_poisoned() {
+                            queue.close();
+                        }
+                    }
+                    continue;
+                }
+            },
+            Err(mpsc::error::TryRecvError::Empty) => queue.recv().await,
+        };
+        let Some(job) = next else { break };
+        background = true;
         if isolate.is_poisoned() {
             // Requests queued behind the one that broke the isolate never reach it.
             let _ = job.reply.send(Err(IsolateError::Discarded));

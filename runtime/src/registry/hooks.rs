@@ -12,7 +12,7 @@ use alga_store::{Extension, TenantId, VersionRecord};
 use serde_json::{json, Value};
 
 use super::{settings, Registry, RegistryError};
-use crate::isolate::{Invocation, IsolateHandle, IsolateLimits};
+use crate::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateHandle, IsolateLimits};
 
 /// The lifecycle moments an extension can hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +73,8 @@ impl Registry {
         let saved = self.store.get_settings(tenant, ext.id).await?;
         let identity = ExtensionIdentity { tenant: tenant.to_string(), extension: ext.key.clone() };
         let failed = |message: String| RegistryError::HookFailed { hook: hook.export_name(), message };
-        let storage = self.storage_context(ext, granted.iter());
-        let handle = IsolateHandle::start(identity, self.hook_limits, Arc::new(files), version.main_entry_point.clone(), Some(storage))
+        let services = self.services(ext, granted.iter());
+        let handle = IsolateHandle::start(identity, self.hook_limits, Arc::new(files), version.main_entry_point.clone(), services)
             .await
             .map_err(|e| failed(e.to_string()))?;
         let mut event = json!({ "hook": hook.event_name() });
@@ -83,13 +83,13 @@ impl Registry {
         }
         let invocation = Invocation {
             handler: hook.export_name().to_owned(),
-            request: event,
-            ctx: json!({
-                "tenant": tenant,
-                "user": { "id": actor, "roles": [] },
-                "extension": { "id": ext.id, "key": ext.key, "version": version.version },
-                "settings": settings::effective(&defs, saved.as_ref(), false),
-                "permissions": [],
+            request: event.to_string(),
+            ctx: Arc::new(CtxData {
+                tenant: tenant.to_string(),
+                user: CtxUser { id: actor.to_owned(), roles: vec![] },
+                extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: version.version.clone() },
+                settings: Arc::new(settings::effective(&defs, saved.as_ref(), false)),
+                permissions: vec![],
             }),
             is_page: false,
         };

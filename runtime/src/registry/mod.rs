@@ -98,6 +98,7 @@ pub struct Registry {
     hook_limits: crate::isolate::IsolateLimits,
     targets: targets::TargetCache,
     storage_quota: alga_store::StorageQuota,
+    host_api: Option<Arc<alga_ops::api::HostApi>>,
 }
 
 impl Registry {
@@ -106,7 +107,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default() }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None }
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -115,12 +116,19 @@ impl Registry {
         self
     }
 
-    /// What the storage ops of `ext`'s isolates act for, given its granted capabilities.
-    /// Must be called on the server's runtime: store calls are sent back to it.
-    pub fn storage_context<'a>(&self, ext: &Extension, granted: impl Iterator<Item = &'a Permission>) -> alga_ops::storage::StorageContext {
+    /// Lets extensions call the host app's API (`ctx.api`); without it their calls fail
+    /// with `NOT_CONFIGURED`.
+    pub fn with_host_api(mut self, host_api: Arc<alga_ops::api::HostApi>) -> Self {
+        self.host_api = Some(host_api);
+        self
+    }
+
+    /// What the storage and API ops of `ext`'s isolates act for, given its granted
+    /// capabilities. Must be called on the server's runtime: their I/O is sent back to it.
+    pub fn services<'a>(&self, ext: &Extension, granted: impl Iterator<Item = &'a Permission>) -> crate::isolate::Services {
         let granted: Vec<&Permission> = granted.collect();
         let has = |action: &str| granted.iter().any(|p| p.resource == "storage" && p.action == action);
-        alga_ops::storage::StorageContext {
+        let storage = alga_ops::storage::StorageContext {
             store: self.store.clone(),
             tenant: ext.tenant_id.clone(),
             extension_id: ext.id,
@@ -128,7 +136,15 @@ impl Registry {
             can_read: has("read"),
             can_write: has("write"),
             quota: self.storage_quota,
-        }
+        };
+        let api = alga_ops::api::ApiContext {
+            host: self.host_api.clone(),
+            tenant: ext.tenant_id.to_string(),
+            extension: ext.key.clone(),
+            granted: granted.iter().map(|p| p.to_string()).collect(),
+            spawner: tokio::runtime::Handle::current(),
+        };
+        crate::isolate::Services { storage: Some(storage), api: Some(api) }
     }
 
     /// Counts a limit hit or crash of an extension; suspends it in that tenant when they

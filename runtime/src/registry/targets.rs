@@ -27,7 +27,7 @@ pub struct DispatchTarget {
     /// Granted capabilities, `resource:action`.
     pub granted: Vec<String>,
     /// Effective settings with secrets in clear, for the isolate only.
-    pub settings: Map<String, Value>,
+    pub settings: Arc<Map<String, Value>>,
 }
 
 pub(super) struct TargetCache {
@@ -73,7 +73,7 @@ impl Registry {
             .map_err(|e| alga_store::StoreError::Corrupt { table: "extensions", message: e.to_string() })?;
         let granted = self.store.capabilities(tenant, ext.id).await?.into_iter().filter(|c| c.granted).map(|c| c.permission.to_string()).collect();
         let saved = self.store.get_settings(tenant, ext.id).await?;
-        let settings = settings::effective(&manifest.settings, saved.as_ref(), false);
+        let settings = Arc::new(settings::effective(&manifest.settings, saved.as_ref(), false));
         Ok(Some(Arc::new(DispatchTarget { extension: ext, manifest, granted, settings })))
     }
 
