@@ -70,18 +70,29 @@ fn transpile_here(path: &str, source: String) -> Result<String, Vec<SourceProble
         program.mutate(swc_ecma_transforms_base::resolver(unresolved, top_level, true));
         program.mutate(swc_ecma_transforms_typescript::strip(unresolved, top_level));
         let mut out = Vec::new();
+        let mut mappings = Vec::new();
         {
             let mut emitter = Emitter {
                 cfg: swc_ecma_codegen::Config::default().with_target(EsVersion::latest()),
                 cm: cm.clone(),
                 comments: Some(&comments),
-                wr: JsWriter::new(cm.clone(), "\n", &mut out, None),
+                wr: JsWriter::new(cm.clone(), "\n", &mut out, Some(&mut mappings)),
             };
             emitter
                 .emit_program(&program)
                 .map_err(|e| vec![SourceProblem { file: path.to_owned(), line: 1, column: 1, message: format!("cannot emit JavaScript: {e}") }])?;
         }
-        String::from_utf8(out).map_err(|e| vec![SourceProblem { file: path.to_owned(), line: 1, column: 1, message: e.to_string() }])
+        let mut js = String::from_utf8(out).map_err(|e| vec![SourceProblem { file: path.to_owned(), line: 1, column: 1, message: e.to_string() }])?;
+        // An inline source map: stack traces then name lines and columns of the author's
+        // TypeScript, not of the stripped JavaScript (deno_core applies it).
+        let mut map = Vec::new();
+        if cm.build_source_map(&mappings, None, swc_common::source_map::DefaultSourceMapGenConfig).to_writer(&mut map).is_ok() {
+            use base64::Engine as _;
+            js.push_str("\n//# sourceMappingURL=data:application/json;base64,");
+            js.push_str(&base64::engine::general_purpose::STANDARD.encode(&map));
+            js.push('\n');
+        }
+        Ok(js)
     })
 }
 
@@ -97,6 +108,7 @@ mod tests {
         assert!(!js.contains("interface") && !js.contains(": string") && !js.contains("import type"), "{js}");
         assert!(js.contains("export function hello(req, ctx)"), "{js}");
         assert!(js.contains("Color"), "enums become code: {js}");
+        assert!(js.contains("//# sourceMappingURL=data:application/json;base64,"), "{js}");
     }
 
     #[test]

@@ -20,6 +20,19 @@ pub struct Cli {
     /// Log filter in `tracing` syntax, e.g. `info` or `alga_ext=debug,sqlx=warn`.
     #[arg(long, global = true, env = "ALGA_EXT_LOG", default_value = "info")]
     pub log: String,
+
+    /// Threads serving HTTP and database I/O. JavaScript runs on isolate threads of its
+    /// own, so the default leaves them half the cores: max(1, cores / 2).
+    #[arg(long, global = true, env = "ALGA_EXT_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
+}
+
+impl Cli {
+    /// The number of async worker threads to start.
+    pub fn worker_threads(&self) -> usize {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        self.worker_threads.map_or((cores / 2).max(1), usize::from)
+    }
 }
 
 #[derive(Debug, Subcommand)]

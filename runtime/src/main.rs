@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     // V8's platform is process-wide and must exist before any thread may build an isolate,
     // so it comes before the tokio runtime starts its workers.
     deno_core::JsRuntime::init_platform(None);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(cli.worker_threads()).enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");

@@ -409,9 +409,16 @@ async fn typescript_modules_are_transpiled_at_install_and_run() {
     let db = TestStore::sqlite().await;
     let state = state_with(IsolateLimits::default(), &db);
     let manifest = json!({ "id": "com.example.ts", "name": "TS", "version": "1.0.0", "main": "src/index.ts",
-        "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/sum/:a/:b", "handler": "sum" }] } });
+        "extensionPoints": { "endpoints": [
+            { "method": "GET", "path": "/sum/:a/:b", "handler": "sum" },
+            { "method": "GET", "path": "/boom", "handler": "boom" }
+        ] } });
+    // Types spread over lines that stripping removes: the throw is on line 11 of the
+    // TypeScript but on a much earlier line of the JavaScript that runs.
     let index = "import { add } from './math.ts';\ninterface Req { params: { a: string; b: string } }\n\
-                 export function sum(request: Req): { body: { sum: number } } {\n  return { body: { sum: add(Number(request.params.a), Number(request.params.b)) } };\n}\n";
+                 export function sum(request: Req): { body: { sum: number } } {\n  return { body: { sum: add(Number(request.params.a), Number(request.params.b)) } };\n}\n\
+                 interface Big {\n  a: number;\n  b: string;\n}\n\
+                 export function boom(): never {\n    throw new Error('boom');\n}\n";
     let math = "export const add = (a: number, b: number): number => a + b;\n";
     let zip = archives::zip(&[
         Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
@@ -421,6 +428,10 @@ async fn typescript_modules_are_transpiled_at_install_and_run() {
     install_zip(&state, "acme", zip).await;
     let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.ts/sum/2/40", &admin_token("acme"), None).await;
     assert_eq!((status, body), (200, json!({ "sum": 42 })));
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.ts/boom", &admin_token("acme"), None).await;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(status, 500, "{body}");
+    assert!(message.contains("src/index.ts:11:11"), "the stack names the TypeScript line and column: {message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
