@@ -184,6 +184,15 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_STORAGE_MAX_BYTES", default_value_t = 50 * 1024 * 1024, value_parser = clap::value_parser!(i64).range(1..))]
     pub storage_max_bytes: i64,
 
+    /// Time between storage maintenance runs (TTL sweep, orphan removal; a usage recount
+    /// every tenth run). 0 turns maintenance off on this node.
+    #[arg(long, env = "ALGA_EXT_MAINTENANCE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub maintenance_interval: Duration,
+
+    /// How long an extension uninstalled without purge keeps its storage for a reinstall.
+    #[arg(long, env = "ALGA_EXT_STORAGE_ORPHAN_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub storage_orphan_retention: Duration,
+
     /// Roles that may manage extensions in every tenant (comma-separated) besides roles
     /// granted `extension:manage` in RBAC. Empty: only RBAC grants count.
     #[arg(long, env = "ALGA_EXT_ADMIN_ROLES", value_delimiter = ',', default_value = "admin")]

@@ -9,6 +9,7 @@ mod bench_http;
 pub mod bundle_cli;
 pub mod cli;
 pub mod config;
+pub mod maintenance;
 pub mod http;
 pub mod isolate;
 pub mod registry;

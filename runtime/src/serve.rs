@@ -59,6 +59,14 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         registry = registry.with_host_api(host_api);
     }
     let registry = Arc::new(registry);
+    if !args.maintenance_interval.is_zero() {
+        let config = crate::maintenance::MaintenanceConfig {
+            interval: args.maintenance_interval,
+            orphan_retention: args.storage_orphan_retention,
+            recount_every: 10,
+        };
+        crate::maintenance::spawn(registry.store().clone(), config);
+    }
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
     let state = AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config());
     if args.isolates.prewarm > 0 {

@@ -246,7 +246,23 @@ pub trait Store: Send + Sync + 'static {
     /// A page of live values in one namespace, in key order.
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>>;
 
-    /// Recomputes and records an extension's storage usage from its live rows.
+    /// An extension's storage usage as counted (values stored, expired ones until swept).
+    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
+
+    /// Maintenance, not tenant-scoped: deletes up to `limit` expired values of all tenants,
+    /// crediting their usage; returns how many.
+    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64>;
+
+    /// Maintenance, not tenant-scoped: deletes the values (and usage rows) of uninstalled
+    /// extensions whose storage has not changed for `retention`; returns how many values.
+    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64>;
+
+    /// Maintenance, not tenant-scoped: recounts every extension's usage from its rows;
+    /// returns how many counters had drifted.
+    async fn recount_all_storage_usage(&self) -> Result<u64>;
+
+    /// Recomputes and records an extension's storage usage from its rows (expired values
+    /// count until the sweep removes them, as they do for quotas).
     async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
 
     /// The tenant's saved settings of an extension, if any were saved.

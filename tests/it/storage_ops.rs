@@ -239,3 +239,40 @@ async fn timers_left_by_a_request_fire_between_requests() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Usage is reported in the admin API, and passing 80% of a limit raises one warning event
+/// with an audit row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_reported_and_warned_about_at_eighty_percent() {
+    use alga_ext::auth::TokenKeys;
+    use alga_ext::http::AppState;
+    use alga_ext::registry::Registry;
+    let db = TestStore::sqlite().await;
+    let quota = alga_store::StorageQuota { max_keys: 10, max_bytes: 1_000_000 };
+    let registry = std::sync::Arc::new(Registry::new(db.store.clone(), Default::default()).with_storage_quota(quota));
+    let mut events = registry.events().subscribe();
+    let state = AppState::new(registry, TokenKeys::from_secret(crate::support::SECRET.as_bytes()), vec!["admin".into()]);
+    let id = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &["storage:read", "storage:write"])).await;
+    let acme = admin_token("acme");
+    for i in 0..8 {
+        let (status, _, body) = send(&state, Method::PUT, &format!("/api/extensions/com.example.kv/kv/k{i}"), &acme, Some(json!(i))).await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let warning = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let event = events.recv().await.unwrap();
+            let event = serde_json::to_value(&event).unwrap();
+            if event["kind"] == "storage_quota_warning" {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("a warning event");
+    assert!(warning.to_string().contains("\"max_keys\":10"), "{warning}");
+    let (status, _, usage) = send(&state, Method::GET, &format!("/admin/v1/extensions/{id}/storage/usage"), &acme, None).await;
+    assert_eq!(status, 200, "{usage}");
+    assert_eq!((usage["keys"].clone(), usage["maxKeys"].clone(), usage["keysPercent"].clone(), usage["warning"].clone()), (json!(8), json!(10), json!(80.0), json!(true)));
+    let audit = db.store.list_audit(&crate::support::tenant("acme"), 50).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "storage.quota_warning").count(), 1, "one warning per crossing");
+}

@@ -54,6 +54,7 @@ conformance!(
     conditional_writes_compare_and_set_revisions,
     many_key_operations_work_on_one_namespace,
     quotas_hold_under_fifty_concurrent_writers,
+    maintenance_sweeps_expired_values_orphans_and_drift,
 );
 
 fn new_extension(key: &str, name: &str) -> NewExtension {
@@ -418,4 +419,36 @@ async fn quotas_hold_under_fifty_concurrent_writers(store: &dyn Store) {
     assert!(store.storage_get(&t, key(other, "", "b")).await.unwrap().is_none(), "nothing written");
     store.storage_set(&t, key(other, "", "a"), &json!("short"), small).await.unwrap();
     store.storage_set(&t, key(other, "", "b"), &json!("x".repeat(30)), small).await.unwrap();
+}
+
+async fn maintenance_sweeps_expired_values_orphans_and_drift(store: &dyn Store) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    let live = new_extension("com.example.live", "Live");
+    store.insert_extension(&acme, &live, "alice").await.unwrap();
+    let gone = Uuid::new_v4(); // uninstalled: no extension row any more
+    let ttl = SetOptions { ttl_seconds: Some(1), ..Default::default() };
+    store.storage_set(&acme, key(live.id, "", "brief"), &json!("abc"), ttl).await.unwrap();
+    store.storage_set(&globex, key(live.id, "", "brief"), &json!("abcdef"), ttl).await.unwrap();
+    store.storage_set(&acme, key(live.id, "", "kept"), &json!(1), SetOptions::default()).await.unwrap();
+    store.storage_set(&acme, key(gone, "", "left"), &json!("behind"), SetOptions::default()).await.unwrap();
+    let usage = |t: alga_store::TenantId, id: Uuid| async move { store.storage_usage(&t, id).await.unwrap() };
+    // Expired values still count until the sweep removes them, as they do for quotas.
+    assert_eq!(usage(acme.clone(), live.id).await, StorageUsage { key_count: 2, bytes: 5 + 1 });
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(store.sweep_expired_storage(1).await.unwrap(), 1, "the limit holds");
+    assert_eq!(store.sweep_expired_storage(100).await.unwrap(), 1);
+    assert_eq!(store.sweep_expired_storage(100).await.unwrap(), 0);
+    assert_eq!(usage(acme.clone(), live.id).await, StorageUsage { key_count: 1, bytes: 1 });
+    assert_eq!(usage(globex.clone(), live.id).await, StorageUsage { key_count: 0, bytes: 0 });
+    assert_eq!(store.recount_all_storage_usage().await.unwrap(), 0, "sweeping keeps the counters exact");
+
+    // Orphans go only after the retention, and only those of uninstalled extensions.
+    assert_eq!(store.delete_orphaned_storage(Duration::from_secs(3600)).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(store.delete_orphaned_storage(Duration::from_millis(10)).await.unwrap(), 1);
+    assert_eq!(store.storage_get(&acme, key(gone, "", "left")).await.unwrap(), None);
+    assert_eq!(usage(acme.clone(), gone).await, StorageUsage { key_count: 0, bytes: 0 });
+    assert!(store.storage_get(&acme, key(live.id, "", "kept")).await.unwrap().is_some());
+    assert_eq!(store.recount_storage_usage(&acme, live.id).await.unwrap(), StorageUsage { key_count: 1, bytes: 1 });
 }

@@ -72,6 +72,20 @@ pub struct StorageContext {
     pub can_write: bool,
     /// The most this extension may store in this tenant.
     pub quota: alga_store::StorageQuota,
+    /// Told after every committed write, to watch usage against the quota.
+    pub observer: Option<Arc<dyn UsageObserver>>,
+}
+
+/// Hears about committed writes of one extension (the runtime checks usage and warns
+/// near the quota). Must return quickly: it runs on the isolate's thread.
+pub trait UsageObserver: Send + Sync {
+    fn wrote(&self);
+}
+
+fn wrote(ctx: &StorageContext) {
+    if let Some(observer) = &ctx.observer {
+        observer.wrote();
+    }
 }
 
 /// An error whose message starts with a machine-readable code the JS glue turns into
@@ -226,6 +240,7 @@ async fn op_storage_set(
         store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }, &value, options).await
     })
     .await?;
+    wrote(&ctx);
     Ok(stored.into())
 }
 
@@ -298,6 +313,7 @@ async fn op_storage_set_many(
     let options = options.unwrap_or_default().options(&ctx)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &namespace, &entries, options).await }).await?;
+    wrote(&ctx);
     Ok(stored.into_iter().map(Entry::from).collect())
 }
 
@@ -429,7 +445,11 @@ async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool
             tx.rollback().await
         }
     })
-    .await
+    .await?;
+    if commit {
+        wrote(&ctx);
+    }
+    Ok(())
 }
 
 /// Rolls back whatever a finished request left open, so no lock or connection outlives it.

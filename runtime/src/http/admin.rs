@@ -128,6 +128,11 @@ pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller
     Ok(Json(json!(detail)))
 }
 
+/// The extension's storage usage against its quota.
+pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&id)?).await?)))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {

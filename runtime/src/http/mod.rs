@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/enable", post(admin::enable))
         .route("/admin/v1/extensions/{id}/disable", post(admin::disable))
         .route("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits))
+        .route("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage))
         .route(
             "/admin/v1/extensions/{id}/settings",
             get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),

@@ -22,6 +22,8 @@ pub enum LifecycleKind {
     SettingsChanged,
     /// A tenant admin changed its isolate limits.
     LimitsChanged,
+    /// Its storage passed the warning share of a quota limit.
+    StorageQuotaWarning { keys: i64, bytes: i64, max_keys: i64, max_bytes: i64 },
 }
 
 /// One lifecycle event of one tenant's extension.

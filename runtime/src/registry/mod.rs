@@ -8,6 +8,9 @@ mod events;
 mod hooks;
 pub mod settings;
 mod targets;
+mod usage;
+
+pub use usage::UsageReport;
 
 use std::sync::Arc;
 
@@ -99,6 +102,7 @@ pub struct Registry {
     targets: targets::TargetCache,
     storage_quota: alga_store::StorageQuota,
     host_api: Option<Arc<alga_ops::api::HostApi>>,
+    warned: Arc<usage::Warned>,
 }
 
 impl Registry {
@@ -107,7 +111,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default() }
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -136,6 +140,7 @@ impl Registry {
             can_read: has("read"),
             can_write: has("write"),
             quota: self.storage_quota,
+            observer: Some(self.usage_observer(&ext.tenant_id, ext.id, &ext.key)),
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),

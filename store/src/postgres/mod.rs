@@ -9,6 +9,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 mod install;
+mod maintenance;
 mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
@@ -303,6 +304,22 @@ impl Store for PgStore {
 
     async fn gc_file_blobs(&self) -> Result<u64> {
         self.gc_file_blobs_impl().await
+    }
+
+    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
+        self.storage_usage_impl(tenant, extension_id).await
+    }
+
+    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
+        self.sweep_expired_storage_impl(limit).await
+    }
+
+    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64> {
+        self.delete_orphaned_storage_impl(retention).await
+    }
+
+    async fn recount_all_storage_usage(&self) -> Result<u64> {
+        self.recount_all_storage_usage_impl().await
     }
 
     async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {

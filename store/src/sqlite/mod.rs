@@ -15,6 +15,7 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 mod install;
+mod maintenance;
 mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
@@ -274,6 +275,22 @@ impl Store for SqliteStore {
         self.gc_file_blobs_impl().await
     }
 
+    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
+        self.storage_usage_impl(tenant, extension_id).await
+    }
+
+    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
+        self.sweep_expired_storage_impl(limit).await
+    }
+
+    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64> {
+        self.delete_orphaned_storage_impl(retention).await
+    }
+
+    async fn recount_all_storage_usage(&self) -> Result<u64> {
+        self.recount_all_storage_usage_impl().await
+    }
+
     async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
         self.fetch_extension(tenant, id).await
     }
@@ -461,7 +478,7 @@ impl Store for SqliteStore {
         let (key_count, bytes): (i64, i64) = sqlx::query_as(
             "INSERT INTO extension_storage_usage (extension_id, tenant_id, key_count, bytes, updated_at) \
              SELECT ?1, ?2, count(*), coalesce(sum(size_bytes), 0), ?3 FROM extension_storage \
-             WHERE extension_id = ?1 AND tenant_id = ?2 AND (expires_at IS NULL OR expires_at > ?3) \
+             WHERE extension_id = ?1 AND tenant_id = ?2 \
              ON CONFLICT (extension_id, tenant_id) DO UPDATE SET key_count = excluded.key_count, \
              bytes = excluded.bytes, updated_at = excluded.updated_at RETURNING key_count, bytes",
         )
