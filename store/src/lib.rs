@@ -246,6 +246,14 @@ pub trait Store: Send + Sync + 'static {
     /// A page of live values in one namespace, in key order.
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>>;
 
+    /// A page of an extension's live values across namespaces, in (namespace, key) byte
+    /// order, after the given (namespace, key).
+    async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>>;
+
+    /// Writes exported values back in one transaction, keeping their revisions and expiry;
+    /// `replace` first deletes everything the extension stored. All or nothing, within `quota`.
+    async fn storage_import(&self, tenant: &TenantId, extension_id: Uuid, values: &[PortableValue], replace: bool, quota: Option<StorageQuota>) -> Result<u64>;
+
     /// An extension's storage usage as counted (values stored, expired ones until swept).
     async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
 

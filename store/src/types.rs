@@ -312,3 +312,22 @@ pub struct Approval {
     /// Enable the extension in the same step.
     pub enable: bool,
 }
+
+/// One stored value with its namespace: a line of a storage export, and of an import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PortableValue {
+    #[serde(default)]
+    pub namespace: String,
+    pub key: String,
+    pub value: Value,
+    /// Kept by an import, so an export imported elsewhere round-trips exactly.
+    #[serde(default = "first_revision")]
+    pub revision: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn first_revision() -> i64 {
+    1
+}

@@ -276,3 +276,93 @@ async fn usage_is_reported_and_warned_about_at_eighty_percent() {
     let audit = db.store.list_audit(&crate::support::tenant("acme"), 50).await.unwrap();
     assert_eq!(audit.iter().filter(|a| a.action == "storage.quota_warning").count(), 1, "one warning per crossing");
 }
+
+/// Sends `body` as JSON Lines (or reads JSON Lines back) through the real router.
+async fn jsonl(state: &alga_ext::http::AppState, method: Method, path: &str, token: &str, body: &str) -> (u16, String, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/x-ndjson")
+        .body(axum::body::Body::from(body.to_owned()))
+        .unwrap();
+    let res = alga_ext::http::app(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, kind, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+async fn export_and_import_round_trip(db: TestStore) {
+    let state = db.app_state();
+    let rw = ["storage:read", "storage:write"];
+    let source = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &rw)).await;
+    let target = install_zip(&state, "globex", bundle("com.example.kv", "1.0.0", &rw)).await;
+    let (acme, globex) = (admin_token("acme"), admin_token("globex"));
+    let t = crate::support::tenant("acme");
+    let key = |namespace: &'static str, key: &'static str| alga_store::StorageKey { extension_id: source.parse().unwrap(), namespace, key };
+    let plain = alga_store::SetOptions::default();
+    db.store.storage_set(&t, key("", "a"), &json!({ "n": 1 }), plain).await.unwrap();
+    db.store.storage_set(&t, key("", "a"), &json!({ "n": 2, "list": [1, "two", null] }), plain).await.unwrap();
+    db.store.storage_set(&t, key("cache", "b"), &json!("text with \"quotes\"\nand a newline"), plain).await.unwrap();
+    db.store.storage_set(&t, key("", "é"), &json!([1.5, true]), plain).await.unwrap();
+    let ttl = alga_store::SetOptions { ttl_seconds: Some(3600), ..Default::default() };
+    db.store.storage_set(&t, key("x.y", "ttl"), &json!(5), ttl).await.unwrap();
+
+    let (status, kind, exported) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{source}/storage"), &acme, "").await;
+    assert_eq!((status, kind.as_str()), (200, "application/x-ndjson"), "{exported}");
+    let lines: Vec<Value> = exported.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let order: Vec<(&str, &str)> = lines.iter().map(|l| (l["namespace"].as_str().unwrap(), l["key"].as_str().unwrap())).collect();
+    assert_eq!(order, [("", "a"), ("", "é"), ("cache", "b"), ("x.y", "ttl")]);
+    assert_eq!((lines[0]["revision"].clone(), lines[0]["value"]["n"].clone()), (json!(2), json!(2)));
+    assert!(lines[3]["expiresAt"].is_string() && lines[0].get("expiresAt").is_none(), "{exported}");
+
+    // Into another tenant's install, then out again: byte for byte the same.
+    let (status, _, body) = jsonl(&state, Method::POST, &format!("/admin/v1/extensions/{target}/storage"), &globex, &exported).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["imported"], 4);
+    let (_, _, again) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{target}/storage"), &globex, "").await;
+    assert_eq!(again, exported, "an import of an export is exact");
+
+    // A bad line refuses the whole import and names the line; nothing was written.
+    let bad = "{\"key\":\"fine\",\"value\":1}\n{\"key\":\"broken\",\"value\":}\n";
+    let (status, _, body) = jsonl(&state, Method::POST, &format!("/admin/v1/extensions/{target}/storage"), &globex, bad).await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, body["error"]["code"].as_str(), body["error"]["details"]["line"].clone()), (400, Some("IMPORT_INVALID"), json!(2)), "{body}");
+    for (lines, why) in [
+        ("{\"key\":\"d\",\"value\":1}\n{\"key\":\"d\",\"value\":2}\n", "duplicate"),
+        ("{\"namespace\":\"no spaces\",\"key\":\"k\",\"value\":1}\n", "namespace"),
+        ("{\"key\":\"k\",\"value\":1,\"extra\":true}\n", "unknown field"),
+        ("{\"key\":\"k\",\"value\":1,\"revision\":0}\n", "revision"),
+    ] {
+        let (status, _, body) = jsonl(&state, Method::POST, &format!("/admin/v1/extensions/{target}/storage"), &globex, lines).await;
+        assert!(status == 400 && body.contains("IMPORT_INVALID"), "{why}: {status} {body}");
+    }
+    let (_, _, unchanged) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{target}/storage"), &globex, "").await;
+    assert_eq!(unchanged, exported, "refused imports leave nothing behind");
+
+    // Replace mode starts from empty; usage follows.
+    let one = "{\"key\":\"only\",\"value\":\"this\"}\n";
+    let (status, _, _) = jsonl(&state, Method::POST, &format!("/admin/v1/extensions/{target}/storage?mode=replace"), &globex, one).await;
+    assert_eq!(status, 200);
+    let (_, _, after) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{target}/storage"), &globex, "").await;
+    assert_eq!(after, "{\"namespace\":\"\",\"key\":\"only\",\"value\":\"this\",\"revision\":1}\n");
+    let (_, _, usage) = send(&state, Method::GET, &format!("/admin/v1/extensions/{target}/storage/usage"), &globex, None).await;
+    assert_eq!((usage["keys"].clone(), usage["bytes"].clone()), (json!(1), json!(6)));
+
+    // Another tenant's install is not there at all.
+    let (status, _, _) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{source}/storage"), &globex, "").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_export_and_import_round_trip_on_sqlite() {
+    export_and_import_round_trip(TestStore::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_export_and_import_round_trip_on_postgres() {
+    export_and_import_round_trip(TestStore::postgres().await).await;
+}

@@ -105,22 +105,30 @@ fn context(state: &Rc<RefCell<OpState>>, write: bool) -> Result<StorageContext, 
 }
 
 fn check_names(namespace: &str, key: Option<&str>) -> Result<(), JsErrorBox> {
+    match name_problem(namespace, key) {
+        Some(problem) => Err(error("VALIDATION_FAILED", problem)),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a namespace and key, if anything (shared with storage import).
+pub fn name_problem(namespace: &str, key: Option<&str>) -> Option<String> {
     let ns_ok = namespace.chars().count() <= MAX_NAMESPACE_CHARS
         && namespace.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !ns_ok {
-        return Err(error("VALIDATION_FAILED", format!("namespace {namespace:?} must be at most {MAX_NAMESPACE_CHARS} characters of [A-Za-z0-9._-]")));
+        return Some(format!("namespace {namespace:?} must be at most {MAX_NAMESPACE_CHARS} characters of [A-Za-z0-9._-]"));
     }
     if let Some(key) = key {
         let n = key.chars().count();
         if n == 0 || n > MAX_KEY_CHARS {
-            return Err(error("VALIDATION_FAILED", format!("keys have 1 to {MAX_KEY_CHARS} characters, not {n}")));
+            return Some(format!("keys have 1 to {MAX_KEY_CHARS} characters, not {n}"));
         }
         // PostgreSQL text cannot hold NUL; refuse it on every backend alike.
         if key.contains('\0') {
-            return Err(error("VALIDATION_FAILED", "keys cannot contain NUL characters"));
+            return Some("keys cannot contain NUL characters".into());
         }
     }
-    Ok(())
+    None
 }
 
 /// Runs a store call on the server's runtime and waits for it here.

@@ -95,6 +95,10 @@ impl From<alga_store::StoreError> for ApiError {
                     .with_details(json!({ "field": field }))
             }
             E::InvalidTenant(_) => Self::new(StatusCode::BAD_REQUEST, "INVALID_TENANT", err.to_string()),
+            E::QuotaExceeded { keys, bytes, max_keys, max_bytes } => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "QUOTA_EXCEEDED", err.to_string())
+                .with_details(json!({ "keys": keys, "bytes": bytes, "maxKeys": max_keys, "maxBytes": max_bytes })),
+            E::RevisionMismatch { expected, current } => Self::new(StatusCode::CONFLICT, "REVISION_MISMATCH", err.to_string())
+                .with_details(json!({ "expected": expected, "current": current })),
             other => Self::internal(crate::config::error_chain(&other)),
         }
     }

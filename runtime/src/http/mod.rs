@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod health;
 mod me;
+mod storage_io;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/disable", post(admin::disable))
         .route("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits))
         .route("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage))
+        .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
         .route(
             "/admin/v1/extensions/{id}/settings",
             get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),

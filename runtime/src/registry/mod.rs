@@ -120,6 +120,11 @@ impl Registry {
         self
     }
 
+    /// How much each extension may store per tenant.
+    pub fn storage_quota(&self) -> alga_store::StorageQuota {
+        self.storage_quota
+    }
+
     /// Lets extensions call the host app's API (`ctx.api`); without it their calls fail
     /// with `NOT_CONFIGURED`.
     pub fn with_host_api(mut self, host_api: Arc<alga_ops::api::HostApi>) -> Self {

@@ -6,6 +6,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use crate::{PortableValue, StorageQuota};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 mod install;
 mod maintenance;
+mod portable;
 mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
@@ -273,6 +275,14 @@ impl Store for SqliteStore {
 
     async fn gc_file_blobs(&self) -> Result<u64> {
         self.gc_file_blobs_impl().await
+    }
+
+    async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
+        self.storage_export_impl(tenant, extension_id, after, limit).await
+    }
+
+    async fn storage_import(&self, tenant: &TenantId, extension_id: Uuid, values: &[PortableValue], replace: bool, quota: Option<StorageQuota>) -> Result<u64> {
+        self.storage_import_impl(tenant, extension_id, values, replace, quota).await
     }
 
     async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {

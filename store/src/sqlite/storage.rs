@@ -218,7 +218,7 @@ impl StorageTx for SqliteStorageTx {
 
 /// Adds to an extension's usage counters and enforces its quota (writers are serialized by
 /// SQLite's write lock). Only growth is refused.
-async fn charge(tx: &mut SqliteConnection, tenant: &TenantId, extension_id: Uuid, keys: i64, bytes: i64, quota: Option<StorageQuota>) -> Result<()> {
+pub(super) async fn charge(tx: &mut SqliteConnection, tenant: &TenantId, extension_id: Uuid, keys: i64, bytes: i64, quota: Option<StorageQuota>) -> Result<()> {
     if keys == 0 && bytes == 0 {
         return Ok(());
     }
