@@ -50,6 +50,25 @@ pub struct Manifest {
     /// Globs of static files served to pages, e.g. `ui/**`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assets: Vec<String>,
+    /// How the extension's own key-value storage is checked.
+    #[serde(default, skip_serializing_if = "StorageSpec::is_empty")]
+    pub storage: StorageSpec,
+}
+
+/// Storage rules of an extension.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageSpec {
+    /// A JSON Schema per namespace (`""` is the default namespace). Writes of values that
+    /// do not match fail with `VALIDATION_FAILED`, naming the path at fault.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub schemas: BTreeMap<String, serde_json::Value>,
+}
+
+impl StorageSpec {
+    pub fn is_empty(&self) -> bool {
+        self.schemas.is_empty()
+    }
 }
 
 /// Runtime versions the extension works with.

@@ -37,7 +37,22 @@ pub fn check_manifest(m: &Manifest, files: &Files, exports: Option<&BTreeSet<Str
     check_extension_points(m, exports, &mut p);
     check_settings(&m.settings, &mut p);
     check_assets(&m.assets, files, &mut p);
+    check_storage(m, &mut p);
     p
+}
+
+/// Namespace names follow the storage ops' rule (at most 64 of `[A-Za-z0-9._-]`), and every
+/// schema must compile.
+fn check_storage(m: &Manifest, p: &mut Vec<Problem>) {
+    for (namespace, schema) in &m.storage.schemas {
+        let pointer = format!("/storage/schemas/{}", namespace.replace('~', "~0").replace('/', "~1"));
+        if namespace.chars().count() > 64 || !namespace.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            p.push(Problem::new(pointer.clone(), "storage_namespace", format!("namespace {namespace:?} must be at most 64 characters of [A-Za-z0-9._-]")));
+        }
+        if let Err(e) = jsonschema::validator_for(schema) {
+            p.push(Problem::new(pointer, "storage_schema", format!("not a usable JSON Schema: {e}")));
+        }
+    }
 }
 
 fn check_versions(m: &Manifest, p: &mut Vec<Problem>) {

@@ -78,6 +78,20 @@ export function leaveOpen(request, ctx) {
   ctx.storage.transaction(async (tx) => { await tx.set("held", 1); await new Promise(() => {}); });
   return { body: "left" };
 }
+export async function typed(request, ctx) {
+  const s = ctx.storage.namespace("typed"), out = {};
+  out.good = (await s.set("t", { name: "urgent" })).revision;
+  for (const [name, attempt] of [
+    ["set", () => s.set("t", { name: 5 })],
+    ["batch", () => s.setBatch({ ok: { name: "x" }, bad: { color: "red" } })],
+    ["tx", () => ctx.storage.transaction((tx) => tx.namespace("typed").set("t", "not an object"))],
+  ]) {
+    try { await attempt(); out[name] = "no error"; } catch (e) { out[name] = [e.code, e.message]; }
+  }
+  out.after = [await s.get("t"), await s.get("ok")];
+  out.untyped = (await ctx.storage.set("t", 5)).revision;
+  return { body: out };
+}
 export function later(request, ctx) {
   setTimeout(() => ctx.storage.set("later", { firedAt: Date.now() }), 30);
   return { body: "scheduled" };
@@ -93,12 +107,14 @@ export async function onUpdate(event, ctx) {
 fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
     let manifest = json!({
         "id": key, "name": key, "version": version, "main": "index.js", "permissions": permissions,
+        "storage": { "schemas": { "typed": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } } } },
         "extensionPoints": { "endpoints": [
             { "method": "GET", "path": "/roundtrip", "handler": "roundtrip" },
             { "method": "GET", "path": "/advanced", "handler": "advanced" },
             { "method": "GET", "path": "/transactions", "handler": "transactions" },
             { "method": "GET", "path": "/leave", "handler": "leaveOpen" },
             { "method": "GET", "path": "/later", "handler": "later" },
+            { "method": "GET", "path": "/typed", "handler": "typed" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
             { "method": "GET", "path": "/kv/:key", "handler": "read" }
         ] }
@@ -137,6 +153,18 @@ async fn storage_from_js(db: TestStore) {
             "deletedBatch": 1, "cleared": 3, "sizeAfter": 0
         })
     );
+
+    // Per-namespace schemas refuse bad values on every write path, naming the path; the
+    // default namespace has no schema.
+    let (status, _, typed) = send(&state, Method::GET, "/api/extensions/com.example.kv/typed", &acme, None).await;
+    assert_eq!(status, 200, "{typed}");
+    assert_eq!((typed["good"].clone(), typed["untyped"].clone()), (json!(1), json!(1)));
+    assert_eq!(typed["after"], json!([{ "name": "urgent" }, null]), "refused writes left nothing");
+    for path in ["set", "batch", "tx"] {
+        assert_eq!(typed[path][0], "VALIDATION_FAILED", "{path}: {typed}");
+    }
+    assert!(typed["set"][1].as_str().unwrap().contains("/name"), "{typed}");
+    assert!(typed["batch"][1].as_str().unwrap().contains("\"name\" is a required property"), "{typed}");
 
     // Twelve concurrent read-increment-write transactions lose no update; a throwing callback
     // rolls back; a transaction a handler leaves open is rolled back when its request ends.

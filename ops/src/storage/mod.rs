@@ -74,6 +74,21 @@ pub struct StorageContext {
     pub quota: alga_store::StorageQuota,
     /// Told after every committed write, to watch usage against the quota.
     pub observer: Option<Arc<dyn UsageObserver>>,
+    /// The manifest's per-namespace schemas, checked before every write.
+    pub schemas: Option<Arc<dyn ValueValidator>>,
+}
+
+/// Checks values against the extension's declared per-namespace schemas.
+pub trait ValueValidator: Send + Sync {
+    /// `Err` names the namespace and the path at fault.
+    fn check(&self, namespace: &str, value: &Value) -> Result<(), String>;
+}
+
+fn check_schema(ctx: &StorageContext, namespace: &str, value: &Value) -> Result<(), JsErrorBox> {
+    match &ctx.schemas {
+        Some(schemas) => schemas.check(namespace, value).map_err(|problem| error("VALIDATION_FAILED", problem)),
+        None => Ok(()),
+    }
 }
 
 /// Hears about committed writes of one extension (the runtime checks usage and warns
@@ -218,6 +233,7 @@ fn prepare_write(
     let ctx = context(state, true)?;
     check_names(namespace, Some(key))?;
     check_value(value)?;
+    check_schema(&ctx, namespace, value)?;
     let options = options.unwrap_or_default().options(&ctx)?;
     Ok((ctx, options))
 }
@@ -317,6 +333,7 @@ async fn op_storage_set_many(
     check_batch(&namespace, entries.iter().map(|(k, _)| k), entries.len())?;
     for (_, value) in &entries {
         check_value(value)?;
+        check_schema(&ctx, &namespace, value)?;
     }
     let options = options.unwrap_or_default().options(&ctx)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);

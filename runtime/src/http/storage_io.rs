@@ -95,6 +95,7 @@ pub async fn import(
     let id = extension_id(&id)?;
     let ext = state.registry.get(&who.tenant, id).await?;
     let quota = state.registry.storage_quota();
+    let schemas = crate::registry::schemas::NamespaceSchemas::from_manifest(&ext.manifest);
     let mut values: Vec<PortableValue> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let (mut pending, mut received, mut line_no, mut skipped) = (Vec::new(), 0usize, 0usize, 0u64);
@@ -114,6 +115,9 @@ pub async fn import(
         let size = alga_store::json_size(&value.value) as usize;
         if size > alga_ops::storage::MAX_VALUE_BYTES {
             return Err(invalid(line_no, format!("value is {size} bytes; the limit is {}", alga_ops::storage::MAX_VALUE_BYTES)));
+        }
+        if let Some(problem) = schemas.as_ref().and_then(|s| alga_ops::storage::ValueValidator::check(s.as_ref(), &value.namespace, &value.value).err()) {
+            return Err(invalid(line_no, problem));
         }
         if !seen.insert((value.namespace.clone(), value.key.clone())) {
             return Err(invalid(line_no, format!("key {:?} of namespace {:?} appears twice", value.key, value.namespace)));

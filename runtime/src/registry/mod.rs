@@ -7,6 +7,7 @@ pub mod breaker;
 mod events;
 mod hooks;
 pub mod settings;
+pub mod schemas;
 mod targets;
 mod usage;
 
@@ -146,6 +147,7 @@ impl Registry {
             can_write: has("write"),
             quota: self.storage_quota,
             observer: Some(self.usage_observer(&ext.tenant_id, ext.id, &ext.key)),
+            schemas: schemas::NamespaceSchemas::from_manifest(&ext.manifest).map(|s| s as Arc<dyn alga_ops::storage::ValueValidator>),
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),
