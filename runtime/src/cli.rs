@@ -176,6 +176,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_DEV")]
     pub dev: bool,
 
+    /// Keys that encrypt sensitive storage values and secret settings: `id:base64` entries
+    /// (32 bytes each), comma-separated; the first seals, all open (rotation). Unset with the
+    /// default SQLite database or --dev: a key kept in `<data-dir>/encryption.key`.
+    #[arg(long, env = "ALGA_EXT_ENCRYPTION_KEYS", hide_env_values = true)]
+    pub encryption_keys: Option<String>,
+
     /// Most keys one extension may store per tenant.
     #[arg(long, env = "ALGA_EXT_STORAGE_MAX_KEYS", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
     pub storage_max_keys: i64,

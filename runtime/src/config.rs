@@ -29,6 +29,10 @@ pub enum ConfigError {
     HostApiUrl { url: String, reason: String },
     #[error("--host-api-secret (ALGA_EXT_HOST_API_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
     HostApiSecretTooShort(usize),
+    #[error("--encryption-keys (ALGA_EXT_ENCRYPTION_KEYS): {0}")]
+    EncryptionKeys(String),
+    #[error("--data-dir (ALGA_EXT_DATA_DIR) {path:?}: cannot keep the local encryption key: {reason}")]
+    LocalKey { path: PathBuf, reason: String },
     #[error("--log (ALGA_EXT_LOG) {filter:?}: {reason}")]
     LogFilter { filter: String, reason: String },
 }
@@ -119,6 +123,41 @@ pub fn host_api(args: &crate::cli::HostApiArgs, jwt_secret: &str) -> Result<Opti
         token_ttl: std::time::Duration::from_secs(60),
     };
     alga_ops::api::HostApi::new(config, signer).map(|api| Some(std::sync::Arc::new(api))).map_err(url_error)
+}
+
+/// The configured keys for sensitive values and secret settings, checked before anything
+/// else starts.
+pub fn configured_sealer(keys: Option<&str>) -> Result<Option<Arc<alga_ops::storage::seal::Sealer>>, ConfigError> {
+    keys.map(|spec| alga_ops::storage::seal::Sealer::from_spec(spec).map(Arc::new).map_err(|e| ConfigError::EncryptionKeys(e.to_string())))
+        .transpose()
+}
+
+/// Without configured keys, for local use (default SQLite database, or `dev`): a key
+/// generated once into `<data-dir>/encryption.key`. `None` means such values are refused.
+pub fn local_sealer(database: &crate::cli::DatabaseArgs, dev: bool) -> Result<Option<Arc<alga_ops::storage::seal::Sealer>>, ConfigError> {
+    use alga_ops::storage::seal::Sealer;
+    if database.database_url.is_some() && !dev {
+        return Ok(None);
+    }
+    let path = database.data_dir.join("encryption.key");
+    let fail = |reason: String| ConfigError::LocalKey { path: path.clone(), reason };
+    let spec = match std::fs::read_to_string(&path) {
+        Ok(spec) => spec,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&database.data_dir).map_err(|e| fail(e.to_string()))?;
+            let spec = Sealer::generate_spec("local");
+            let mut file = std::fs::OpenOptions::new();
+            file.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+            let mut file = file.open(&path).map_err(|e| fail(e.to_string()))?;
+            std::io::Write::write_all(&mut file, spec.as_bytes()).map_err(|e| fail(e.to_string()))?;
+            tracing::info!(path = %path.display(), "generated a local encryption key; back it up with the database");
+            spec
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    Sealer::from_spec(spec.trim()).map(|s| Some(Arc::new(s))).map_err(|e| fail(e.to_string()))
 }
 
 /// The bundle checks the settings describe: limits, signature policy and trusted keys.

@@ -42,10 +42,18 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let inspect = config::inspect_options(&args.bundles, &args.signatures)?;
     let jwt_secret = args.jwt_secret.clone().or_else(|| generated.clone()).unwrap_or_default();
     let host_api = config::host_api(&args.host_api, &jwt_secret)?;
+    let configured_sealer = config::configured_sealer(args.encryption_keys.as_deref())?;
     let options = config::connect_options(&args.database)?;
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
     tracing::info!(database = %alga_store::redact_url(&options.url), "database ready");
+    let sealer = match configured_sealer {
+        Some(sealer) => Some(sealer),
+        None => config::local_sealer(&args.database, args.dev)?,
+    };
+    if sealer.is_none() {
+        tracing::warn!("no --encryption-keys: sensitive storage values and secret settings will be refused");
+    }
 
     let listener = TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr()?;
@@ -55,6 +63,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing::info!(%addr, "listening");
     let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
     let mut registry = Registry::new(store, inspect).with_storage_quota(quota);
+    if let Some(sealer) = sealer {
+        registry = registry.with_sealer(sealer);
+    }
     if let Some(host_api) = host_api {
         registry = registry.with_host_api(host_api);
     }

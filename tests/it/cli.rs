@@ -192,6 +192,10 @@ fn bad_database_settings_fail_with_one_line_naming_the_setting() {
     assert_one_line_error(&output, "--pg-app-role");
     let output = alga_ext(cwd.path()).args(["migrate", "--log", "[[["]).output().unwrap();
     assert_one_line_error(&output, "--log");
+    for (flag, value) in [("--encryption-keys", "k1:not-base64!"), ("--encryption-keys", "k1:AAAA"), ("--host-api-url", "ftp://host")] {
+        let output = alga_ext(cwd.path()).args(["serve", "--dev", "--listen", "127.0.0.1:0", flag, value]).output().unwrap();
+        assert_one_line_error(&output, flag);
+    }
 }
 
 #[test]

@@ -92,6 +92,17 @@ export async function typed(request, ctx) {
   out.untyped = (await ctx.storage.set("t", 5)).revision;
   return { body: out };
 }
+export async function sensitive(request, ctx) {
+  const s = ctx.storage.namespace("vault"), out = {};
+  try {
+    out.revision = (await s.set("token", { v: "hunter2-plaintext" }, { sensitive: true })).revision;
+    await s.setBatch({ a: "batch-plaintext" }, { sensitive: true });
+    out.read = [await s.get("token"), await s.get("a"), (await s.list()).items.length];
+    out.apiKey = await ctx.settings.get("apiKey");
+  } catch (e) { out.error = e.code; }
+  try { await s.set("fake", { "$alga.sealed": 1 }); } catch (e) { out.fake = e.code; }
+  return { body: out };
+}
 export function later(request, ctx) {
   setTimeout(() => ctx.storage.set("later", { firedAt: Date.now() }), 30);
   return { body: "scheduled" };
@@ -107,6 +118,7 @@ export async function onUpdate(event, ctx) {
 fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
     let manifest = json!({
         "id": key, "name": key, "version": version, "main": "index.js", "permissions": permissions,
+        "settings": [{ "key": "apiKey", "type": "string", "label": "API key", "secret": true }],
         "storage": { "schemas": { "typed": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } } } },
         "extensionPoints": { "endpoints": [
             { "method": "GET", "path": "/roundtrip", "handler": "roundtrip" },
@@ -115,6 +127,7 @@ fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
             { "method": "GET", "path": "/leave", "handler": "leaveOpen" },
             { "method": "GET", "path": "/later", "handler": "later" },
             { "method": "GET", "path": "/typed", "handler": "typed" },
+            { "method": "GET", "path": "/sensitive", "handler": "sensitive" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
             { "method": "GET", "path": "/kv/:key", "handler": "read" }
         ] }
@@ -393,4 +406,51 @@ async fn storage_export_and_import_round_trip_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_export_and_import_round_trip_on_postgres() {
     export_and_import_round_trip(TestStore::postgres().await).await;
+}
+
+/// Sensitive values and secret settings are sealed at rest: the store holds no plaintext,
+/// the extension reads them in clear, and without keys they are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_values_and_secret_settings_are_encrypted_at_rest() {
+    use alga_ext::auth::TokenKeys;
+    use alga_ext::http::AppState;
+    use alga_ext::registry::Registry;
+    use alga_ops::storage::seal::Sealer;
+    for pg in [false, true] {
+        let db = if pg { TestStore::postgres().await } else { TestStore::sqlite().await };
+        let sealer = std::sync::Arc::new(Sealer::from_spec(&Sealer::generate_spec("k1")).unwrap());
+        let registry = std::sync::Arc::new(Registry::new(db.store.clone(), Default::default()).with_sealer(sealer));
+        let state = AppState::new(registry, TokenKeys::from_secret(crate::support::SECRET.as_bytes()), vec!["admin".into()]);
+        let id = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &["storage:read", "storage:write"])).await;
+        let acme = admin_token("acme");
+        let (status, _, saved) = send(&state, Method::PUT, &format!("/admin/v1/extensions/{id}/settings"), &acme, Some(json!({ "apiKey": "sk-plaintext" }))).await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(saved["values"]["apiKey"], "********");
+
+        let (status, _, out) = send(&state, Method::GET, "/api/extensions/com.example.kv/sensitive", &acme, None).await;
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(out["read"], json!([{ "v": "hunter2-plaintext" }, "batch-plaintext", 2]), "{out}");
+        assert_eq!((out["apiKey"].clone(), out["fake"].clone()), (json!("sk-plaintext"), json!("VALIDATION_FAILED")));
+
+        // What the database holds: envelopes, no plaintext.
+        let t = crate::support::tenant("acme");
+        let ext_id: uuid::Uuid = id.parse().unwrap();
+        let raw = db.store.storage_get(&t, alga_store::StorageKey { extension_id: ext_id, namespace: "vault", key: "token" }).await.unwrap().unwrap();
+        assert!(raw.value.get("$alga.sealed").is_some() && !raw.value.to_string().contains("hunter2"), "{}", raw.value);
+        let settings = db.store.get_settings(&t, ext_id).await.unwrap().unwrap();
+        assert!(!settings.to_string().contains("sk-plaintext"), "{settings}");
+        let (_, _, exported) = send(&state, Method::GET, &format!("/admin/v1/extensions/{id}/storage"), &acme, None).await;
+        assert!(!exported.to_string().contains("plaintext"), "exports stay sealed: {exported}");
+    }
+
+    // No keys: sensitive writes and secret settings are refused, plain ones still work.
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let id = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &["storage:read", "storage:write"])).await;
+    let acme = admin_token("acme");
+    let (_, _, out) = send(&state, Method::GET, "/api/extensions/com.example.kv/sensitive", &acme, None).await;
+    assert_eq!(out["error"], "ENCRYPTION_UNAVAILABLE", "{out}");
+    let (status, _, body) = send(&state, Method::PUT, &format!("/admin/v1/extensions/{id}/settings"), &acme, Some(json!({ "apiKey": "sk" }))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("encryption_unavailable"), "{body}");
 }

@@ -43,11 +43,13 @@ function keyOf(key) {
   return key;
 }
 
-function setOptions({ ttlSeconds, ifRevision } = {}) {
-  if (ttlSeconds === undefined && ifRevision === undefined) return null;
+function setOptions({ ttlSeconds, ifRevision, sensitive } = {}) {
+  if (ttlSeconds === undefined && ifRevision === undefined && !sensitive) return null;
   const options = {};
   if (ttlSeconds !== undefined) options.ttlSeconds = ttlSeconds;
   if (ifRevision !== undefined) options.ifRevision = ifRevision;
+  // Sealed with AES-256-GCM before it leaves the runtime; read back in clear.
+  if (sensitive) options.sensitive = true;
   return options;
 }
 

@@ -38,6 +38,8 @@ deno_core::extension!(
     esm = [dir "src/storage", "00_storage.js"],
 );
 
+pub mod seal;
+
 /// Longest key, in characters.
 pub const MAX_KEY_CHARS: usize = 256;
 /// Largest value, as stored JSON.
@@ -76,6 +78,38 @@ pub struct StorageContext {
     pub observer: Option<Arc<dyn UsageObserver>>,
     /// The manifest's per-namespace schemas, checked before every write.
     pub schemas: Option<Arc<dyn ValueValidator>>,
+    /// Keys for `{ sensitive: true }` values; without them such writes are refused.
+    pub sealer: Option<Arc<seal::Sealer>>,
+}
+
+/// The value as stored: sealed when the write asked for it. Plain values may not look like
+/// sealed ones, or reads would try to open them.
+fn to_store(ctx: &StorageContext, namespace: &str, key: &str, value: Value, sensitive: bool) -> Result<Value, JsErrorBox> {
+    if seal::is_sealed(&value) {
+        return Err(error("VALIDATION_FAILED", format!("values may not hold a top-level {:?} member", seal::SEALED_MARK)));
+    }
+    if !sensitive {
+        return Ok(value);
+    }
+    let sealer = ctx.sealer.as_ref().ok_or_else(|| {
+        error("ENCRYPTION_UNAVAILABLE", "this runtime has no encryption keys (--encryption-keys), so sensitive values cannot be stored")
+    })?;
+    Ok(sealer.seal(&value, &seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, namespace, key)))
+}
+
+/// A stored value as JS sees it: opened when it was sealed.
+fn reveal(ctx: &StorageContext, namespace: &str, stored: alga_store::StoredValue) -> Result<Entry, JsErrorBox> {
+    let mut entry = Entry::from(stored);
+    if seal::is_sealed(&entry.value) {
+        let sealer = ctx.sealer.as_ref().ok_or_else(|| error("DECRYPTION_FAILED", "this runtime has no encryption keys (--encryption-keys)"))?;
+        let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, namespace, &entry.key);
+        entry.value = sealer.open(&entry.value, &aad).map_err(|e| error("DECRYPTION_FAILED", format!("{}: {e}", entry.key)))?;
+    }
+    Ok(entry)
+}
+
+fn reveal_all(ctx: &StorageContext, namespace: &str, stored: Vec<alga_store::StoredValue>) -> Result<Vec<Entry>, JsErrorBox> {
+    stored.into_iter().map(|v| reveal(ctx, namespace, v)).collect()
 }
 
 /// Checks values against the extension's declared per-namespace schemas.
@@ -189,12 +223,12 @@ impl From<alga_store::StoredValue> for Entry {
 async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
     let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
     let found = on_server(&ctx, async move {
-        store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }).await
+        store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &key }).await
     })
     .await?;
-    Ok(found.map(Entry::from))
+    found.map(|v| reveal(&ctx, &namespace, v)).transpose()
 }
 
 #[derive(Deserialize, Default)]
@@ -202,6 +236,8 @@ async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String
 struct SetArgs {
     ttl_seconds: Option<u64>,
     if_revision: Option<i64>,
+    #[serde(default)]
+    sensitive: bool,
 }
 
 impl SetArgs {
@@ -227,15 +263,18 @@ fn prepare_write(
     state: &Rc<RefCell<OpState>>,
     namespace: &str,
     key: &str,
-    value: &Value,
+    value: Value,
     options: Option<SetArgs>,
-) -> Result<(StorageContext, SetOptions), JsErrorBox> {
+) -> Result<(StorageContext, SetOptions, Value), JsErrorBox> {
     let ctx = context(state, true)?;
     check_names(namespace, Some(key))?;
-    check_value(value)?;
-    check_schema(&ctx, namespace, value)?;
-    let options = options.unwrap_or_default().options(&ctx)?;
-    Ok((ctx, options))
+    check_value(&value)?;
+    check_schema(&ctx, namespace, &value)?;
+    let args = options.unwrap_or_default();
+    let sensitive = args.sensitive;
+    let options = args.options(&ctx)?;
+    let value = to_store(&ctx, namespace, key, value, sensitive)?;
+    Ok((ctx, options, value))
 }
 
 fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), JsErrorBox> {
@@ -258,14 +297,14 @@ async fn op_storage_set(
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, JsErrorBox> {
-    let (ctx, options) = prepare_write(&state, &namespace, &key, &value, options)?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
+    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
     let stored = on_server(&ctx, async move {
-        store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }, &value, options).await
+        store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &key }, &value, options).await
     })
     .await?;
     wrote(&ctx);
-    Ok(stored.into())
+    reveal(&ctx, &namespace, stored)
 }
 
 #[op2]
@@ -301,14 +340,14 @@ async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: Strin
         return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..=100")));
     }
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let (prefix, after) = (options.prefix.unwrap_or_default(), options.cursor);
+    let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
     let items = on_server(&ctx, async move {
-        store.storage_list(&tenant, id, &namespace, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
+        store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
     })
     .await?;
     // A full page may have more behind it; the cursor is the last key (keys are unique).
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
-    Ok(Page { items: items.into_iter().map(Entry::from).collect(), cursor })
+    Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
 }
 
 #[op2]
@@ -317,8 +356,9 @@ async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: S
     let ctx = context(&state, false)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let found = on_server(&ctx, async move { store.storage_get_many(&tenant, id, &namespace, &keys).await }).await?;
-    Ok(found.into_iter().map(Entry::from).collect())
+    let ns = namespace.clone();
+    let found = on_server(&ctx, async move { store.storage_get_many(&tenant, id, &ns, &keys).await }).await?;
+    reveal_all(&ctx, &namespace, found)
 }
 
 #[op2]
@@ -335,11 +375,17 @@ async fn op_storage_set_many(
         check_value(value)?;
         check_schema(&ctx, &namespace, value)?;
     }
-    let options = options.unwrap_or_default().options(&ctx)?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &namespace, &entries, options).await }).await?;
+    let args = options.unwrap_or_default();
+    let sensitive = args.sensitive;
+    let options = args.options(&ctx)?;
+    let entries = entries
+        .into_iter()
+        .map(|(key, value)| Ok::<_, JsErrorBox>((key.clone(), to_store(&ctx, &namespace, &key, value, sensitive)?)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
+    let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await?;
     wrote(&ctx);
-    Ok(stored.into_iter().map(Entry::from).collect())
+    reveal_all(&ctx, &namespace, stored)
 }
 
 #[op2]
@@ -426,10 +472,11 @@ async fn with_tx<T: Send + 'static>(
 #[op2]
 #[serde]
 async fn op_storage_tx_get(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
-    context(&state, false)?;
+    let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
-    let found = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.get(&namespace, &key).await })).await?;
-    Ok(found.map(Entry::from))
+    let ns = namespace.clone();
+    let found = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.get(&ns, &key).await })).await?;
+    found.map(|v| reveal(&ctx, &namespace, v)).transpose()
 }
 
 #[op2]
@@ -442,9 +489,10 @@ async fn op_storage_tx_set(
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, JsErrorBox> {
-    let (_, options) = prepare_write(&state, &namespace, &key, &value, options)?;
-    let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&namespace, &key, &value, options).await })).await?;
-    Ok(stored.into())
+    let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
+    let ns = namespace.clone();
+    let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&ns, &key, &value, options).await })).await?;
+    reveal(&ctx, &namespace, stored)
 }
 
 #[op2]

@@ -70,7 +70,7 @@ impl Registry {
         }
         let defs: Vec<alga_bundle::manifest::SettingDef> =
             version.manifest.get("settings").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default();
-        let saved = self.store.get_settings(tenant, ext.id).await?;
+        let saved = self.open_settings(tenant, ext.id, self.store.get_settings(tenant, ext.id).await?);
         let identity = ExtensionIdentity { tenant: tenant.to_string(), extension: ext.key.clone() };
         let failed = |message: String| RegistryError::HookFailed { hook: hook.export_name(), message };
         let services = self.services(ext, granted.iter());

@@ -104,6 +104,7 @@ pub struct Registry {
     storage_quota: alga_store::StorageQuota,
     host_api: Option<Arc<alga_ops::api::HostApi>>,
     warned: Arc<usage::Warned>,
+    sealer: Option<Arc<alga_ops::storage::seal::Sealer>>,
 }
 
 impl Registry {
@@ -112,7 +113,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default() }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None }
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -124,6 +125,18 @@ impl Registry {
     /// How much each extension may store per tenant.
     pub fn storage_quota(&self) -> alga_store::StorageQuota {
         self.storage_quota
+    }
+
+    /// Encrypts `{ sensitive: true }` storage values and secret settings at rest. Without
+    /// keys both are refused.
+    pub fn with_sealer(mut self, sealer: Arc<alga_ops::storage::seal::Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// Secret settings opened for the isolate.
+    pub(super) fn open_settings(&self, tenant: &TenantId, id: Uuid, saved: Option<Value>) -> Option<Value> {
+        settings::open_secrets(saved, self.sealer.as_deref(), tenant.as_str(), &id)
     }
 
     /// Lets extensions call the host app's API (`ctx.api`); without it their calls fail
@@ -148,6 +161,7 @@ impl Registry {
             quota: self.storage_quota,
             observer: Some(self.usage_observer(&ext.tenant_id, ext.id, &ext.key)),
             schemas: schemas::NamespaceSchemas::from_manifest(&ext.manifest).map(|s| s as Arc<dyn alga_ops::storage::ValueValidator>),
+            sealer: self.sealer.clone(),
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),
@@ -457,7 +471,8 @@ impl Registry {
         let ext = self.get(tenant, id).await?;
         let defs = Self::settings_defs(&ext);
         let saved = self.store.get_settings(tenant, id).await?;
-        let next = settings::apply_update(&defs, saved.as_ref(), update).map_err(RegistryError::Settings)?;
+        let mut next = settings::apply_update(&defs, saved.as_ref(), update).map_err(RegistryError::Settings)?;
+        settings::seal_secrets(&defs, &mut next, self.sealer.as_deref(), tenant.as_str(), &id).map_err(RegistryError::Settings)?;
         self.store.put_settings(tenant, id, &next).await?;
         let keys: Vec<&String> = update.as_object().map(|o| o.keys().collect()).unwrap_or_default();
         self.audit(tenant, actor, "extension.settings_updated", &ext, serde_json::json!({ "keys": keys })).await?;

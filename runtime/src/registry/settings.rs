@@ -4,6 +4,7 @@
 use alga_bundle::manifest::SettingDef;
 use alga_bundle::validate::check_setting_value;
 use alga_bundle::Problem;
+use alga_ops::storage::seal::{self, Sealer};
 use serde_json::{Map, Value};
 
 /// What a secret's value is shown as once set.
@@ -22,6 +23,61 @@ pub fn effective(defs: &[SettingDef], saved: Option<&Value>, mask_secrets: bool)
         out.insert(def.key.clone(), value);
     }
     out
+}
+
+/// Seals every secret in `saved` that is still in clear, bound to its tenant, extension
+/// and name. Without keys, a secret cannot be saved at all.
+pub fn seal_secrets(
+    defs: &[SettingDef],
+    saved: &mut Value,
+    sealer: Option<&Sealer>,
+    tenant: &str,
+    extension_id: &uuid::Uuid,
+) -> Result<(), Vec<Problem>> {
+    let Some(values) = saved.as_object_mut() else { return Ok(()) };
+    for def in defs.iter().filter(|d| d.secret) {
+        let Some(value) = values.get_mut(&def.key) else { continue };
+        if seal::is_sealed(value) {
+            continue;
+        }
+        let Some(sealer) = sealer else {
+            return Err(vec![Problem::new(
+                format!("/{}", def.key),
+                "encryption_unavailable",
+                "secret settings are stored encrypted, and this runtime has no encryption keys (--encryption-keys)",
+            )]);
+        };
+        *value = sealer.seal(value, &seal::setting_aad(tenant, extension_id, &def.key));
+    }
+    Ok(())
+}
+
+/// `saved` with its secrets opened, for the isolate only. A secret that cannot be opened
+/// (a key removed from the configuration) is left out and logged, so its default applies.
+pub fn open_secrets(saved: Option<Value>, sealer: Option<&Sealer>, tenant: &str, extension_id: &uuid::Uuid) -> Option<Value> {
+    let mut saved = saved?;
+    if let Some(values) = saved.as_object_mut() {
+        values.retain(|name, value| {
+            if !seal::is_sealed(value) {
+                return true;
+            }
+            match sealer.map(|s| s.open(value, &seal::setting_aad(tenant, extension_id, name))) {
+                Some(Ok(open)) => {
+                    *value = open;
+                    true
+                }
+                Some(Err(e)) => {
+                    tracing::error!(tenant, setting = %name, error = %e, "cannot open a secret setting");
+                    false
+                }
+                None => {
+                    tracing::error!(tenant, setting = %name, "a secret setting is sealed but no encryption keys are configured");
+                    false
+                }
+            }
+        });
+    }
+    Some(saved)
 }
 
 /// Applies an update to the saved values: keys present are set (`null` resets one to its

@@ -72,7 +72,7 @@ impl Registry {
         let manifest: Manifest = serde_json::from_value(ext.manifest.clone())
             .map_err(|e| alga_store::StoreError::Corrupt { table: "extensions", message: e.to_string() })?;
         let granted = self.store.capabilities(tenant, ext.id).await?.into_iter().filter(|c| c.granted).map(|c| c.permission.to_string()).collect();
-        let saved = self.store.get_settings(tenant, ext.id).await?;
+        let saved = self.open_settings(tenant, ext.id, self.store.get_settings(tenant, ext.id).await?);
         let settings = Arc::new(settings::effective(&manifest.settings, saved.as_ref(), false));
         Ok(Some(Arc::new(DispatchTarget { extension: ext, manifest, granted, settings })))
     }
