@@ -190,6 +190,15 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_STORAGE_MAX_BYTES", default_value_t = 50 * 1024 * 1024, value_parser = clap::value_parser!(i64).range(1..))]
     pub storage_max_bytes: i64,
 
+    /// Values kept in the storage read cache (0 turns it off).
+    #[arg(long, env = "ALGA_EXT_STORAGE_CACHE_ENTRIES", default_value_t = 100_000)]
+    pub storage_cache_entries: u64,
+
+    /// How long a cached value is trusted: the bound on staleness for writes made by other
+    /// nodes sharing the database.
+    #[arg(long, env = "ALGA_EXT_STORAGE_CACHE_TTL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub storage_cache_ttl: Duration,
+
     /// Time between storage maintenance runs (TTL sweep, orphan removal; a usage recount
     /// every tenth run). 0 turns maintenance off on this node.
     #[arg(long, env = "ALGA_EXT_MAINTENANCE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]

@@ -62,7 +62,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     tracing::info!(%addr, "listening");
     let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
-    let mut registry = Registry::new(store, inspect).with_storage_quota(quota);
+    let mut registry =
+        Registry::new(store, inspect).with_storage_quota(quota).with_storage_cache(args.storage_cache_entries, args.storage_cache_ttl);
     if let Some(sealer) = sealer {
         registry = registry.with_sealer(sealer);
     }

@@ -103,6 +103,11 @@ export async function sensitive(request, ctx) {
   try { await s.set("fake", { "$alga.sealed": 1 }); } catch (e) { out.fake = e.code; }
   return { body: out };
 }
+export async function hot(request, ctx) {
+  const seen = [];
+  for (let i = 0; i < 100; i++) seen.push(await ctx.storage.get(request.params.key));
+  return { body: { first: seen[0], same: seen.every((v) => JSON.stringify(v) === JSON.stringify(seen[0])) } };
+}
 export function later(request, ctx) {
   setTimeout(() => ctx.storage.set("later", { firedAt: Date.now() }), 30);
   return { body: "scheduled" };
@@ -127,6 +132,7 @@ fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
             { "method": "GET", "path": "/leave", "handler": "leaveOpen" },
             { "method": "GET", "path": "/later", "handler": "later" },
             { "method": "GET", "path": "/typed", "handler": "typed" },
+            { "method": "GET", "path": "/hot/:key", "handler": "hot" },
             { "method": "GET", "path": "/sensitive", "handler": "sensitive" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
             { "method": "GET", "path": "/kv/:key", "handler": "read" }
@@ -453,4 +459,33 @@ async fn sensitive_values_and_secret_settings_are_encrypted_at_rest() {
     let (status, _, body) = send(&state, Method::PUT, &format!("/admin/v1/extensions/{id}/settings"), &acme, Some(json!({ "apiKey": "sk" }))).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("encryption_unavailable"), "{body}");
+}
+
+/// Repeated reads are served by the process cache; writes through the runtime (ops or
+/// import) are seen at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_cached_and_writes_invalidate() {
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let id = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &["storage:read", "storage:write"])).await;
+    let acme = admin_token("acme");
+    let cache = state.registry.storage_cache().clone();
+    send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/h", &acme, Some(json!({ "v": 1 }))).await;
+    let (hits, misses) = cache.counters();
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.kv/hot/h", &acme, None).await;
+    assert_eq!(body, json!({ "first": { "v": 1 }, "same": true }));
+    let (hits2, misses2) = cache.counters();
+    assert_eq!((hits2 - hits, misses2 - misses), (99, 1), "one read went to the store");
+
+    send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/h", &acme, Some(json!({ "v": 2 }))).await;
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.kv/hot/h", &acme, None).await;
+    assert_eq!(body["first"], json!({ "v": 2 }), "a write through the ops is seen at once");
+
+    // An absent key is cached as absent, and an import replaces it visibly.
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.kv/hot/new", &acme, None).await;
+    assert_eq!(body["first"], Value::Null);
+    let (status, _, _) = jsonl(&state, Method::POST, &format!("/admin/v1/extensions/{id}/storage"), &acme, "{\"key\":\"new\",\"value\":3}\n").await;
+    assert_eq!(status, 200);
+    let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.kv/hot/new", &acme, None).await;
+    assert_eq!(body["first"], json!(3), "an import is seen at once");
 }

@@ -1,6 +1,7 @@
 // ctx.storage: the extension's key-value store. Tenant and extension come from the isolate's
 // OpState in Rust; JS only names namespaces and keys.
 import {
+  op_storage_cached,
   op_storage_clear,
   op_storage_count,
   op_storage_delete,
@@ -27,14 +28,25 @@ class StorageError extends Error {
 }
 
 // Ops report `CODE: message`; callers get a StorageError with that message and `.code`.
+function storageError(err) {
+  const message = String(err?.message ?? err);
+  const match = /^([A-Z_]+): /.exec(message);
+  return match ? new StorageError(message, match[1]) : err;
+}
+
 async function call(op) {
   try {
     return await op();
   } catch (err) {
-    const message = String(err?.message ?? err);
-    const match = /^([A-Z_]+): /.exec(message);
-    if (match) throw new StorageError(message, match[1]);
-    throw err;
+    throw storageError(err);
+  }
+}
+
+function callSync(op) {
+  try {
+    return op();
+  } catch (err) {
+    throw storageError(err);
   }
 }
 
@@ -70,12 +82,16 @@ class Storage {
     return new Storage(String(name));
   }
   async get(key) {
-    const entry = await call(() => op_storage_get(this.#namespace, keyOf(key)));
+    const entry = await this.getEntry(key);
     return entry ? entry.value : null;
   }
   /** The value with its revision and expiry, or null. */
   async getEntry(key) {
-    return await call(() => op_storage_get(this.#namespace, keyOf(key)));
+    const k = keyOf(key);
+    // The process cache answers without a trip through the event loop; a miss reads the store.
+    const hit = callSync(() => op_storage_cached(this.#namespace, k));
+    if (hit !== null) return hit.entry;
+    return await call(() => op_storage_get(this.#namespace, k));
   }
   async has(key) {
     return (await this.getEntry(key)) !== null;

@@ -19,6 +19,7 @@ deno_core::extension!(
     alga_storage,
     ops = [
         op_storage_get,
+        op_storage_cached,
         op_storage_set,
         op_storage_delete,
         op_storage_list,
@@ -38,6 +39,7 @@ deno_core::extension!(
     esm = [dir "src/storage", "00_storage.js"],
 );
 
+pub mod cache;
 pub mod seal;
 
 /// Longest key, in characters.
@@ -80,6 +82,17 @@ pub struct StorageContext {
     pub schemas: Option<Arc<dyn ValueValidator>>,
     /// Keys for `{ sensitive: true }` values; without them such writes are refused.
     pub sealer: Option<Arc<seal::Sealer>>,
+    /// The process's read cache, shared by all isolates.
+    pub cache: Option<Arc<cache::StorageCache>>,
+}
+
+impl StorageContext {
+    /// Forgets cached values of `keys` after a write of them committed.
+    fn forget(&self, namespace: &str, keys: &[&str]) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(self.tenant.as_str(), self.extension_id, namespace, keys);
+        }
+    }
 }
 
 /// The value as stored: sealed when the write asked for it. Plain values may not look like
@@ -210,11 +223,13 @@ struct Entry {
     value: Value,
     revision: i64,
     expires_at: Option<String>,
+    #[serde(skip)]
+    expires_at_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<alga_store::StoredValue> for Entry {
     fn from(v: alga_store::StoredValue) -> Self {
-        Entry { key: v.key, value: v.value, revision: v.revision, expires_at: v.expires_at.map(|t| t.to_rfc3339()) }
+        Entry { key: v.key, value: v.value, revision: v.revision, expires_at: v.expires_at.map(|t| t.to_rfc3339()), expires_at_time: v.expires_at }
     }
 }
 
@@ -223,12 +238,48 @@ impl From<alga_store::StoredValue> for Entry {
 async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
     let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
-    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
+    let generation = ctx.cache.as_ref().map(|c| c.generation());
+    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
     let found = on_server(&ctx, async move {
-        store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &key }).await
+        store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await
     })
     .await?;
-    found.map(|v| reveal(&ctx, &namespace, v)).transpose()
+    let entry = found.map(|v| reveal(&ctx, &namespace, v)).transpose()?;
+    if let (Some(cache), Some(generation)) = (&ctx.cache, generation) {
+        let cached = entry.as_ref().map(|e| cache::CachedValue { value: e.value.clone(), revision: e.revision, expires_at: e.expires_at_time });
+        cache.fill(generation, ctx.tenant.as_str(), ctx.extension_id, &namespace, &key, cached);
+    }
+    Ok(entry)
+}
+
+/// A cached read, synchronous so a hit costs no trip through the event loop: `null` on a
+/// miss (then `op_storage_get` reads the store), else `{ entry }`.
+#[op2]
+#[serde]
+fn op_storage_cached(state: &mut OpState, #[string] namespace: String, #[string] key: String) -> Result<Option<CacheHit>, JsErrorBox> {
+    let Some(ctx) = state.try_borrow::<StorageContext>() else { return Ok(None) };
+    if !ctx.can_read {
+        return Err(error("PERMISSION_DENIED", "the extension was not granted storage:read"));
+    }
+    check_names(&namespace, Some(&key))?;
+    let Some(cache) = &ctx.cache else { return Ok(None) };
+    match cache.lookup(ctx.tenant.as_str(), ctx.extension_id, &namespace, &key) {
+        cache::Lookup::Miss(_) => Ok(None),
+        cache::Lookup::Hit(found) => Ok(Some(CacheHit {
+            entry: found.map(|v| Entry {
+                key,
+                value: v.value,
+                revision: v.revision,
+                expires_at: v.expires_at.map(|t| t.to_rfc3339()),
+                expires_at_time: v.expires_at,
+            }),
+        })),
+    }
+}
+
+#[derive(Serialize)]
+struct CacheHit {
+    entry: Option<Entry>,
 }
 
 #[derive(Deserialize, Default)]
@@ -298,11 +349,14 @@ async fn op_storage_set(
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, JsErrorBox> {
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
-    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
+    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
     let stored = on_server(&ctx, async move {
-        store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &key }, &value, options).await
+        store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, &value, options).await
     })
-    .await?;
+    .await;
+    // Even a failed conditional write may have raced another: forget the key either way.
+    ctx.forget(&namespace, &[&key]);
+    let stored = stored?;
     wrote(&ctx);
     reveal(&ctx, &namespace, stored)
 }
@@ -311,8 +365,10 @@ async fn op_storage_set(
 async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    on_server(&ctx, async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &namespace, key: &key }).await }).await
+    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
+    let deleted = on_server(&ctx, async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
+    ctx.forget(&namespace, &[&key]);
+    deleted
 }
 
 #[derive(Deserialize, Default)]
@@ -382,8 +438,11 @@ async fn op_storage_set_many(
         .into_iter()
         .map(|(key, value)| Ok::<_, JsErrorBox>((key.clone(), to_store(&ctx, &namespace, &key, value, sensitive)?)))
         .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await?;
+    let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await;
+    ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+    let stored = stored?;
     wrote(&ctx);
     reveal_all(&ctx, &namespace, stored)
 }
@@ -393,8 +452,10 @@ async fn op_storage_set_many(
 async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<u64, JsErrorBox> {
     let ctx = context(&state, true)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    on_server(&ctx, async move { store.storage_delete_many(&tenant, id, &namespace, &keys).await }).await
+    let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());
+    let deleted = on_server(&ctx, async move { store.storage_delete_many(&tenant, id, &ns, &ks).await }).await;
+    ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+    deleted
 }
 
 #[op2]
@@ -402,8 +463,12 @@ async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace
 async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, JsErrorBox> {
     let ctx = context(&state, true)?;
     check_names(&namespace, None)?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    on_server(&ctx, async move { store.storage_clear(&tenant, id, &namespace).await }).await
+    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
+    let cleared = on_server(&ctx, async move { store.storage_clear(&tenant, id, &ns).await }).await;
+    if let Some(cache) = &ctx.cache {
+        cache.invalidate_namespace(ctx.tenant.as_str(), ctx.extension_id, &namespace);
+    }
+    cleared
 }
 
 #[op2]
@@ -520,6 +585,9 @@ async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool
     })
     .await?;
     if commit {
+        if let Some(cache) = &ctx.cache {
+            cache.invalidate_extension(ctx.tenant.as_str(), ctx.extension_id);
+        }
         wrote(&ctx);
     }
     Ok(())

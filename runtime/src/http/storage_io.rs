@@ -152,7 +152,10 @@ pub async fn import(
         take_line(&pending, line_no + 1)?;
     }
     let replace = query.mode == ImportMode::Replace;
-    let imported = state.registry.store().storage_import(&who.tenant, id, &values, replace, Some(quota)).await?;
+    let imported = state.registry.store().storage_import(&who.tenant, id, &values, replace, Some(quota)).await;
+    // Whatever happened, cached values of this extension may be out of date now.
+    state.registry.storage_cache().invalidate_extension(who.tenant.as_str(), id);
+    let imported = imported?;
     let entry = NewAuditEntry {
         actor: who.user.clone(),
         action: "storage.imported".into(),

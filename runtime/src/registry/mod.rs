@@ -105,7 +105,12 @@ pub struct Registry {
     host_api: Option<Arc<alga_ops::api::HostApi>>,
     warned: Arc<usage::Warned>,
     sealer: Option<Arc<alga_ops::storage::seal::Sealer>>,
+    storage_cache: Arc<alga_ops::storage::cache::StorageCache>,
 }
+
+/// Default size and staleness bound of the storage read cache.
+pub const STORAGE_CACHE_ENTRIES: u64 = 100_000;
+pub const STORAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Registry {
     pub fn new(store: Arc<dyn Store>, inspect: InspectOptions) -> Self {
@@ -113,7 +118,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)) }
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -125,6 +130,18 @@ impl Registry {
     /// How much each extension may store per tenant.
     pub fn storage_quota(&self) -> alga_store::StorageQuota {
         self.storage_quota
+    }
+
+    /// Sizes the storage read cache: `max_entries` values, each trusted for `ttl` at most
+    /// (the bound on staleness for writes made by other nodes).
+    pub fn with_storage_cache(mut self, max_entries: u64, ttl: std::time::Duration) -> Self {
+        self.storage_cache = Arc::new(alga_ops::storage::cache::StorageCache::new(max_entries, ttl));
+        self
+    }
+
+    /// The storage read cache (for invalidation by imports and its hit/miss counters).
+    pub fn storage_cache(&self) -> &Arc<alga_ops::storage::cache::StorageCache> {
+        &self.storage_cache
     }
 
     /// Encrypts `{ sensitive: true }` storage values and secret settings at rest. Without
@@ -162,6 +179,7 @@ impl Registry {
             observer: Some(self.usage_observer(&ext.tenant_id, ext.id, &ext.key)),
             schemas: schemas::NamespaceSchemas::from_manifest(&ext.manifest).map(|s| s as Arc<dyn alga_ops::storage::ValueValidator>),
             sealer: self.sealer.clone(),
+            cache: Some(self.storage_cache.clone()),
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),
@@ -425,6 +443,9 @@ impl Registry {
             self.run_hook_best_effort(tenant, &ext, hooks::Hook::Uninstall, actor).await;
         }
         self.store.delete_extension(tenant, id, purge, actor).await?;
+        if purge {
+            self.storage_cache.invalidate_extension(tenant.as_str(), id);
+        }
         self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
         // Collection is housekeeping: failing it must not fail the uninstall.
         if let Err(err) = self.store.gc_file_blobs().await {
