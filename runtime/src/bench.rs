@@ -30,6 +30,13 @@ pub struct BenchArgs {
     /// Also measure HTTP req/s with `wrk` (must be on PATH) for this many seconds (0: skip).
     #[arg(long, default_value_t = 10)]
     pub http_seconds: u64,
+    /// Also measure storage on this PostgreSQL database (a scratch one: the bench migrates
+    /// it and leaves rows behind). SQLite is always measured.
+    #[arg(long)]
+    pub storage_pg: Option<String>,
+    /// Skip the storage measurements.
+    #[arg(long)]
+    pub no_storage: bool,
     /// Also run the same handler under these for comparison, when found: `deno`, `workerd`
     /// (paths or names on PATH).
     #[arg(long, value_delimiter = ',')]
@@ -208,6 +215,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let rss: Vec<String> = samples.iter().map(|(c, r)| format!("{c}: {:.0} MB", *r as f64 / 1e6)).collect();
     println!("create/drop cycles, RSS after: {}", rss.join(", "));
 
+    if !args.no_storage {
+        super::bench_storage::run(args.storage_pg.as_deref()).await?;
+    }
     if args.http_seconds > 0 {
         super::bench_http::run(args).await?;
     }

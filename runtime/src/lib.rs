@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod bench;
 mod bench_http;
+mod bench_storage;
 pub mod bundle_cli;
 pub mod cli;
 pub mod config;

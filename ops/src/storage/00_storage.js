@@ -82,15 +82,20 @@ class Storage {
     return new Storage(String(name));
   }
   async get(key) {
-    const entry = await this.getEntry(key);
+    const k = keyOf(key);
+    // The process cache answers without a trip through the event loop; a miss reads the store.
+    const hit = callSync(() => op_storage_cached(this.#namespace, k));
+    if (hit === false) return null;
+    if (hit !== null) return hit[0];
+    const entry = await call(() => op_storage_get(this.#namespace, k));
     return entry ? entry.value : null;
   }
   /** The value with its revision and expiry, or null. */
   async getEntry(key) {
     const k = keyOf(key);
-    // The process cache answers without a trip through the event loop; a miss reads the store.
     const hit = callSync(() => op_storage_cached(this.#namespace, k));
-    if (hit !== null) return hit.entry;
+    if (hit === false) return null;
+    if (hit !== null) return { key: k, value: hit[0], revision: hit[1], expiresAt: hit[2] };
     return await call(() => op_storage_get(this.#namespace, k));
   }
   async has(key) {

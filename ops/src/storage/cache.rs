@@ -13,13 +13,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq)]
-struct CacheKey {
-    tenant: String,
-    extension: Uuid,
-    namespace: String,
-    key: String,
-}
+/// Entries are keyed by one string, `scope + namespace + "\0" + key`, where the scope names
+/// tenant and extension (see [`StorageCache::scope`]): one allocation per lookup, and
+/// prefix matches for invalidating a namespace or an extension.
+type CacheKey = String;
 
 /// A cached value, already opened if it was sealed.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +35,8 @@ pub struct StorageCache {
 
 /// What a read found in the cache.
 pub enum Lookup {
-    /// Known: the value, or known to be absent.
-    Hit(Option<CachedValue>),
+    /// Known: the value, or known to be absent (shared, not copied).
+    Hit(Arc<Option<CachedValue>>),
     /// Not cached; fill with [`StorageCache::fill`] passing this generation.
     Miss(u64),
 }
@@ -54,18 +51,30 @@ impl StorageCache {
         }
     }
 
-    fn key(tenant: &str, extension: Uuid, namespace: &str, key: &str) -> CacheKey {
-        CacheKey { tenant: tenant.to_owned(), extension, namespace: namespace.to_owned(), key: key.to_owned() }
+    /// The key prefix of one extension in one tenant; computed once per isolate.
+    pub fn scope(tenant: &str, extension: Uuid) -> String {
+        format!("{tenant}\0{extension}\0")
     }
 
-    pub fn lookup(&self, tenant: &str, extension: Uuid, namespace: &str, key: &str) -> Lookup {
+    fn key(scope: &str, namespace: &str, key: &str) -> CacheKey {
+        let mut k = String::with_capacity(scope.len() + namespace.len() + key.len() + 1);
+        k.push_str(scope);
+        k.push_str(namespace);
+        k.push('\0');
+        k.push_str(key);
+        k
+    }
+
+    pub fn lookup(&self, scope: &str, namespace: &str, key: &str) -> Lookup {
         // Read the generation first: a write after this point makes the fill a no-op.
         let generation = self.generation.load(Ordering::SeqCst);
-        match self.entries.get(&Self::key(tenant, extension, namespace, key)) {
+        match self.entries.get(&Self::key(scope, namespace, key)) {
             Some(found) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                let live = found.as_ref().clone().filter(|v| v.expires_at.is_none_or(|at| at > Utc::now()));
-                Lookup::Hit(live)
+                if found.as_ref().as_ref().is_some_and(|v| v.expires_at.is_some_and(|at| at <= Utc::now())) {
+                    return Lookup::Hit(Arc::new(None));
+                }
+                Lookup::Hit(found)
             }
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
@@ -75,9 +84,9 @@ impl StorageCache {
     }
 
     /// Remembers what a read that missed found, unless a write happened since the lookup.
-    pub fn fill(&self, generation: u64, tenant: &str, extension: Uuid, namespace: &str, key: &str, found: Option<CachedValue>) {
+    pub fn fill(&self, generation: u64, scope: &str, namespace: &str, key: &str, found: Option<CachedValue>) {
         if self.generation.load(Ordering::SeqCst) == generation {
-            self.entries.insert(Self::key(tenant, extension, namespace, key), Arc::new(found));
+            self.entries.insert(Self::key(scope, namespace, key), Arc::new(found));
         }
     }
 
@@ -90,24 +99,24 @@ impl StorageCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub fn invalidate(&self, tenant: &str, extension: Uuid, namespace: &str, keys: &[&str]) {
+    pub fn invalidate(&self, scope: &str, namespace: &str, keys: &[&str]) {
         self.bump();
         for key in keys {
-            self.entries.invalidate(&Self::key(tenant, extension, namespace, key));
+            self.entries.invalidate(&Self::key(scope, namespace, key));
         }
     }
 
-    pub fn invalidate_namespace(&self, tenant: &str, extension: Uuid, namespace: &str) {
+    pub fn invalidate_namespace(&self, scope: &str, namespace: &str) {
         self.bump();
-        let (tenant, namespace) = (tenant.to_owned(), namespace.to_owned());
-        let _ = self.entries.invalidate_entries_if(move |k, _| k.extension == extension && k.tenant == tenant && k.namespace == namespace);
+        let prefix = Self::key(scope, namespace, "");
+        let _ = self.entries.invalidate_entries_if(move |k, _| k.starts_with(&prefix));
     }
 
     /// Forgets an extension's values (import, purge, committed transactions).
-    pub fn invalidate_extension(&self, tenant: &str, extension: Uuid) {
+    pub fn invalidate_extension(&self, scope: &str) {
         self.bump();
-        let tenant = tenant.to_owned();
-        let _ = self.entries.invalidate_entries_if(move |k, _| k.extension == extension && k.tenant == tenant);
+        let prefix = scope.to_owned();
+        let _ = self.entries.invalidate_entries_if(move |k, _| k.starts_with(&prefix));
     }
 
     /// Reads served from the cache, and reads that went to the store.
@@ -128,16 +137,17 @@ mod tests {
     fn a_fill_after_a_concurrent_write_is_dropped() {
         let cache = StorageCache::new(100, Duration::from_secs(60));
         let id = Uuid::new_v4();
-        let Lookup::Miss(generation) = cache.lookup("t", id, "", "k") else { panic!("empty cache hit") };
-        cache.invalidate("t", id, "", &["k"]);
-        cache.fill(generation, "t", id, "", "k", v(1));
-        assert!(matches!(cache.lookup("t", id, "", "k"), Lookup::Miss(_)), "stale fill was kept");
-        let Lookup::Miss(generation) = cache.lookup("t", id, "", "k") else { unreachable!() };
-        cache.fill(generation, "t", id, "", "k", v(2));
-        assert!(matches!(cache.lookup("t", id, "", "k"), Lookup::Hit(found) if found == v(2)));
-        assert!(matches!(cache.lookup("other", id, "", "k"), Lookup::Miss(_)), "tenants do not share entries");
-        cache.invalidate_extension("t", id);
-        assert!(matches!(cache.lookup("t", id, "", "k"), Lookup::Miss(_)));
+        let (t, other) = (StorageCache::scope("t", id), StorageCache::scope("other", id));
+        let Lookup::Miss(generation) = cache.lookup(&t, "", "k") else { panic!("empty cache hit") };
+        cache.invalidate(&t, "", &["k"]);
+        cache.fill(generation, &t, "", "k", v(1));
+        assert!(matches!(cache.lookup(&t, "", "k"), Lookup::Miss(_)), "stale fill was kept");
+        let Lookup::Miss(generation) = cache.lookup(&t, "", "k") else { unreachable!() };
+        cache.fill(generation, &t, "", "k", v(2));
+        assert!(matches!(cache.lookup(&t, "", "k"), Lookup::Hit(found) if *found == v(2)));
+        assert!(matches!(cache.lookup(&other, "", "k"), Lookup::Miss(_)), "tenants do not share entries");
+        cache.invalidate_extension(&t);
+        assert!(matches!(cache.lookup(&t, "", "k"), Lookup::Miss(_)));
         assert_eq!(cache.counters(), (1, 5));
     }
 
@@ -146,7 +156,8 @@ mod tests {
         let cache = StorageCache::new(100, Duration::from_secs(60));
         let id = Uuid::new_v4();
         let past = Some(CachedValue { value: Value::from(1), revision: 1, expires_at: Some(Utc::now() - chrono::Duration::seconds(1)) });
-        cache.fill(0, "t", id, "", "k", past);
-        assert!(matches!(cache.lookup("t", id, "", "k"), Lookup::Hit(None)));
+        let t = StorageCache::scope("t", id);
+        cache.fill(0, &t, "", "k", past);
+        assert!(matches!(cache.lookup(&t, "", "k"), Lookup::Hit(found) if found.is_none()));
     }
 }

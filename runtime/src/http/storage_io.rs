@@ -154,7 +154,7 @@ pub async fn import(
     let replace = query.mode == ImportMode::Replace;
     let imported = state.registry.store().storage_import(&who.tenant, id, &values, replace, Some(quota)).await;
     // Whatever happened, cached values of this extension may be out of date now.
-    state.registry.storage_cache().invalidate_extension(who.tenant.as_str(), id);
+    state.registry.storage_cache().invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(who.tenant.as_str(), id));
     let imported = imported?;
     let entry = NewAuditEntry {
         actor: who.user.clone(),

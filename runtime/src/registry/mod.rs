@@ -180,6 +180,7 @@ impl Registry {
             schemas: schemas::NamespaceSchemas::from_manifest(&ext.manifest).map(|s| s as Arc<dyn alga_ops::storage::ValueValidator>),
             sealer: self.sealer.clone(),
             cache: Some(self.storage_cache.clone()),
+            cache_scope: alga_ops::storage::cache::StorageCache::scope(ext.tenant_id.as_str(), ext.id),
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),
@@ -444,7 +445,7 @@ impl Registry {
         }
         self.store.delete_extension(tenant, id, purge, actor).await?;
         if purge {
-            self.storage_cache.invalidate_extension(tenant.as_str(), id);
+            self.storage_cache.invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(tenant.as_str(), id));
         }
         self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
         // Collection is housekeeping: failing it must not fail the uninstall.
