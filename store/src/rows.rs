@@ -50,6 +50,16 @@ impl ExtensionRow {
     }
 }
 
+/// The entries of a batch write with repeated keys dropped but their last value kept, in
+/// the order of those last occurrences: both backends write batches this way.
+pub(crate) fn last_wins(entries: &[(String, Value)]) -> Vec<&(String, Value)> {
+    let mut last = std::collections::HashMap::new();
+    for (i, (key, _)) in entries.iter().enumerate() {
+        last.insert(key.as_str(), i);
+    }
+    entries.iter().enumerate().filter(|(i, (k, _))| last[k.as_str()] == *i).map(|(_, e)| e).collect()
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct StoredValueRow {
     key: String,

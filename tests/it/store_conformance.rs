@@ -371,6 +371,15 @@ async fn many_key_operations_work_on_one_namespace(store: &dyn Store) {
     let got = store.storage_get_many(&t, ext, "ns", &wanted).await.unwrap();
     assert_eq!(got.iter().map(|v| (v.key.as_str(), v.value.clone())).collect::<Vec<_>>(), [("k1", json!(1)), ("k3", json!(3))]);
     assert_eq!(store.storage_count(&t, ext, "ns").await.unwrap(), 5);
+    // A batch overwriting some keys (one twice: the last wins) and adding others keeps the
+    // usage counters exact and bumps revisions.
+    let mixed: Vec<(String, serde_json::Value)> = vec![("k4".into(), json!("a")), ("k5".into(), json!(55)), ("k4".into(), json!("bb"))];
+    let written = store.storage_set_many(&t, ext, "ns", &mixed, SetOptions::default()).await.unwrap();
+    assert_eq!(written.iter().map(|v| v.key.as_str()).collect::<Vec<_>>(), ["k5", "k4"], "one result per key");
+    assert!(written.iter().any(|v| v.key == "k4" && v.value == json!("bb") && v.revision == 2), "{written:?}");
+    assert_eq!(store.storage_get(&t, key(ext, "ns", "k4")).await.unwrap().unwrap().value, json!("bb"));
+    assert_eq!(store.storage_usage(&t, ext).await.unwrap(), StorageUsage { key_count: 6, bytes: 4 * 1 + 4 + 2 });
+    assert_eq!(store.recount_all_storage_usage().await.unwrap(), 0, "batch writes keep the counters exact");
 
     // All or nothing: a batch whose last write fails its condition writes none of it.
     let batch: Vec<(String, serde_json::Value)> = vec![("k0".into(), json!("x")), ("k1".into(), json!("y"))];
@@ -381,7 +390,7 @@ async fn many_key_operations_work_on_one_namespace(store: &dyn Store) {
     let gone: Vec<String> = ["k0", "k1", "missing"].iter().map(|s| s.to_string()).collect();
     assert_eq!(store.storage_delete_many(&t, ext, "ns", &gone).await.unwrap(), 2);
     store.storage_set(&t, key(ext, "other", "kept"), &json!(1), SetOptions::default()).await.unwrap();
-    assert_eq!(store.storage_clear(&t, ext, "ns").await.unwrap(), 3);
+    assert_eq!(store.storage_clear(&t, ext, "ns").await.unwrap(), 4);
     assert_eq!(store.storage_count(&t, ext, "ns").await.unwrap(), 0);
     assert_eq!(store.storage_count(&t, ext, "other").await.unwrap(), 1, "clear stays in its namespace");
     assert_eq!(store.storage_count(&tenant("globex"), ext, "other").await.unwrap(), 0);

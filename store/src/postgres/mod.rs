@@ -466,10 +466,16 @@ impl Store for PgStore {
 
     async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let mut stored = Vec::with_capacity(entries.len());
-        for (key, value) in entries {
-            stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
-        }
+        let stored = if options.if_revision.is_none() {
+            Self::set_batch_in(&mut tx, tenant, extension_id, namespace, entries, options).await?
+        } else {
+            // Conditional batches check each key's revision on its own.
+            let mut stored = Vec::with_capacity(entries.len());
+            for (key, value) in rows::last_wins(entries) {
+                stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
+            }
+            stored
+        };
         tx.commit().await?;
         Ok(stored)
     }

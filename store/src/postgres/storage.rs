@@ -12,6 +12,61 @@ use crate::{Result, SetOptions, StorageKey, StorageQuota, StorageTx, StoreError,
 type Tx = Transaction<'static, Postgres>;
 
 impl PgStore {
+    /// Unconditional writes of many keys of one namespace in one statement (instead of
+    /// three per key), then one usage charge for the whole batch. Later duplicates win.
+    pub(super) async fn set_batch_in(
+        tx: &mut PgConnection,
+        tenant: &TenantId,
+        extension_id: uuid::Uuid,
+        namespace: &str,
+        entries: &[(String, Value)],
+        options: SetOptions,
+    ) -> Result<Vec<StoredValue>> {
+        let expires_at = rows::expiry(options)?;
+        let unique = rows::last_wins(entries);
+        let keys: Vec<&str> = unique.iter().map(|(k, _)| k.as_str()).collect();
+        let values: Vec<Json<&Value>> = unique.iter().map(|(_, v)| Json(v)).collect();
+        let sizes: Vec<i64> = unique.iter().map(|(_, v)| crate::json_size(v)).collect();
+        // `old` locks and measures the rows being replaced, from the statement's snapshot;
+        // the insert then writes every key; both in one round trip.
+        let sql = format!(
+            "WITH input AS (SELECT * FROM unnest($3::text[], $4::jsonb[], $5::bigint[]) AS t(key, value, size_bytes)), \
+             old AS (SELECT s.size_bytes FROM extension_storage s JOIN input i ON s.key = i.key \
+                     WHERE s.tenant_id = $1 AND s.extension_id = $2 AND s.namespace = $6 FOR UPDATE OF s), \
+             written AS (INSERT INTO extension_storage AS s (tenant_id, extension_id, namespace, key, value, revision, expires_at, size_bytes) \
+                 SELECT $1, $2, $6, i.key, i.value, 1, $7, i.size_bytes FROM input i \
+                 ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+                   value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
+                   size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
+                   created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
+                 RETURNING {VALUE_COLUMNS}) \
+             SELECT w.*, (SELECT count(*) FROM old) AS old_count, (SELECT coalesce(sum(size_bytes), 0)::bigint FROM old) AS old_bytes FROM written w"
+        );
+        let found = sqlx::query(&sql)
+            .bind(tenant.as_str())
+            .bind(extension_id)
+            .bind(&keys)
+            .bind(&values)
+            .bind(&sizes)
+            .bind(namespace)
+            .bind(expires_at)
+            .fetch_all(&mut *tx)
+            .await?;
+        let (mut old_count, mut old_bytes) = (0i64, 0i64);
+        let mut written: std::collections::HashMap<String, StoredValue> = std::collections::HashMap::new();
+        for row in &found {
+            use sqlx::Row;
+            old_count = row.try_get("old_count")?;
+            old_bytes = row.try_get("old_bytes")?;
+            let value: StoredValue = <StoredValueRow as sqlx::FromRow<_>>::from_row(row)?.into();
+            written.insert(value.key.clone(), value);
+        }
+        let new_bytes: i64 = sizes.iter().sum();
+        charge(tx, tenant, extension_id, keys.len() as i64 - old_count, new_bytes - old_bytes, options.quota).await?;
+        // In the caller's order, one per key as written.
+        keys.iter().map(|k| written.get(*k).cloned().ok_or_else(|| StoreError::Corrupt { table: "extension_storage", message: format!("batch write lost {k}") })).collect()
+    }
+
     /// One write inside `tx`, honouring `if_revision` as an atomic compare-and-set: the
     /// UPDATE re-checks the revision under the row lock, and the insert-if-absent only
     /// replaces an expired row.

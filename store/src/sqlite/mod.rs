@@ -436,7 +436,7 @@ impl Store for SqliteStore {
     async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut stored = Vec::with_capacity(entries.len());
-        for (key, value) in entries {
+        for (key, value) in rows::last_wins(entries) {
             stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
         }
         tx.commit().await?;
