@@ -246,6 +246,10 @@ pub trait Store: Send + Sync + 'static {
     /// A page of live values in one namespace, in key order.
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>>;
 
+    /// A page of live values of one namespace whose fields match every filter, in key order
+    /// after `after`.
+    async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>>;
+
     /// A page of an extension's live values across namespaces, in (namespace, key) byte
     /// order, after the given (namespace, key).
     async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>>;

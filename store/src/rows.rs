@@ -126,6 +126,14 @@ pub(crate) fn check_list_limit(limit: u32) -> Result<i64> {
     Ok(i64::from(limit))
 }
 
+/// Checks a search's filters (count, paths, value types) before SQL is built from them.
+pub(crate) fn check_filters(filters: &[crate::Filter]) -> Result<()> {
+    if filters.len() > crate::MAX_FILTERS {
+        return Err(StoreError::Invalid { field: "where", message: format!("at most {} filters, not {}", crate::MAX_FILTERS, filters.len()) });
+    }
+    filters.iter().try_for_each(crate::Filter::check)
+}
+
 /// The audit row every registration writes, shared so both backends record the same thing.
 pub(crate) fn registered_audit(new: &crate::NewExtension, actor: &str) -> crate::NewAuditEntry {
     crate::NewAuditEntry {

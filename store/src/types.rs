@@ -331,3 +331,56 @@ pub struct PortableValue {
 fn first_revision() -> i64 {
     1
 }
+
+/// How a search filter compares a field of stored JSON values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FilterOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    /// The field is present (`value: true`) or absent (`value: false`).
+    Exists,
+}
+
+/// One condition of a search: the field at `path` (object member names from the value's
+/// root) compared with `value`. Ranges compare numbers with numbers and strings with
+/// strings (byte order); other types never match a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub path: Vec<String>,
+    pub op: FilterOp,
+    pub value: Value,
+}
+
+/// Most filters in one search, and the deepest path.
+pub const MAX_FILTERS: usize = 10;
+pub const MAX_PATH_DEPTH: usize = 8;
+
+impl Filter {
+    /// Checks the filter before any SQL is built from it.
+    pub fn check(&self) -> Result<(), StoreError> {
+        let invalid = |message: String| StoreError::Invalid { field: "where", message };
+        if self.path.is_empty() || self.path.len() > MAX_PATH_DEPTH {
+            return Err(invalid(format!("paths have 1 to {MAX_PATH_DEPTH} segments")));
+        }
+        for segment in &self.path {
+            let ok = (1..=64).contains(&segment.len()) && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !ok {
+                return Err(invalid(format!("path segment {segment:?} must be 1 to 64 of [A-Za-z0-9_-]")));
+            }
+        }
+        let fits = match self.op {
+            FilterOp::Eq | FilterOp::Ne => !self.value.is_array() && !self.value.is_object(),
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => self.value.is_number() || self.value.is_string(),
+            FilterOp::Exists => self.value.is_boolean(),
+        };
+        if !fits {
+            return Err(invalid(format!("{:?} on {} cannot take {}", self.op, self.path.join("."), self.value)));
+        }
+        Ok(())
+    }
+}

@@ -108,6 +108,26 @@ export async function hot(request, ctx) {
   for (let i = 0; i < 100; i++) seen.push(await ctx.storage.get(request.params.key));
   return { body: { first: seen[0], same: seen.every((v) => JSON.stringify(v) === JSON.stringify(seen[0])) } };
 }
+export async function find(request, ctx) {
+  const s = ctx.storage.namespace("tickets");
+  await s.setBatch({
+    a: { status: "open", priority: 3, customer: { name: "Acme" } },
+    b: { status: "closed", priority: 1, customer: { name: "Globex" } },
+    c: { status: "open", priority: 7, customer: { name: "Initech" } },
+  });
+  const keys = (page) => page.items.map((i) => i.key);
+  const out = {};
+  out.open = keys(await s.search({ status: "open" }));
+  out.range = keys(await s.search({ status: "open", priority: { $gte: 5 } }));
+  out.nested = keys(await s.search({ "customer.name": "Globex" }));
+  const first = await s.search({ priority: { $gt: 0 } }, { limit: 2 });
+  const second = await s.search({ priority: { $gt: 0 } }, { limit: 2, cursor: first.cursor });
+  out.pages = [keys(first), keys(second), second.cursor];
+  out.values = (await s.search({ "customer.name": "Acme" })).items[0].value.priority;
+  try { await s.search({ status: { $regex: "o" } }); } catch (e) { out.badOp = e.name; }
+  try { await s.search({ "bad path": 1 }); } catch (e) { out.badPath = e.code; }
+  return { body: out };
+}
 export function later(request, ctx) {
   setTimeout(() => ctx.storage.set("later", { firedAt: Date.now() }), 30);
   return { body: "scheduled" };
@@ -132,6 +152,7 @@ fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
             { "method": "GET", "path": "/leave", "handler": "leaveOpen" },
             { "method": "GET", "path": "/later", "handler": "later" },
             { "method": "GET", "path": "/typed", "handler": "typed" },
+            { "method": "GET", "path": "/find", "handler": "find" },
             { "method": "GET", "path": "/hot/:key", "handler": "hot" },
             { "method": "GET", "path": "/sensitive", "handler": "sensitive" },
             { "method": "PUT", "path": "/kv/:key", "handler": "put" },
@@ -171,6 +192,15 @@ async fn storage_from_js(db: TestStore) {
             "atomic": ["REVISION_MISMATCH", null, 1], "tooMany": "VALIDATION_FAILED",
             "deletedBatch": 1, "cleared": 3, "sizeAfter": 0
         })
+    );
+
+    // Search filters JSON fields through the same API on both backends.
+    let (status, _, found) = send(&state, Method::GET, "/api/extensions/com.example.kv/find", &acme, None).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(
+        found,
+        json!({ "open": ["a", "c"], "range": ["c"], "nested": ["b"], "pages": [["a", "b"], ["c"], null], "values": 3,
+                "badOp": "TypeError", "badPath": "VALIDATION_FAILED" })
     );
 
     // Per-namespace schemas refuse bad values on every write path, naming the path; the

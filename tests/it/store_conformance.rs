@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use alga_store::{
-    ExtensionFilter, ExtensionStatus, ListQuery, NewAuditEntry, NewExtension, Permission, SetOptions,
+    Filter, FilterOp, ExtensionFilter, ExtensionStatus, ListQuery, NewAuditEntry, NewExtension, Permission, SetOptions,
     Store, StorageKey, StorageQuota, StorageUsage, StoreError,
 };
 use serde_json::json;
@@ -55,6 +55,7 @@ conformance!(
     many_key_operations_work_on_one_namespace,
     quotas_hold_under_fifty_concurrent_writers,
     maintenance_sweeps_expired_values_orphans_and_drift,
+    search_filters_json_fields_alike_on_both_backends,
 );
 
 fn new_extension(key: &str, name: &str) -> NewExtension {
@@ -460,4 +461,47 @@ async fn maintenance_sweeps_expired_values_orphans_and_drift(store: &dyn Store) 
     assert_eq!(usage(acme.clone(), gone).await, StorageUsage { key_count: 0, bytes: 0 });
     assert!(store.storage_get(&acme, key(live.id, "", "kept")).await.unwrap().is_some());
     assert_eq!(store.recount_storage_usage(&acme, live.id).await.unwrap(), StorageUsage { key_count: 1, bytes: 1 });
+}
+
+async fn search_filters_json_fields_alike_on_both_backends(store: &dyn Store) {
+    let t = tenant("acme");
+    let ext = Uuid::new_v4();
+    let tickets = [
+        ("t1", json!({ "status": "open", "priority": 3, "customer": { "name": "Acme" }, "urgent": true })),
+        ("t2", json!({ "status": "closed", "priority": 1, "customer": { "name": "Globex" } })),
+        ("t3", json!({ "status": "open", "priority": 5.5, "customer": { "name": "Initech" }, "urgent": false })),
+        ("t4", json!({ "status": "open", "priority": "high", "assignee": null })),
+        ("t5", json!("just a string")),
+    ];
+    for (k, v) in &tickets {
+        store.storage_set(&t, key(ext, "tickets", k), v, SetOptions::default()).await.unwrap();
+    }
+    store.storage_set(&t, key(ext, "other", "t9"), &json!({ "status": "open" }), SetOptions::default()).await.unwrap();
+    store.storage_set(&tenant("globex"), key(ext, "tickets", "g1"), &json!({ "status": "open" }), SetOptions::default()).await.unwrap();
+    let f = |path: &str, op: FilterOp, value: serde_json::Value| Filter { path: path.split('.').map(String::from).collect(), op, value };
+    let search = |filters: Vec<Filter>, after: Option<&'static str>, limit: u32| {
+        let t = t.clone();
+        async move {
+            store.storage_search(&t, ext, "tickets", &filters, after, limit).await.unwrap().into_iter().map(|v| v.key).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search(vec![f("status", FilterOp::Eq, json!("open"))], None, 10).await, ["t1", "t3", "t4"]);
+    assert_eq!(search(vec![f("status", FilterOp::Eq, json!("open")), f("priority", FilterOp::Gte, json!(3))], None, 10).await, ["t1", "t3"]);
+    assert_eq!(search(vec![f("priority", FilterOp::Lt, json!(3))], None, 10).await, ["t2"], "numbers compare with numbers only");
+    assert_eq!(search(vec![f("priority", FilterOp::Gt, json!("a"))], None, 10).await, ["t4"], "strings with strings");
+    assert_eq!(search(vec![f("customer.name", FilterOp::Eq, json!("Globex"))], None, 10).await, ["t2"]);
+    assert_eq!(search(vec![f("urgent", FilterOp::Eq, json!(true))], None, 10).await, ["t1"]);
+    assert_eq!(search(vec![f("urgent", FilterOp::Ne, json!(true))], None, 10).await, ["t2", "t3", "t4", "t5"], "missing counts as not equal");
+    assert_eq!(search(vec![f("assignee", FilterOp::Exists, json!(true))], None, 10).await, ["t4"], "a null field exists");
+    assert_eq!(search(vec![f("assignee", FilterOp::Eq, json!(null))], None, 10).await, ["t4"]);
+    assert_eq!(search(vec![f("priority", FilterOp::Eq, json!(5.5))], None, 10).await, ["t3"]);
+    // Pages in key order with a cursor.
+    let open = || vec![f("status", FilterOp::Eq, json!("open"))];
+    assert_eq!(search(open(), None, 2).await, ["t1", "t3"]);
+    assert_eq!(search(open(), Some("t3"), 2).await, ["t4"]);
+    // Bad filters are refused before any SQL runs.
+    for bad in [f("a b", FilterOp::Eq, json!(1)), f("x", FilterOp::Gt, json!(true)), f("x", FilterOp::Exists, json!(1)), f("x", FilterOp::Eq, json!([1]))] {
+        let err = store.storage_search(&t, ext, "tickets", &[bad], None, 10).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid { field: "where", .. }), "{err:?}");
+    }
 }

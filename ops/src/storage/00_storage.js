@@ -9,6 +9,7 @@ import {
   op_storage_get,
   op_storage_get_many,
   op_storage_list,
+  op_storage_search,
   op_storage_set,
   op_storage_set_many,
   op_storage_tx_abort_all,
@@ -169,6 +170,31 @@ class Storage {
     }
     await call(() => op_storage_tx_end(id, true));
     return result;
+  }
+  /** Values whose fields match `where`, a page at a time in key order:
+   *  `search({ status: "open", priority: { $gte: 3 }, "customer.name": "Acme" }, { limit, cursor })`.
+   *  Operators: $eq $ne $gt $gte $lt $lte $exists. Sensitive values never match. */
+  async search(where = {}, options = {}) {
+    if (where === null || typeof where !== "object" || Array.isArray(where)) {
+      throw new TypeError("search takes an object of field paths to values or { $op: value }");
+    }
+    const ops = { $eq: "eq", $ne: "ne", $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte", $exists: "exists" };
+    const filters = [];
+    for (const [path, condition] of Object.entries(where)) {
+      if (condition !== null && typeof condition === "object" && !Array.isArray(condition)) {
+        for (const [name, value] of Object.entries(condition)) {
+          const op = ops[name];
+          if (op === undefined) throw new TypeError(`unknown search operator ${name} on ${path}; use dotted paths for nested fields`);
+          filters.push({ path, op, value });
+        }
+      } else {
+        filters.push({ path, op: "eq", value: condition });
+      }
+    }
+    const args = {};
+    if (options.limit !== undefined) args.limit = options.limit;
+    if (options.cursor !== undefined && options.cursor !== null) args.cursor = options.cursor;
+    return await call(() => op_storage_search(this.#namespace, filters, args));
   }
   /** A page of `{ key, value, revision }` in key order, and the cursor of the next page. */
   async list(options = {}) {

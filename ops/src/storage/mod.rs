@@ -23,6 +23,7 @@ deno_core::extension!(
         op_storage_set,
         op_storage_delete,
         op_storage_list,
+        op_storage_search,
         op_storage_get_many,
         op_storage_set_many,
         op_storage_delete_many,
@@ -417,6 +418,47 @@ async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: Strin
     })
     .await?;
     // A full page may have more behind it; the cursor is the last key (keys are unique).
+    let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
+    Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterArg {
+    path: String,
+    op: alga_store::FilterOp,
+    value: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Values of one namespace matching every filter, a page at a time in key order.
+#[op2]
+#[serde]
+async fn op_storage_search(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[serde] filters: Vec<FilterArg>,
+    #[serde] options: Option<SearchArgs>,
+) -> Result<Page, JsErrorBox> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, None)?;
+    let options = options.unwrap_or_default();
+    let limit = options.limit.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..=100")));
+    }
+    let filters: Vec<alga_store::Filter> = filters
+        .into_iter()
+        .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })
+        .collect();
+    let (store, tenant, id, ns, after) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), options.cursor);
+    let items = on_server(&ctx, async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 mod install;
 mod maintenance;
 mod portable;
+mod search;
 mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
@@ -275,6 +276,10 @@ impl Store for SqliteStore {
 
     async fn gc_file_blobs(&self) -> Result<u64> {
         self.gc_file_blobs_impl().await
+    }
+
+    async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[crate::Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>> {
+        self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
     }
 
     async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
