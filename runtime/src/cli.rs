@@ -199,6 +199,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_STORAGE_CACHE_TTL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub storage_cache_ttl: Duration,
 
+    /// Serve Prometheus metrics at `GET /metrics` (no tenant data: labels are routes,
+    /// operations and outcomes).
+    #[arg(long, env = "ALGA_EXT_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+
     /// Time between storage maintenance runs (TTL sweep, orphan removal; a usage recount
     /// every tenth run). 0 turns maintenance off on this node.
     #[arg(long, env = "ALGA_EXT_MAINTENANCE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]

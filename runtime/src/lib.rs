@@ -11,6 +11,7 @@ pub mod bundle_cli;
 pub mod cli;
 pub mod config;
 pub mod maintenance;
+pub mod metrics;
 pub mod http;
 pub mod isolate;
 pub mod registry;

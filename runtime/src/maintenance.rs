@@ -56,7 +56,7 @@ pub fn spawn(store: Arc<dyn Store>, config: MaintenanceConfig) -> tokio::task::J
         let mut run: u32 = 0;
         loop {
             ticks.tick().await;
-            let recount = config.recount_every > 0 && run % config.recount_every == 0;
+            let recount = config.recount_every > 0 && run.is_multiple_of(config.recount_every);
             run = run.wrapping_add(1);
             let span = tracing::info_span!("maintenance", run);
             let _entered = span.enter();

@@ -71,6 +71,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         registry = registry.with_host_api(host_api);
     }
     let registry = Arc::new(registry);
+    if args.metrics {
+        crate::metrics::install();
+    }
     if !args.maintenance_interval.is_zero() {
         let config = crate::maintenance::MaintenanceConfig {
             interval: args.maintenance_interval,

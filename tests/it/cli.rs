@@ -137,6 +137,15 @@ async fn serve_starts_on_sqlite_with_no_configuration_and_dev_tokens_work() {
     assert_eq!((me["tenant"].as_str(), me["user"].as_str()), (Some("acme"), Some("alice")));
     assert_eq!(me["roles"], serde_json::json!(["admin", "technician"]));
 
+    // Metrics name routes, not tenants.
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("alga_http_request_duration_seconds") && metrics.contains("route=\"/v1/me\""), "{metrics}");
+    assert!(!metrics.contains("acme"), "no tenant in metrics: {metrics}");
+    // Zero-config encryption: a local key, readable by the owner only.
+    let key = cwd.path().join("alga-ext-data/encryption.key");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).expect("local encryption key").permissions());
+    assert_eq!(mode & 0o077, 0, "key file mode {mode:o}");
+
     let status = server.terminate();
     assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
 }

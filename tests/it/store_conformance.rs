@@ -379,7 +379,7 @@ async fn many_key_operations_work_on_one_namespace(store: &dyn Store) {
     assert_eq!(written.iter().map(|v| v.key.as_str()).collect::<Vec<_>>(), ["k5", "k4"], "one result per key");
     assert!(written.iter().any(|v| v.key == "k4" && v.value == json!("bb") && v.revision == 2), "{written:?}");
     assert_eq!(store.storage_get(&t, key(ext, "ns", "k4")).await.unwrap().unwrap().value, json!("bb"));
-    assert_eq!(store.storage_usage(&t, ext).await.unwrap(), StorageUsage { key_count: 6, bytes: 4 * 1 + 4 + 2 });
+    assert_eq!(store.storage_usage(&t, ext).await.unwrap(), StorageUsage { key_count: 6, bytes: 4 + 4 + 2 });
     assert_eq!(store.recount_all_storage_usage().await.unwrap(), 0, "batch writes keep the counters exact");
 
     // All or nothing: a batch whose last write fails its condition writes none of it.

@@ -252,6 +252,12 @@ async fn op_api_request(
     let started = std::time::Instant::now();
     let outcome = ctx.spawner.spawn(tracing::Instrument::instrument(work, span.clone())).await.map_err(|e| error("INTERNAL", e))?;
     let _entered = span.enter();
+    let label = match &outcome {
+        Ok(r) if r.status < 400 => "ok".to_owned(),
+        Ok(r) => format!("http_{}", r.status / 100 * 100),
+        Err(e) => e.to_string().split(':').next().unwrap_or("error").to_owned(),
+    };
+    metrics::histogram!("alga_host_api_call_duration_seconds", "outcome" => label).record(started.elapsed().as_secs_f64());
     match &outcome {
         Ok(r) => tracing::debug!(status = r.status, elapsed_ms = started.elapsed().as_millis() as u64, "host API call"),
         Err(e) => tracing::info!(error = %e, "host API call failed"),

@@ -71,6 +71,7 @@ impl StorageCache {
         match self.entries.get(&Self::key(scope, namespace, key)) {
             Some(found) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("alga_storage_cache_hits_total").increment(1);
                 if found.as_ref().as_ref().is_some_and(|v| v.expires_at.is_some_and(|at| at <= Utc::now())) {
                     return Lookup::Hit(Arc::new(None));
                 }
@@ -78,6 +79,7 @@ impl StorageCache {
             }
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("alga_storage_cache_misses_total").increment(1);
                 Lookup::Miss(generation)
             }
         }

@@ -197,11 +197,22 @@ pub fn name_problem(namespace: &str, key: Option<&str>) -> Option<String> {
 }
 
 /// Runs a store call on the server's runtime and waits for it here.
+/// Every call is timed and counted by operation and outcome (`alga_storage_op_*` metrics).
 async fn on_server<T: Send + 'static>(
     ctx: &StorageContext,
+    op: &'static str,
     work: impl std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
 ) -> Result<T, JsErrorBox> {
+    let started = std::time::Instant::now();
     let joined = ctx.spawner.spawn(work).await.map_err(|e| error("INTERNAL", e))?;
+    let outcome = match &joined {
+        Ok(_) => "ok",
+        Err(alga_store::StoreError::RevisionMismatch { .. }) => "revision_mismatch",
+        Err(alga_store::StoreError::QuotaExceeded { .. }) => "quota_exceeded",
+        Err(alga_store::StoreError::Invalid { .. }) => "invalid",
+        Err(_) => "error",
+    };
+    metrics::histogram!("alga_storage_op_duration_seconds", "op" => op, "outcome" => outcome).record(started.elapsed().as_secs_f64());
     joined.map_err(|e| match e {
         alga_store::StoreError::Invalid { field, message } => error("VALIDATION_FAILED", format!("{field}: {message}")),
         alga_store::StoreError::RevisionMismatch { expected, current } => {
@@ -243,7 +254,7 @@ async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String
     check_names(&namespace, Some(&key))?;
     let generation = ctx.cache.as_ref().map(|c| c.generation());
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let found = on_server(&ctx, async move {
+    let found = on_server(&ctx, "get", async move {
         store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await
     })
     .await?;
@@ -366,7 +377,7 @@ async fn op_storage_set(
 ) -> Result<Entry, JsErrorBox> {
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let stored = on_server(&ctx, async move {
+    let stored = on_server(&ctx, "set", async move {
         store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, &value, options).await
     })
     .await;
@@ -382,7 +393,7 @@ async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: Str
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let deleted = on_server(&ctx, async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
+    let deleted = on_server(&ctx, "delete", async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
     ctx.forget(&namespace, &[&key]);
     deleted
 }
@@ -413,7 +424,7 @@ async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: Strin
     }
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
-    let items = on_server(&ctx, async move {
+    let items = on_server(&ctx, "list", async move {
         store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
     })
     .await?;
@@ -458,7 +469,7 @@ async fn op_storage_search(
         .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })
         .collect();
     let (store, tenant, id, ns, after) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), options.cursor);
-    let items = on_server(&ctx, async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
+    let items = on_server(&ctx, "search", async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
 }
@@ -470,7 +481,7 @@ async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: S
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let ns = namespace.clone();
-    let found = on_server(&ctx, async move { store.storage_get_many(&tenant, id, &ns, &keys).await }).await?;
+    let found = on_server(&ctx, "get_many", async move { store.storage_get_many(&tenant, id, &ns, &keys).await }).await?;
     reveal_all(&ctx, &namespace, found)
 }
 
@@ -497,7 +508,7 @@ async fn op_storage_set_many(
         .collect::<Result<Vec<_>, _>>()?;
     let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let stored = on_server(&ctx, async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await;
+    let stored = on_server(&ctx, "set_many", async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await;
     ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
     let stored = stored?;
     wrote(&ctx);
@@ -510,7 +521,7 @@ async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace
     let ctx = context(&state, true)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());
-    let deleted = on_server(&ctx, async move { store.storage_delete_many(&tenant, id, &ns, &ks).await }).await;
+    let deleted = on_server(&ctx, "delete_many", async move { store.storage_delete_many(&tenant, id, &ns, &ks).await }).await;
     ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
     deleted
 }
@@ -521,7 +532,7 @@ async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: Stri
     let ctx = context(&state, true)?;
     check_names(&namespace, None)?;
     let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let cleared = on_server(&ctx, async move { store.storage_clear(&tenant, id, &ns).await }).await;
+    let cleared = on_server(&ctx, "clear", async move { store.storage_clear(&tenant, id, &ns).await }).await;
     if let Some(cache) = &ctx.cache {
         cache.invalidate_namespace(&ctx.cache_scope, &namespace);
     }
@@ -534,7 +545,7 @@ async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: Stri
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    on_server(&ctx, async move { store.storage_count(&tenant, id, &namespace).await }).await
+    on_server(&ctx, "count", async move { store.storage_count(&tenant, id, &namespace).await }).await
 }
 
 fn open_tx(state: &Rc<RefCell<OpState>>, id: u32) -> Result<SharedTx, JsErrorBox> {
@@ -560,7 +571,7 @@ async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, JsError
         }
         state.borrow_mut::<OpenTransactions>().pending += 1;
     }
-    let begun = on_server(&ctx, async move { store.begin_storage_tx(&tenant, id).await }).await;
+    let begun = on_server(&ctx, "tx_begin", async move { store.begin_storage_tx(&tenant, id).await }).await;
     let mut state = state.borrow_mut();
     let txs = state.borrow_mut::<OpenTransactions>();
     txs.pending -= 1;
@@ -581,7 +592,7 @@ async fn with_tx<T: Send + 'static>(
 ) -> Result<T, JsErrorBox> {
     let ctx = context(state, false)?;
     let shared = open_tx(state, tx_id)?;
-    on_server(&ctx, async move {
+    on_server(&ctx, "tx_op", async move {
         let mut guard = shared.lock().await;
         match guard.as_mut() {
             Some(tx) => work(tx).await,
@@ -632,7 +643,7 @@ async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool
         state.try_borrow_mut::<OpenTransactions>().and_then(|t| t.open.remove(&tx_id))
     };
     let shared = shared.ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))?;
-    on_server(&ctx, async move {
+    on_server(&ctx, "tx_end", async move {
         let Some(tx) = shared.lock().await.take() else { return Ok(()) };
         if commit {
             tx.commit().await
@@ -665,7 +676,7 @@ async fn op_storage_tx_abort_all(state: Rc<RefCell<OpState>>) -> Result<(), JsEr
             }
         };
         for shared in left_open {
-            on_server(&ctx, async move {
+            on_server(&ctx, "tx_abort_all", async move {
                 match shared.lock().await.take() {
                     Some(tx) => tx.rollback().await,
                     None => Ok(()),

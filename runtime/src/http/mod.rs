@@ -61,6 +61,7 @@ pub fn app(state: AppState) -> Router {
     let upload_limit = DefaultBodyLimit::max(state.registry.inspect_options().limits.max_compressed_bytes as usize + 64 * 1024);
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(crate::metrics::render))
         .route("/readyz", get(health::readyz))
         .route("/v1/me", get(me::me))
         .route("/schemas/manifest.json", get(admin::manifest_schema))
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
             get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)

@@ -132,6 +132,18 @@ impl IsolatePool {
     /// Runs one call on the extension's isolate. A call that never reached JavaScript
     /// because its isolate was being discarded is retried once on a fresh one.
     pub async fn call(&self, ext: &Extension, invocation: super::Invocation) -> Result<super::HandlerResponse, PoolError> {
+        let started = std::time::Instant::now();
+        let outcome = self.call_once_or_twice(ext, invocation).await;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(PoolError::Isolate(e)) => e.code(),
+            Err(PoolError::Registry(_)) => "REGISTRY_ERROR",
+        };
+        metrics::histogram!("alga_isolate_call_duration_seconds", "outcome" => label).record(started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    async fn call_once_or_twice(&self, ext: &Extension, invocation: super::Invocation) -> Result<super::HandlerResponse, PoolError> {
         let handle = self.handle_for(ext).await?;
         match handle.call(invocation.clone()).await {
             Err(IsolateError::Discarded) => {
