@@ -246,6 +246,9 @@ pub trait Store: Send + Sync + 'static {
     /// A page of live values in one namespace, in key order.
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>>;
 
+    /// The earlier revisions of a key (at most [`HISTORY_KEPT`]), newest first.
+    async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<HistoryEntry>>;
+
     /// A page of live values of one namespace whose fields match every filter, in key order
     /// after `after`.
     async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>>;

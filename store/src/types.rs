@@ -384,3 +384,16 @@ impl Filter {
         Ok(())
     }
 }
+
+/// An earlier revision of a stored value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub revision: i64,
+    pub value: Value,
+    /// When this revision was written.
+    pub written_at: DateTime<Utc>,
+}
+
+/// Earlier revisions kept per key.
+pub const HISTORY_KEPT: u32 = 10;

@@ -14,6 +14,9 @@ async fn two_tenants_with_data() -> (TestStore, Uuid) {
     for t in ["acme", "globex"] {
         let key = StorageKey { extension_id: ext, namespace: "", key: "greeting" };
         db.store.storage_set(&tenant(t), key, &json!(format!("hello from {t}")), SetOptions::default()).await.unwrap();
+        // Overwritten once, so each tenant has a history row too.
+        db.store.storage_set(&tenant(t), key, &json!(format!("hello from {t}")), SetOptions::default()).await.unwrap();
+        db.store.storage_set(&tenant(t), key, &json!(format!("hello again from {t}")), SetOptions::default()).await.unwrap();
         let entry = NewAuditEntry { actor: "x".into(), action: "test".into(), target: t.into(), details: json!({}) };
         db.store.append_audit(&tenant(t), &entry).await.unwrap();
     }
@@ -27,7 +30,10 @@ async fn select_without_where_returns_only_the_current_tenants_rows() {
     let mut tx = pg.begin_tenant(&tenant("acme")).await.unwrap();
     let rows: Vec<(String, serde_json::Value)> =
         sqlx::query_as("SELECT tenant_id, value FROM extension_storage").fetch_all(&mut *tx).await.unwrap();
-    assert_eq!(rows, [("acme".to_string(), json!("hello from acme"))]);
+    assert_eq!(rows, [("acme".to_string(), json!("hello again from acme"))]);
+    let history: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT tenant_id, value FROM extension_storage_history").fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(history, [("acme".to_string(), json!("hello from acme"))]);
     let audit: Vec<String> = sqlx::query_scalar("SELECT tenant_id FROM audit_log").fetch_all(&mut *tx).await.unwrap();
     assert_eq!(audit, ["acme"]);
 }

@@ -95,7 +95,9 @@ export async function typed(request, ctx) {
 export async function sensitive(request, ctx) {
   const s = ctx.storage.namespace("vault"), out = {};
   try {
+    await s.set("token", { v: "first-plaintext" }, { sensitive: true });
     out.revision = (await s.set("token", { v: "hunter2-plaintext" }, { sensitive: true })).revision;
+    out.history = (await s.history("token")).map((h) => [h.revision, h.value, typeof h.writtenAt]);
     await s.setBatch({ a: "batch-plaintext" }, { sensitive: true });
     out.read = [await s.get("token"), await s.get("a"), (await s.list()).items.length];
     out.apiKey = await ctx.settings.get("apiKey");
@@ -466,6 +468,7 @@ async fn sensitive_values_and_secret_settings_are_encrypted_at_rest() {
         let (status, _, out) = send(&state, Method::GET, "/api/extensions/com.example.kv/sensitive", &acme, None).await;
         assert_eq!(status, 200, "{out}");
         assert_eq!(out["read"], json!([{ "v": "hunter2-plaintext" }, "batch-plaintext", 2]), "{out}");
+        assert_eq!(out["history"], json!([[1, { "v": "first-plaintext" }, "string"]]), "history opens sealed revisions: {out}");
         assert_eq!((out["apiKey"].clone(), out["fake"].clone()), (json!("sk-plaintext"), json!("VALIDATION_FAILED")));
 
         // What the database holds: envelopes, no plaintext.

@@ -56,6 +56,7 @@ conformance!(
     quotas_hold_under_fifty_concurrent_writers,
     maintenance_sweeps_expired_values_orphans_and_drift,
     search_filters_json_fields_alike_on_both_backends,
+    history_keeps_the_last_ten_revisions_of_a_key,
 );
 
 fn new_extension(key: &str, name: &str) -> NewExtension {
@@ -504,4 +505,32 @@ async fn search_filters_json_fields_alike_on_both_backends(store: &dyn Store) {
         let err = store.storage_search(&t, ext, "tickets", &[bad], None, 10).await.unwrap_err();
         assert!(matches!(err, StoreError::Invalid { field: "where", .. }), "{err:?}");
     }
+}
+
+async fn history_keeps_the_last_ten_revisions_of_a_key(store: &dyn Store) {
+    let t = tenant("acme");
+    let ext = Uuid::new_v4();
+    let k = key(ext, "notes", "n");
+    for i in 1..=12 {
+        store.storage_set(&t, k, &json!({ "v": i }), SetOptions::default()).await.unwrap();
+    }
+    // Writing the same value again makes a revision but nothing new to remember.
+    store.storage_set(&t, k, &json!({ "v": 12 }), SetOptions::default()).await.unwrap();
+    let history = store.storage_history(&t, k, 100).await.unwrap();
+    assert_eq!(history.iter().map(|h| h.revision).collect::<Vec<_>>(), (2..=11).rev().collect::<Vec<_>>(), "the newest ten earlier revisions");
+    assert_eq!(history[0].value, json!({ "v": 11 }));
+    assert_eq!(store.storage_history(&t, k, 3).await.unwrap().len(), 3);
+    // Batches and transactions are remembered the same way.
+    store.storage_set_many(&t, ext, "notes", &[("n".into(), json!("batch"))], SetOptions::default()).await.unwrap();
+    let mut tx = store.begin_storage_tx(&t, ext).await.unwrap();
+    tx.set("notes", "n", &json!("tx"), SetOptions::default()).await.unwrap();
+    tx.commit().await.unwrap();
+    let latest: Vec<serde_json::Value> = store.storage_history(&t, k, 2).await.unwrap().into_iter().map(|h| h.value).collect();
+    assert_eq!(latest, [json!("batch"), json!({ "v": 12 })]);
+    // Other tenants see none of it; deleting the key deletes its history.
+    assert!(store.storage_history(&tenant("globex"), k, 10).await.unwrap().is_empty());
+    assert!(store.storage_delete(&t, k).await.unwrap());
+    assert!(store.storage_history(&t, k, 10).await.unwrap().is_empty());
+    assert_eq!(store.storage_set(&t, k, &json!("again"), SetOptions::default()).await.unwrap().revision, 1);
+    assert!(store.storage_history(&t, k, 10).await.unwrap().is_empty());
 }

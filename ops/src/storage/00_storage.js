@@ -10,6 +10,7 @@ import {
   op_storage_get_many,
   op_storage_list,
   op_storage_search,
+  op_storage_history,
   op_storage_set,
   op_storage_set_many,
   op_storage_tx_abort_all,
@@ -170,6 +171,11 @@ class Storage {
     }
     await call(() => op_storage_tx_end(id, true));
     return result;
+  }
+  /** The earlier revisions of `key`, newest first: `[{ revision, value, writtenAt }]`. At
+   *  most 10 are kept per key; deleting the key deletes its history. */
+  async history(key, { limit } = {}) {
+    return await call(() => op_storage_history(this.#namespace, keyOf(key), limit ?? null));
   }
   /** Values whose fields match `where`, a page at a time in key order:
    *  `search({ status: "open", priority: { $gte: 3 }, "customer.name": "Acme" }, { limit, cursor })`.

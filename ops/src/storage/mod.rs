@@ -24,6 +24,7 @@ deno_core::extension!(
         op_storage_delete,
         op_storage_list,
         op_storage_search,
+        op_storage_history,
         op_storage_get_many,
         op_storage_set_many,
         op_storage_delete_many,
@@ -431,6 +432,44 @@ async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: Strin
     // A full page may have more behind it; the cursor is the last key (keys are unique).
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
+}
+
+/// An earlier revision as JS sees it (opened when it was sealed).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Revision {
+    revision: i64,
+    value: Value,
+    written_at: String,
+}
+
+/// The earlier revisions of a key, newest first (at most 10 are kept).
+#[op2]
+#[serde]
+async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String, limit: Option<u32>) -> Result<Vec<Revision>, JsErrorBox> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, Some(&key))?;
+    let limit = limit.unwrap_or(alga_store::HISTORY_KEPT);
+    if !(1..=alga_store::HISTORY_KEPT).contains(&limit) {
+        return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
+    }
+    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
+    let found = on_server(&ctx, "history", async move {
+        store.storage_history(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, limit).await
+    })
+    .await?;
+    let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, &namespace, &key);
+    found
+        .into_iter()
+        .map(|h| {
+            let value = match (&ctx.sealer, seal::is_sealed(&h.value)) {
+                (_, false) => h.value,
+                (Some(sealer), true) => sealer.open(&h.value, &aad).map_err(|e| error("DECRYPTION_FAILED", format!("{key}: {e}")))?,
+                (None, true) => return Err(error("DECRYPTION_FAILED", "this runtime has no encryption keys (--encryption-keys)")),
+            };
+            Ok(Revision { revision: h.revision, value, written_at: h.written_at.to_rfc3339() })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

@@ -116,19 +116,17 @@ async fn serve(
         let next = match next_soon(&mut queue) {
             Ok(job) => Some(job),
             Err(mpsc::error::TryRecvError::Disconnected) => None,
-            Err(mpsc::error::TryRecvError::Empty) if background => match isolate.run_background(queue.recv()).await {
-                Some(job) => job,
-                None => {
-                    background = false;
-                    if isolate.is_poisoned() || isolate.soft_limit_hit() {
-                        retired.store(true, Ordering::SeqCst);
-                        if isolate.is_poisoned() {
-                            queue.close();
-                        }
+            Err(mpsc::error::TryRecvError::Empty) if background => {
+                let interrupted = isolate.run_background(queue.recv()).await;
+                retire_if_spent(&isolate, &retired, &mut queue);
+                match interrupted {
+                    Some(job) => job,
+                    None => {
+                        background = false;
+                        continue;
                     }
-                    continue;
                 }
-            },
+            }
             Err(mpsc::error::TryRecvError::Empty) => queue.recv().await,
         };
         let Some(job) = next else { break };
@@ -142,13 +140,20 @@ async fn serve(
         let outcome = isolate.invoke(&job.invocation).await;
         tracing::debug!(handler = %job.invocation.handler, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, ok = outcome.is_ok(), "isolate call");
         // Retire before answering, so the caller's next request already sees it.
-        if isolate.is_poisoned() {
-            tracing::warn!("isolate terminated by a limit; discarding it");
-            retired.store(true, Ordering::SeqCst);
-            queue.close();
-        } else if isolate.soft_limit_hit() && !retired.swap(true, Ordering::SeqCst) {
-            tracing::info!("isolate passed the soft CPU limit; retiring it once drained");
-        }
+        retire_if_spent(&isolate, &retired, &mut queue);
         let _ = job.reply.send(outcome);
+    }
+}
+
+/// Marks the isolate for replacement once a limit poisoned it (nothing queued reaches it
+/// any more) or it passed the soft CPU limit (what is queued still runs).
+fn retire_if_spent(isolate: &Isolate, retired: &AtomicBool, queue: &mut mpsc::Receiver<Job>) {
+    if isolate.is_poisoned() {
+        if !retired.swap(true, Ordering::SeqCst) {
+            tracing::warn!("isolate terminated by a limit; discarding it");
+        }
+        queue.close();
+    } else if isolate.soft_limit_hit() && !retired.swap(true, Ordering::SeqCst) {
+        tracing::info!("isolate passed the soft CPU limit; retiring it once drained");
     }
 }

@@ -313,6 +313,10 @@ impl Store for PgStore {
         self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
     }
 
+    async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
+        self.storage_history_impl(tenant, key, limit).await
+    }
+
     async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
         self.storage_export_impl(tenant, extension_id, after, limit).await
     }

@@ -17,6 +17,23 @@ fn nested(path: &[String], value: &Value) -> Value {
 }
 
 impl PgStore {
+    pub(super) async fn storage_history_impl(&self, tenant: &TenantId, key: crate::StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let rows: Vec<(i64, Json<Value>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "SELECT revision, value, written_at FROM extension_storage_history WHERE tenant_id = $1 AND extension_id = $2 \
+             AND namespace = $3 AND key = $4 ORDER BY revision DESC LIMIT $5",
+        )
+        .bind(tenant.as_str())
+        .bind(key.extension_id)
+        .bind(key.namespace)
+        .bind(key.key)
+        .bind(i64::from(limit.min(crate::HISTORY_KEPT)))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|(revision, value, written_at)| crate::HistoryEntry { revision, value: value.0, written_at }).collect())
+    }
+
     pub(super) async fn storage_search_impl(
         &self,
         tenant: &TenantId,

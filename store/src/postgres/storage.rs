@@ -11,6 +11,13 @@ use crate::{Result, SetOptions, StorageKey, StorageQuota, StorageTx, StoreError,
 
 type Tx = Transaction<'static, Postgres>;
 
+/// How a write replaces an existing row (`s`): a new revision, and a fresh creation time
+/// when the row it replaces had expired.
+const UPSERT: &str = "ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
+    value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
+    size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
+    created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END";
+
 impl PgStore {
     /// Unconditional writes of many keys of one namespace in one statement (instead of
     /// three per key), then one usage charge for the whole batch. Later duplicates win.
@@ -35,11 +42,7 @@ impl PgStore {
                      WHERE s.tenant_id = $1 AND s.extension_id = $2 AND s.namespace = $6 FOR UPDATE OF s), \
              written AS (INSERT INTO extension_storage AS s (tenant_id, extension_id, namespace, key, value, revision, expires_at, size_bytes) \
                  SELECT $1, $2, $6, i.key, i.value, 1, $7, i.size_bytes FROM input i \
-                 ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
-                   value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
-                   size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
-                   created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
-                 RETURNING {VALUE_COLUMNS}) \
+                 {UPSERT} RETURNING {VALUE_COLUMNS}) \
              SELECT w.*, (SELECT count(*) FROM old) AS old_count, (SELECT coalesce(sum(size_bytes), 0)::bigint FROM old) AS old_bytes FROM written w"
         );
         let found = sqlx::query(&sql)
@@ -98,11 +101,7 @@ impl PgStore {
             format!(
                 "INSERT INTO extension_storage AS s (tenant_id, extension_id, namespace, key, value, revision, \
                  expires_at, size_bytes) VALUES ($1, $2, $3, $4, $5, 1, $6, $7) \
-                 ON CONFLICT (extension_id, tenant_id, namespace, key) DO UPDATE SET \
-                   value = EXCLUDED.value, revision = s.revision + 1, expires_at = EXCLUDED.expires_at, \
-                   size_bytes = EXCLUDED.size_bytes, updated_at = now(), \
-                   created_at = CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN now() ELSE s.created_at END \
-                 WHERE NOT $8 OR (s.expires_at IS NOT NULL AND s.expires_at <= now()) \
+                 {UPSERT} WHERE NOT $8 OR (s.expires_at IS NOT NULL AND s.expires_at <= now()) \
                  RETURNING {VALUE_COLUMNS}"
             )
         };

@@ -20,6 +20,30 @@ fn json_path(path: &[String]) -> String {
 }
 
 impl SqliteStore {
+    pub(super) async fn storage_history_impl(&self, tenant: &TenantId, key: crate::StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT revision, value, written_at FROM extension_storage_history WHERE tenant_id = ?1 AND extension_id = ?2 \
+             AND namespace = ?3 AND key = ?4 ORDER BY revision DESC LIMIT ?5",
+        )
+        .bind(tenant.as_str())
+        .bind(key.extension_id.to_string())
+        .bind(key.namespace)
+        .bind(key.key)
+        .bind(i64::from(limit.min(crate::HISTORY_KEPT)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(revision, value, written_at)| {
+                let corrupt = |message: String| crate::StoreError::Corrupt { table: "extension_storage_history", message };
+                Ok(crate::HistoryEntry {
+                    revision,
+                    value: serde_json::from_str(&value).map_err(|e| corrupt(e.to_string()))?,
+                    written_at: chrono::DateTime::parse_from_rfc3339(&written_at).map_err(|e| corrupt(e.to_string()))?.with_timezone(&chrono::Utc),
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn storage_search_impl(
         &self,
         tenant: &TenantId,
