@@ -246,6 +246,12 @@ pub trait Store: Send + Sync + 'static {
     /// A page of live values in one namespace, in key order.
     async fn storage_list(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, query: ListQuery<'_>) -> Result<Vec<StoredValue>>;
 
+    /// Appends audited storage changes of one tenant (batched by the caller).
+    async fn append_storage_audit(&self, tenant: &TenantId, entries: &[StorageAuditEntry]) -> Result<()>;
+
+    /// An extension's audited storage changes, newest first.
+    async fn list_storage_audit(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<StorageAuditEntry>>;
+
     /// The earlier revisions of a key (at most [`HISTORY_KEPT`]), newest first.
     async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<HistoryEntry>>;
 

@@ -397,3 +397,20 @@ pub struct HistoryEntry {
 
 /// Earlier revisions kept per key.
 pub const HISTORY_KEPT: u32 = 10;
+
+/// One audited storage change: who changed which key of which extension, and how big the
+/// written value was (0 for deletes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAuditEntry {
+    pub extension_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The request's user, `extension:<key>` outside a request, or the importing admin.
+    pub actor: String,
+    /// `set`, `delete`, `clear` or `import`.
+    pub op: String,
+    pub namespace: String,
+    /// Empty for whole-namespace operations.
+    pub key: String,
+    pub size_bytes: i64,
+}

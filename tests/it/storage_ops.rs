@@ -229,6 +229,21 @@ async fn storage_from_js(db: TestStore) {
     let (_, _, held) = send(&state, Method::GET, "/api/extensions/com.example.kv/kv/held", &acme, None).await;
     assert_eq!(held, json!({ "value": null }), "the abandoned write was rolled back");
 
+    // The write audit: committed changes with their actor; nothing from rolled-back work.
+    state.registry.storage_audit().flush().await;
+    let kv_id = state.registry.dispatch_target(&crate::support::tenant("acme"), "com.example.kv").await.unwrap().unwrap().extension.id;
+    let (status, _, audit) = send(&state, Method::GET, &format!("/admin/v1/extensions/{kv_id}/storage/audit?limit=1000"), &acme, None).await;
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit["entries"].as_array().unwrap();
+    let count = |op: &str, ns: &str, key: &str| entries.iter().filter(|e| e["op"] == op && e["namespace"] == ns && e["key"] == key).count();
+    assert_eq!((count("set", "", "k"), count("delete", "", "k")), (2, 1), "{audit}");
+    assert_eq!(count("clear", "adv", ""), 1);
+    assert_eq!(count("set", "tx", "n"), 24, "every committed transaction write, none lost");
+    assert_eq!(count("set", "tx", "r"), 2, "two plain writes (the handler ran twice); the rolled-back ones are not audited");
+    assert_eq!(count("set", "tx", "held"), 0, "the abandoned transaction is not audited");
+    assert!(entries.iter().all(|e| e["actor"] == "alice"), "every change names the request's user");
+    assert!(entries.iter().any(|e| e["op"] == "set" && e["key"] == "k" && e["sizeBytes"].as_i64() > Some(0)));
+
     // Another tenant's install and another extension of the same tenant see nothing of it.
     send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/secret", &acme, Some(json!({ "owner": "acme" }))).await;
     install_zip(&state, "globex", bundle("com.example.kv", "1.0.0", &rw)).await;

@@ -41,6 +41,7 @@ deno_core::extension!(
     esm = [dir "src/storage", "00_storage.js"],
 );
 
+pub mod audit;
 pub mod cache;
 pub mod seal;
 
@@ -64,6 +65,8 @@ struct OpenTransactions {
     open: std::collections::HashMap<u32, SharedTx>,
     /// Begins still waiting for the database; cleanup waits for them to register.
     pending: u32,
+    /// Audit entries of each open transaction, recorded only if it commits.
+    audit: std::collections::HashMap<u32, Vec<alga_store::StorageAuditEntry>>,
 }
 
 /// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
@@ -88,6 +91,8 @@ pub struct StorageContext {
     pub cache: Option<Arc<cache::StorageCache>>,
     /// This extension's key prefix in the cache: `StorageCache::scope(tenant, extension)`.
     pub cache_scope: String,
+    /// Where committed changes are audited.
+    pub audit: Option<Arc<audit::AuditSink>>,
 }
 
 impl StorageContext {
@@ -151,6 +156,34 @@ pub trait UsageObserver: Send + Sync {
 fn wrote(ctx: &StorageContext) {
     if let Some(observer) = &ctx.observer {
         observer.wrote();
+    }
+}
+
+/// An audit entry for a change made now by whoever the isolate acts for: the request's
+/// user, or the extension itself outside a request.
+fn audit_entry(state: &Rc<RefCell<OpState>>, ctx: &StorageContext, op: &str, namespace: &str, key: &str, size_bytes: i64) -> alga_store::StorageAuditEntry {
+    let state = state.borrow();
+    let actor = match state.try_borrow::<crate::api::CallUser>().and_then(|u| u.0.clone()) {
+        Some(user) => user,
+        None => format!("extension:{}", state.try_borrow::<crate::ExtensionIdentity>().map(|i| i.extension.as_str()).unwrap_or("?")),
+    };
+    alga_store::StorageAuditEntry {
+        extension_id: ctx.extension_id,
+        at: chrono::Utc::now(),
+        actor,
+        op: op.to_owned(),
+        namespace: namespace.to_owned(),
+        key: key.to_owned(),
+        size_bytes,
+    }
+}
+
+/// Audits committed changes (`(key, size)` each) of one namespace.
+fn audit(state: &Rc<RefCell<OpState>>, ctx: &StorageContext, op: &str, namespace: &str, changes: &[(&str, i64)]) {
+    if let Some(sink) = &ctx.audit {
+        for (key, size) in changes {
+            sink.record(&ctx.tenant, audit_entry(state, ctx, op, namespace, key, *size));
+        }
     }
 }
 
@@ -386,6 +419,7 @@ async fn op_storage_set(
     ctx.forget(&namespace, &[&key]);
     let stored = stored?;
     wrote(&ctx);
+    audit(&state, &ctx, "set", &namespace, &[(&key, stored.size_bytes)]);
     reveal(&ctx, &namespace, stored)
 }
 
@@ -396,6 +430,9 @@ async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: Str
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
     let deleted = on_server(&ctx, "delete", async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
     ctx.forget(&namespace, &[&key]);
+    if matches!(deleted, Ok(true)) {
+        audit(&state, &ctx, "delete", &namespace, &[(&key, 0)]);
+    }
     deleted
 }
 
@@ -551,6 +588,7 @@ async fn op_storage_set_many(
     ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
     let stored = stored?;
     wrote(&ctx);
+    audit(&state, &ctx, "set", &namespace, &stored.iter().map(|v| (v.key.as_str(), v.size_bytes)).collect::<Vec<_>>());
     reveal_all(&ctx, &namespace, stored)
 }
 
@@ -562,6 +600,9 @@ async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace
     let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());
     let deleted = on_server(&ctx, "delete_many", async move { store.storage_delete_many(&tenant, id, &ns, &ks).await }).await;
     ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+    if matches!(deleted, Ok(n) if n > 0) {
+        audit(&state, &ctx, "delete", &namespace, &keys.iter().map(|k| (k.as_str(), 0)).collect::<Vec<_>>());
+    }
     deleted
 }
 
@@ -574,6 +615,9 @@ async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: Stri
     let cleared = on_server(&ctx, "clear", async move { store.storage_clear(&tenant, id, &ns).await }).await;
     if let Some(cache) = &ctx.cache {
         cache.invalidate_namespace(&ctx.cache_scope, &namespace);
+    }
+    if matches!(cleared, Ok(n) if n > 0) {
+        audit(&state, &ctx, "clear", &namespace, &[("", 0)]);
     }
     cleared
 }
@@ -664,22 +708,40 @@ async fn op_storage_tx_set(
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
     let ns = namespace.clone();
     let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&ns, &key, &value, options).await })).await?;
+    let entry = audit_entry(&state, &ctx, "set", &namespace, &stored.key, stored.size_bytes);
+    pend_audit(&state, tx_id, entry);
     reveal(&ctx, &namespace, stored)
 }
 
 #[op2]
 async fn op_storage_tx_delete(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
-    context(&state, true)?;
+    let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
-    with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.delete(&namespace, &key).await })).await
+    let (ns, k) = (namespace.clone(), key.clone());
+    let deleted = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.delete(&ns, &k).await })).await?;
+    if deleted {
+        let entry = audit_entry(&state, &ctx, "delete", &namespace, &key, 0);
+        pend_audit(&state, tx_id, entry);
+    }
+    Ok(deleted)
+}
+
+/// Holds an audit entry until its transaction ends: recorded on commit, dropped on rollback.
+fn pend_audit(state: &Rc<RefCell<OpState>>, tx_id: u32, entry: alga_store::StorageAuditEntry) {
+    if let Some(txs) = state.borrow_mut().try_borrow_mut::<OpenTransactions>() {
+        txs.audit.entry(tx_id).or_default().push(entry);
+    }
 }
 
 #[op2]
 async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool) -> Result<(), JsErrorBox> {
     let ctx = context(&state, false)?;
-    let shared = {
+    let (shared, pending_audit) = {
         let mut state = state.borrow_mut();
-        state.try_borrow_mut::<OpenTransactions>().and_then(|t| t.open.remove(&tx_id))
+        match state.try_borrow_mut::<OpenTransactions>() {
+            Some(t) => (t.open.remove(&tx_id), t.audit.remove(&tx_id).unwrap_or_default()),
+            None => (None, Vec::new()),
+        }
     };
     let shared = shared.ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))?;
     on_server(&ctx, "tx_end", async move {
@@ -696,6 +758,11 @@ async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool
             cache.invalidate_extension(&ctx.cache_scope);
         }
         wrote(&ctx);
+        if let Some(sink) = &ctx.audit {
+            for entry in pending_audit {
+                sink.record(&ctx.tenant, entry);
+            }
+        }
     }
     Ok(())
 }
@@ -710,7 +777,11 @@ async fn op_storage_tx_abort_all(state: Rc<RefCell<OpState>>) -> Result<(), JsEr
         let (left_open, pending) = {
             let mut state = state.borrow_mut();
             match state.try_borrow_mut::<OpenTransactions>() {
-                Some(txs) => (txs.open.drain().map(|(_, tx)| tx).collect::<Vec<_>>(), txs.pending),
+                Some(txs) => {
+                    // Rolled back: their changes never happened, so nothing is audited.
+                    txs.audit.clear();
+                    (txs.open.drain().map(|(_, tx)| tx).collect::<Vec<_>>(), txs.pending)
+                }
                 None => (Vec::new(), 0),
             }
         };

@@ -128,6 +128,30 @@ pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller
     Ok(Json(json!(detail)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<u32>,
+}
+
+/// The extension's audited storage changes, newest first (`?limit=` up to 1000, default 100).
+pub async fn storage_audit(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let id = extension_id(&id)?;
+    state.registry.get(&who.tenant, id).await?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("limit {limit} is outside 1..=1000"))
+            .with_details(json!({ "field": "limit" })));
+    }
+    let entries = state.registry.store().list_storage_audit(&who.tenant, id, limit).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
 /// The extension's storage usage against its quota.
 pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&id)?).await?)))

@@ -73,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/disable", post(admin::disable))
         .route("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits))
         .route("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage))
+        .route("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit))
         .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
         .route(
             "/admin/v1/extensions/{id}/settings",

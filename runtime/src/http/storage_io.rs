@@ -156,6 +156,19 @@ pub async fn import(
     // Whatever happened, cached values of this extension may be out of date now.
     state.registry.storage_cache().invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(who.tenant.as_str(), id));
     let imported = imported?;
+    let bytes: i64 = values.iter().map(|v| alga_store::json_size(&v.value)).sum();
+    state.registry.storage_audit().record(
+        &who.tenant,
+        alga_store::StorageAuditEntry {
+            extension_id: id,
+            at: chrono::Utc::now(),
+            actor: who.user.clone(),
+            op: if replace { "import_replace".into() } else { "import".into() },
+            namespace: String::new(),
+            key: String::new(),
+            size_bytes: bytes,
+        },
+    );
     let entry = NewAuditEntry {
         actor: who.user.clone(),
         action: "storage.imported".into(),

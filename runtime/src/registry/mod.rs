@@ -106,6 +106,8 @@ pub struct Registry {
     warned: Arc<usage::Warned>,
     sealer: Option<Arc<alga_ops::storage::seal::Sealer>>,
     storage_cache: Arc<alga_ops::storage::cache::StorageCache>,
+    /// Started on first use, on the runtime `services` is called from (the server's).
+    storage_audit: std::sync::OnceLock<Arc<alga_ops::storage::audit::AuditSink>>,
 }
 
 /// Default size and staleness bound of the storage read cache.
@@ -118,7 +120,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)) }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)), storage_audit: Default::default() }
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -137,6 +139,11 @@ impl Registry {
     pub fn with_storage_cache(mut self, max_entries: u64, ttl: std::time::Duration) -> Self {
         self.storage_cache = Arc::new(alga_ops::storage::cache::StorageCache::new(max_entries, ttl));
         self
+    }
+
+    /// The storage write audit's writer. Must be called on the server's runtime.
+    pub fn storage_audit(&self) -> &Arc<alga_ops::storage::audit::AuditSink> {
+        self.storage_audit.get_or_init(|| alga_ops::storage::audit::AuditSink::start(self.store.clone(), &tokio::runtime::Handle::current()))
     }
 
     /// The storage read cache (for invalidation by imports and its hit/miss counters).
@@ -181,6 +188,7 @@ impl Registry {
             sealer: self.sealer.clone(),
             cache: Some(self.storage_cache.clone()),
             cache_scope: alga_ops::storage::cache::StorageCache::scope(ext.tenant_id.as_str(), ext.id),
+            audit: Some(self.storage_audit().clone()),
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),

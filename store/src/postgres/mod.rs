@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+mod audit;
 mod install;
 mod maintenance;
 mod portable;
@@ -311,6 +312,14 @@ impl Store for PgStore {
 
     async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[crate::Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>> {
         self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
+    }
+
+    async fn append_storage_audit(&self, tenant: &TenantId, entries: &[crate::StorageAuditEntry]) -> Result<()> {
+        self.append_storage_audit_impl(tenant, entries).await
+    }
+
+    async fn list_storage_audit(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<crate::StorageAuditEntry>> {
+        self.list_storage_audit_impl(tenant, extension_id, limit).await
     }
 
     async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
