@@ -126,6 +126,14 @@ pub(crate) fn check_list_limit(limit: u32) -> Result<i64> {
     Ok(i64::from(limit))
 }
 
+/// Checks imported values before an import writes anything.
+pub(crate) fn check_portable(values: &[crate::PortableValue]) -> Result<()> {
+    match values.iter().find(|v| v.revision < 1) {
+        Some(v) => Err(StoreError::Invalid { field: "revision", message: format!("{} is not a revision (1 or more)", v.revision) }),
+        None => Ok(()),
+    }
+}
+
 /// Checks a search's filters (count, paths, value types) before SQL is built from them.
 pub(crate) fn check_filters(filters: &[crate::Filter]) -> Result<()> {
     if filters.len() > crate::MAX_FILTERS {

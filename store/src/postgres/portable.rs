@@ -4,7 +4,8 @@ use uuid::Uuid;
 
 use super::storage::charge;
 use super::{PgStore, LIVE};
-use crate::{PortableValue, Result, SetOptions, StorageKey, StorageQuota, StoreError, TenantId};
+use crate::rows;
+use crate::{PortableValue, Result, SetOptions, StorageKey, StorageQuota, TenantId};
 
 type Row = (String, String, sqlx::types::Json<serde_json::Value>, i64, Option<chrono::DateTime<chrono::Utc>>);
 
@@ -47,6 +48,7 @@ impl PgStore {
         replace: bool,
         quota: Option<StorageQuota>,
     ) -> Result<u64> {
+        rows::check_portable(values)?;
         let mut tx = self.begin_tenant(tenant).await?;
         if replace {
             let (n, b): (i64, Option<i64>) = sqlx::query_as(
@@ -60,9 +62,6 @@ impl PgStore {
             charge(&mut tx, tenant, extension_id, -n, -b.unwrap_or(0), None).await?;
         }
         for v in values {
-            if v.revision < 1 {
-                return Err(StoreError::Invalid { field: "revision", message: format!("{} is not a revision (1 or more)", v.revision) });
-            }
             let key = StorageKey { extension_id, namespace: &v.namespace, key: &v.key };
             Self::set_in(&mut tx, tenant, key, &v.value, SetOptions { quota, ..Default::default() }).await?;
             sqlx::query(

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::storage::charge;
 use super::{now, ts, SqliteStore};
+use crate::rows;
 use crate::{PortableValue, Result, SetOptions, StorageKey, StorageQuota, StoreError, TenantId};
 
 type Row = (String, String, String, i64, Option<String>);
@@ -56,6 +57,7 @@ impl SqliteStore {
         replace: bool,
         quota: Option<StorageQuota>,
     ) -> Result<u64> {
+        rows::check_portable(values)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if replace {
             let (n, b): (i64, Option<i64>) = sqlx::query_as(
@@ -73,9 +75,6 @@ impl SqliteStore {
             charge(&mut tx, tenant, extension_id, -n, -b.unwrap_or(0), None).await?;
         }
         for v in values {
-            if v.revision < 1 {
-                return Err(StoreError::Invalid { field: "revision", message: format!("{} is not a revision (1 or more)", v.revision) });
-            }
             let key = StorageKey { extension_id, namespace: &v.namespace, key: &v.key };
             Self::set_in(&mut tx, tenant, key, &v.value, SetOptions { quota, ..Default::default() }).await?;
             sqlx::query(
