@@ -6,7 +6,8 @@
 -- History lives as long as its key: deleting the key (or the TTL sweep removing it) removes
 -- its history, so a key written again starts over at revision 1 without colliding with old
 -- revision numbers. History does not count against storage quotas; it is bounded by those
--- 10 revisions per key and goes with a purge or orphan removal.
+-- 10 revisions per key and goes with a purge or orphan removal (both delete the key rows,
+-- and the delete trigger takes their history along).
 
 CREATE TABLE extension_storage_history (
     extension_id uuid        NOT NULL,
@@ -54,27 +55,3 @@ CREATE TRIGGER extension_storage_archive_update
 CREATE TRIGGER extension_storage_archive_delete
     BEFORE DELETE ON extension_storage
     FOR EACH ROW EXECUTE FUNCTION alga_archive_storage_revision();
-
--- Orphan removal takes the history of the removed values too.
-CREATE OR REPLACE FUNCTION alga_delete_orphaned_storage(p_retention interval) RETURNS bigint
-    LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT
-    AS $$
-    WITH orphans AS (
-        SELECT u.extension_id, u.tenant_id FROM extension_storage_usage u
-         WHERE u.updated_at < now() - p_retention
-           AND NOT EXISTS (SELECT 1 FROM extensions e WHERE e.id = u.extension_id AND e.tenant_id = u.tenant_id)
-    ), gone AS (
-        DELETE FROM extension_storage s USING orphans o
-         WHERE s.extension_id = o.extension_id AND s.tenant_id = o.tenant_id
-        RETURNING 1
-    ), usage_gone AS (
-        DELETE FROM extension_storage_usage u USING orphans o
-         WHERE u.extension_id = o.extension_id AND u.tenant_id = o.tenant_id
-        RETURNING 1
-    ), history_gone AS (
-        DELETE FROM extension_storage_history h USING orphans o
-         WHERE h.extension_id = o.extension_id AND h.tenant_id = o.tenant_id
-        RETURNING 1
-    )
-    SELECT count(*) FROM gone
-$$;

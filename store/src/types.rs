@@ -346,6 +346,19 @@ pub enum FilterOp {
     Exists,
 }
 
+impl FilterOp {
+    /// The SQL operator of a range comparison, with spaces; `None` for the other ops.
+    pub fn sql_comparison(self) -> Option<&'static str> {
+        match self {
+            Self::Gt => Some(" > "),
+            Self::Gte => Some(" >= "),
+            Self::Lt => Some(" < "),
+            Self::Lte => Some(" <= "),
+            Self::Eq | Self::Ne | Self::Exists => None,
+        }
+    }
+}
+
 /// One condition of a search: the field at `path` (object member names from the value's
 /// root) compared with `value`. Ranges compare numbers with numbers and strings with
 /// strings (byte order); other types never match a range.

@@ -441,6 +441,7 @@ async fn maintenance_sweeps_expired_values_orphans_and_drift(store: &dyn Store) 
     store.storage_set(&acme, key(live.id, "", "brief"), &json!("abc"), ttl).await.unwrap();
     store.storage_set(&globex, key(live.id, "", "brief"), &json!("abcdef"), ttl).await.unwrap();
     store.storage_set(&acme, key(live.id, "", "kept"), &json!(1), SetOptions::default()).await.unwrap();
+    store.storage_set(&acme, key(gone, "", "left"), &json!("first"), SetOptions::default()).await.unwrap();
     store.storage_set(&acme, key(gone, "", "left"), &json!("behind"), SetOptions::default()).await.unwrap();
     let usage = |t: alga_store::TenantId, id: Uuid| async move { store.storage_usage(&t, id).await.unwrap() };
     // Expired values still count until the sweep removes them, as they do for quotas.
@@ -459,6 +460,7 @@ async fn maintenance_sweeps_expired_values_orphans_and_drift(store: &dyn Store) 
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(store.delete_orphaned_storage(Duration::from_millis(10)).await.unwrap(), 1);
     assert_eq!(store.storage_get(&acme, key(gone, "", "left")).await.unwrap(), None);
+    assert!(store.storage_history(&acme, key(gone, "", "left"), 10).await.unwrap().is_empty(), "history goes with the orphan");
     assert_eq!(usage(acme.clone(), gone).await, StorageUsage { key_count: 0, bytes: 0 });
     assert!(store.storage_get(&acme, key(live.id, "", "kept")).await.unwrap().is_some());
     assert_eq!(store.recount_storage_usage(&acme, live.id).await.unwrap(), StorageUsage { key_count: 1, bytes: 1 });

@@ -63,12 +63,7 @@ impl PgStore {
                     q.push(" AND (value #> ").push_bind(path).push(if f.value == Value::Bool(true) { ") IS NOT NULL" } else { ") IS NULL" });
                 }
                 FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
-                    let cmp = match f.op {
-                        FilterOp::Gt => " > ",
-                        FilterOp::Gte => " >= ",
-                        FilterOp::Lt => " < ",
-                        _ => " <= ",
-                    };
+                    let cmp = f.op.sql_comparison().unwrap_or(" = ");
                     if let Some(n) = f.value.as_f64() {
                         // The type test comes first so the cast never sees a non-number.
                         q.push(" AND CASE WHEN jsonb_typeof(value #> ").push_bind(path.clone()).push(") = 'number' THEN (value #> ");

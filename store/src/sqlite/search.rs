@@ -99,12 +99,7 @@ impl SqliteStore {
                     q.push(" AND json_type(value, ").push_bind(path).push(if f.value == Value::Bool(true) { ") IS NOT NULL" } else { ") IS NULL" });
                 }
                 FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
-                    let cmp = match f.op {
-                        FilterOp::Gt => " > ",
-                        FilterOp::Gte => " >= ",
-                        FilterOp::Lt => " < ",
-                        _ => " <= ",
-                    };
+                    let cmp = f.op.sql_comparison().unwrap_or(" = ");
                     if let Some(n) = f.value.as_f64() {
                         q.push(" AND json_type(value, ").push_bind(path.clone()).push(") IN ('integer', 'real') AND json_extract(value, ");
                         q.push_bind(path).push(")").push(cmp).push_bind(n);
