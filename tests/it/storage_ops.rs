@@ -128,6 +128,7 @@ export async function find(request, ctx) {
   out.values = (await s.search({ "customer.name": "Acme" })).items[0].value.priority;
   try { await s.search({ status: { $regex: "o" } }); } catch (e) { out.badOp = e.name; }
   try { await s.search({ "bad path": 1 }); } catch (e) { out.badPath = e.code; }
+  try { await s.history("a", { limit: 11 }); } catch (e) { out.badHistory = e.code; }
   return { body: out };
 }
 export function later(request, ctx) {
@@ -202,7 +203,7 @@ async fn storage_from_js(db: TestStore) {
     assert_eq!(
         found,
         json!({ "open": ["a", "c"], "range": ["c"], "nested": ["b"], "pages": [["a", "b"], ["c"], null], "values": 3,
-                "badOp": "TypeError", "badPath": "VALIDATION_FAILED" })
+                "badOp": "TypeError", "badPath": "VALIDATION_FAILED", "badHistory": "VALIDATION_FAILED" })
     );
 
     // Per-namespace schemas refuse bad values on every write path, naming the path; the
@@ -235,6 +236,8 @@ async fn storage_from_js(db: TestStore) {
     let (status, _, audit) = send(&state, Method::GET, &format!("/admin/v1/extensions/{kv_id}/storage/audit?limit=1000"), &acme, None).await;
     assert_eq!(status, 200, "{audit}");
     let entries = audit["entries"].as_array().unwrap();
+    let (status, _, bad) = send(&state, Method::GET, &format!("/admin/v1/extensions/{kv_id}/storage/audit?limit=0"), &acme, None).await;
+    assert_eq!((status, bad["error"]["code"].as_str(), bad["error"]["details"]["field"].as_str()), (400, Some("INVALID_ARGUMENT"), Some("limit")));
     let count = |op: &str, ns: &str, key: &str| entries.iter().filter(|e| e["op"] == op && e["namespace"] == ns && e["key"] == key).count();
     assert_eq!((count("set", "", "k"), count("delete", "", "k")), (2, 1), "{audit}");
     assert_eq!(count("clear", "adv", ""), 1);
