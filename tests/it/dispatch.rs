@@ -97,6 +97,50 @@ fn state_with(limits: IsolateLimits, db: &TestStore) -> AppState {
     db.app_state_with_pool(PoolConfig { limits, ..Default::default() })
 }
 
+/// Handlers that wait, spin on the CPU for a while, or for ever; `count` tells whether the
+/// isolate is still the same one (module state restarts in a fresh isolate).
+const CLOCK: &str = r#"
+let calls = 0;
+export function count() { calls += 1; return { body: { calls } }; }
+function spin(ms) { const end = Date.now() + ms; while (Date.now() < end) {} }
+export function spin120() { spin(120); return { body: { spun: true } }; }
+export async function spinLater() { await null; spin(120); return { body: { spun: true } }; }
+export function spinForever() { spin(60000); return {}; }
+export async function wait() { await new Promise((resolve) => setTimeout(resolve, 600)); return { body: { waited: true } }; }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_limits_count_running_javascript_not_waiting() {
+    let db = TestStore::sqlite().await;
+    let limits = IsolateLimits { cpu_soft: Duration::from_millis(20), cpu_hard: Duration::from_millis(300), ..Default::default() };
+    let state = state_with(limits, &db);
+    install(&state, "acme", "com.example.clock", "1.0.0", CLOCK, &["count", "spin120", "spinLater", "spinForever", "wait"]).await;
+    let admin = admin_token("acme");
+    let get = |name: &str| {
+        let (state, admin, path) = (state.clone(), admin.clone(), format!("/api/extensions/com.example.clock/{name}"));
+        async move { send(&state, Method::GET, &path, &admin, None).await }
+    };
+    let calls = |(_, _, body): (u16, Option<String>, Value)| body["calls"].as_i64().unwrap();
+
+    assert_eq!(calls(get("count").await), 1);
+    // Twice the hard limit in wall time, almost none of it on the CPU: neither limit is hit.
+    let (status, _, body) = get("wait").await;
+    assert_eq!((status, body), (200, json!({ "waited": true })));
+    assert_eq!(calls(get("count").await), 2, "waiting must not retire the isolate");
+
+    // Past the soft limit, under the hard one: answered, then the isolate is replaced.
+    assert_eq!(get("spin120").await.0, 200);
+    assert_eq!(calls(get("count").await), 1, "the isolate that passed the soft limit was retired");
+    assert_eq!(get("spinLater").await.0, 200, "CPU after an await counts too");
+    assert_eq!(calls(get("count").await), 1);
+
+    let started = std::time::Instant::now();
+    let (status, _, body) = get("spinForever").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (500, Some("EXTENSION_CPU_LIMIT")), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped by the CPU limit: {:?}", started.elapsed());
+    assert_eq!(calls(get("count").await), 1, "a fresh isolate answers after the terminated one");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_run_in_the_isolate_with_request_and_context() {
     let db = TestStore::sqlite().await;

@@ -95,8 +95,23 @@
   const contexts = new Map();
   const FORGET_ALL = 0xffffffff;
 
-  // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }`.
-  async function dispatch(namespace, name, requestJson, ctxId, ctxJson, evict, isPage) {
+  function isThenable(value) {
+    return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
+  }
+
+  async function settle(result, isPage) {
+    try {
+      return JSON.stringify(normalize(await result, isPage));
+    } finally {
+      // Transactions a handler did not finish must not outlive its request.
+      await storage.abortAll();
+    }
+  }
+
+  // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }`. A
+  // handler that answers at once gets the text back at once: no promise to watch and no
+  // turn of the event loop, which is most of the cost of a small request.
+  function dispatch(namespace, name, requestJson, ctxId, ctxJson, evict, isPage) {
     if (evict === FORGET_ALL) contexts.clear();
     else if (evict !== undefined) contexts.delete(evict);
     if (ctxJson !== undefined) contexts.set(ctxId, makeCtx(JSON.parse(ctxJson)));
@@ -106,13 +121,16 @@
     if (typeof handler !== "function") {
       throw new TypeError(`the main module does not export a function named ${name}`);
     }
+    let text;
     try {
-      const result = await handler(freeze(JSON.parse(requestJson)), ctx);
-      return JSON.stringify(normalize(result, isPage));
-    } finally {
-      // Transactions a handler did not finish must not outlive its request.
-      await storage.abortAll();
+      const result = handler(freeze(JSON.parse(requestJson)), ctx);
+      if (isThenable(result)) return settle(result, isPage);
+      text = JSON.stringify(normalize(result, isPage));
+    } catch (error) {
+      return settle(Promise.reject(error), isPage);
     }
+    const aborting = storage.abortAll();
+    return aborting === undefined ? text : aborting.then(() => text);
   }
 
   delete globalThis.Deno;

@@ -4,9 +4,9 @@
 //! waiting for the database or the host API does not count. One watchdog thread polls every
 //! armed isolate and terminates the one past its deadline; V8's termination is thread-safe.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deno_core::v8;
 
@@ -70,41 +70,85 @@ impl ThreadClock {
 }
 
 /// One isolate's registration with the watchdog.
+///
+/// Arming and disarming read no CPU clock: on a VM that read is a system call, as dear as
+/// a small request. The watchdog takes the baseline when it first sees a budget, counting
+/// the wall time since arming as CPU time (a thread cannot use more CPU than wall time),
+/// so a budget is never overrun by the late start, only ended early by at most one poll.
 pub struct CpuGuard {
     clock: ThreadClock,
     handle: v8::IsolateHandle,
-    /// CPU-clock deadline in nanoseconds; 0 while no JS runs for a request.
-    deadline_ns: AtomicU64,
+    budget: Mutex<Option<Budget>>,
     fired: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    armed_at: Instant,
+    limit: Duration,
+    /// The thread's CPU clock reading that stands for `armed_at`, once the watchdog (or a
+    /// long call's end) has taken one.
+    cpu_start_ns: Option<u64>,
+}
+
+impl Budget {
+    /// The CPU clock reading at arming, or a conservative stand-in taken now.
+    fn cpu_start(&mut self, clock: ThreadClock) -> u64 {
+        *self.cpu_start_ns.get_or_insert_with(|| {
+            let wall = self.armed_at.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+            clock.now_ns().saturating_sub(wall)
+        })
+    }
 }
 
 impl CpuGuard {
     /// Registers the calling thread's isolate. Call on the isolate's own thread.
     pub fn register(handle: v8::IsolateHandle) -> Arc<Self> {
-        let guard = Arc::new(Self { clock: ThreadClock::current(), handle, deadline_ns: AtomicU64::new(0), fired: AtomicBool::new(false) });
+        let guard = Arc::new(Self { clock: ThreadClock::current(), handle, budget: Mutex::new(None), fired: AtomicBool::new(false) });
         watchdog().guards.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::downgrade(&guard));
         guard
     }
 
-    /// Starts a budget of `limit` CPU time from now; returns the start for [`Self::used`].
-    pub fn arm(&self, limit: Duration) -> u64 {
-        let start = self.clock.now_ns();
-        self.deadline_ns.store(start.saturating_add(limit.as_nanos() as u64), Ordering::SeqCst);
-        start
+    fn budget(&self) -> std::sync::MutexGuard<'_, Option<Budget>> {
+        self.budget.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn disarm(&self) {
-        self.deadline_ns.store(0, Ordering::SeqCst);
+    /// Starts a budget of `limit` CPU time from now.
+    pub fn arm(&self, limit: Duration) {
+        *self.budget() = Some(Budget { armed_at: Instant::now(), limit, cpu_start_ns: None });
     }
 
-    /// CPU time used since `start` (from [`Self::arm`]).
-    pub fn used(&self, start: u64) -> Duration {
+    /// Ends the budget and returns the CPU time it used: exact when that is above
+    /// `exact_above`, otherwise possibly the wall time instead (an upper bound that is
+    /// still at most `exact_above`).
+    pub fn disarm(&self, exact_above: Duration) -> Duration {
+        let Some(mut budget) = self.budget().take() else { return Duration::ZERO };
+        let wall = budget.armed_at.elapsed();
+        if wall <= exact_above {
+            return wall;
+        }
+        let start = budget.cpu_start(self.clock);
         Duration::from_nanos(self.clock.now_ns().saturating_sub(start))
     }
 
     /// Whether the watchdog terminated this isolate's execution.
     pub fn fired(&self) -> bool {
         self.fired.load(Ordering::SeqCst)
+    }
+
+    /// The watchdog's look at this guard: terminates the isolate once its budget is spent.
+    fn check(&self) {
+        let mut budget = self.budget();
+        let Some(budget) = budget.as_mut() else { return };
+        // Cheap test first: CPU time cannot exceed wall time.
+        if budget.armed_at.elapsed() < budget.limit && budget.cpu_start_ns.is_some() {
+            return;
+        }
+        let start = budget.cpu_start(self.clock);
+        let used = self.clock.now_ns().saturating_sub(start);
+        if used >= budget.limit.as_nanos().min(u128::from(u64::MAX)) as u64 && !self.fired.swap(true, Ordering::SeqCst) {
+            self.handle.terminate_execution();
+        }
     }
 }
 
@@ -126,10 +170,7 @@ fn watchdog() -> &'static Watchdog {
                 let mut guards = dog.guards.lock().unwrap_or_else(|e| e.into_inner());
                 guards.retain(|weak| {
                     let Some(guard) = weak.upgrade() else { return false };
-                    let deadline = guard.deadline_ns.load(Ordering::SeqCst);
-                    if deadline != 0 && guard.clock.now_ns() >= deadline && !guard.fired.swap(true, Ordering::SeqCst) {
-                        guard.handle.terminate_execution();
-                    }
+                    guard.check();
                     true
                 });
             })

@@ -15,6 +15,7 @@ mod worker;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use alga_bundle::Files;
 use alga_ops::ExtensionIdentity;
@@ -213,7 +214,7 @@ impl Isolate {
         }
         self.cpu.arm(self.limits.cpu_hard);
         let outcome = self.runtime.execute_script(name, code);
-        self.cpu.disarm();
+        self.cpu.disarm(Duration::MAX);
         if let Some(err) = self.limit_error(self.limits.cpu_hard) {
             return self.finish(Err(err));
         }
@@ -239,7 +240,7 @@ impl Isolate {
             Ok::<_, IsolateError>(id)
         })
         .await;
-        self.cpu.disarm();
+        self.cpu.disarm(Duration::MAX);
         if let Some(err) = self.limit_error(limit) {
             return self.finish(Err(err));
         }
@@ -261,14 +262,13 @@ impl Isolate {
         if self.is_poisoned() {
             return None;
         }
-        let start = self.cpu.arm(self.limits.cpu_hard);
+        self.cpu.arm(self.limits.cpu_hard);
         let outcome = tokio::select! {
             biased;
             value = interrupt => Ok(value),
             done = self.runtime.run_event_loop(PollEventLoopOptions::default()) => Err(done),
         };
-        let used = self.cpu.used(start);
-        self.cpu.disarm();
+        let used = self.cpu.disarm(self.limits.cpu_soft);
         if let Some(err) = self.limit_error(self.limits.cpu_hard) {
             tracing::warn!(error = %err, "work left behind by a request hit a limit");
             self.poisoned = true;
@@ -325,12 +325,11 @@ impl Isolate {
         };
         // ctx.api acts for this call's user, and for no one once the call is over.
         self.runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(Some(invocation.ctx.user.id.clone())));
-        let start = self.cpu.arm(self.limits.cpu_hard);
+        self.cpu.arm(self.limits.cpu_hard);
         let call = self.runtime.call_with_args(&self.dispatcher, &args);
         let wall = self.limits.wall;
         let outcome = tokio::time::timeout(wall, self.runtime.with_event_loop_promise(call, PollEventLoopOptions::default())).await;
-        let used = self.cpu.used(start);
-        self.cpu.disarm();
+        let used = self.cpu.disarm(self.limits.cpu_soft);
         self.runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(None));
         self.soft_limit_hit = used > self.limits.cpu_soft;
         if let Some(err) = self.limit_error(self.limits.cpu_hard) {
