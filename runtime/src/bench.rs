@@ -134,7 +134,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     println!("fresh isolate + {source_kb} KB bundle + first response (same thread): {}", summary(in_thread));
 
-    // 2. The same through the pool's path: a new isolate thread, then the first call.
+    // 2. The same through the pool's path: an isolate thread, then the first call; back to
+    // back, so no blank isolate is ready and each start builds V8 from the snapshot.
+    crate::isolate::prepare_blanks(None);
     let mut via_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
@@ -142,7 +144,26 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         handle.call(hello_invocation()).await?;
         via_thread.push(started.elapsed());
     }
-    println!("fresh isolate thread + {source_kb} KB bundle + first response: {}", summary(via_thread));
+    println!("fresh isolate thread + {source_kb} KB bundle + first response, back to back (no blank ready): {}", summary(via_thread));
+
+    // 2b. Cold starts as the pool sees them when they are not back to back: an idle thread
+    // has a blank isolate ready, and the start only binds it and loads the bundle.
+    crate::isolate::prepare_blanks(Some(IsolateLimits::default()));
+    let mut from_blank = Vec::with_capacity(args.cold);
+    for _ in 0..args.cold {
+        let ready_by = Instant::now() + std::time::Duration::from_secs(2);
+        while crate::isolate::blank_counts().0 == 0 && Instant::now() < ready_by {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let taken = crate::isolate::blank_counts().1;
+        let started = Instant::now();
+        let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), Default::default()).await?;
+        handle.call(hello_invocation()).await?;
+        from_blank.push(started.elapsed());
+        anyhow::ensure!(crate::isolate::blank_counts().1 > taken, "the start did not take the blank isolate that was ready: {:?} before {taken}", crate::isolate::blank_counts());
+    }
+    crate::isolate::prepare_blanks(None);
+    println!("fresh isolate thread + {source_kb} KB bundle + first response, from a blank isolate: {}", summary(from_blank));
 
     // 3a. Warm calls on the isolate's own thread: the cost of the JS side alone.
     let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), Default::default())?;

@@ -41,14 +41,21 @@ fn source_hash(sha256_hex: &str) -> u64 {
     u64::from_str_radix(sha256_hex.get(..16).unwrap_or("0"), 16).unwrap_or(0)
 }
 
-/// Serves modules out of one bundle's files.
+/// Serves modules out of one bundle's files, once it is given them: an isolate built ahead
+/// of need gets its loader before anyone knows which bundle it will run.
+#[derive(Default)]
 pub struct BundleLoader {
-    files: Arc<Files>,
+    files: std::cell::OnceCell<Arc<Files>>,
 }
 
 impl BundleLoader {
-    pub fn new(files: Arc<Files>) -> Self {
-        Self { files }
+    /// Gives the loader its bundle; a loader serves one bundle for its whole life.
+    pub fn bind(&self, files: Arc<Files>) -> Result<(), Arc<Files>> {
+        self.files.set(files)
+    }
+
+    fn files(&self) -> Result<&Files, JsErrorBox> {
+        self.files.get().map(|f| f.as_ref()).ok_or_else(|| JsErrorBox::type_error("this isolate has no bundle to load modules from"))
     }
 }
 
@@ -89,7 +96,7 @@ impl ModuleLoader for BundleLoader {
 
 impl BundleLoader {
     fn file_for(&self, specifier: &ModuleSpecifier) -> Option<&alga_bundle::BundleFile> {
-        (specifier.scheme() == BUNDLE_SCHEME).then(|| self.files.get(&percent_decode(specifier.path().trim_start_matches('/')))).flatten()
+        (specifier.scheme() == BUNDLE_SCHEME).then(|| self.files().ok()?.get(&percent_decode(specifier.path().trim_start_matches('/')))).flatten()
     }
 
     fn load_sync(&self, specifier: &ModuleSpecifier) -> Result<ModuleSource, deno_core::error::ModuleLoaderError> {
@@ -101,7 +108,7 @@ impl BundleLoader {
         }
         let path = specifier.path().trim_start_matches('/');
         let path = percent_decode(path);
-        let file = self.files.get(&path).ok_or_else(|| JsErrorBox::type_error(format!("module {path:?} is not in the bundle")))?;
+        let file = self.files()?.get(&path).ok_or_else(|| JsErrorBox::type_error(format!("module {path:?} is not in the bundle")))?;
         let text = String::from_utf8(file.bytes.clone()).map_err(|_| JsErrorBox::type_error(format!("module {path:?} is not UTF-8")))?;
         let (module_type, text) = if path.ends_with(".json") {
             (ModuleType::Json, text)

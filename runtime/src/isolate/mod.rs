@@ -24,6 +24,7 @@ use serde::Deserialize;
 
 pub use limits::IsolateLimits;
 pub use invocation::{CtxData, CtxExtension, CtxUser, Invocation};
+pub use threads::{blank_counts, prepare_blanks};
 pub use worker::IsolateHandle;
 
 use allocator::BufferBudget;
@@ -108,18 +109,19 @@ pub struct Isolate {
 
 const DISPATCH_JS: &str = include_str!("dispatch.js");
 
-/// V8 startup snapshot with deno_core and the ops' JS glue, made by `build.rs`.
-static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ALGA_SNAPSHOT.bin"));
+/// An isolate built ahead of need: V8 from the snapshot, the ops, the limits fixed at
+/// creation and the dispatcher, but no identity, services or bundle. It has run no code an
+/// extension supplied, so any extension may be given it (`assign`); that skips most of a
+/// cold start, since building the isolate is most of it.
+pub struct Blank {
+    isolate: Isolate,
+    loader: Rc<loader::BundleLoader>,
+}
 
-impl Isolate {
-    /// Builds an isolate for `identity` under `limits`, able to load modules from `files`.
-    /// Must be called inside a tokio runtime context, on the thread that will run it.
-    pub fn new(
-        identity: ExtensionIdentity,
-        limits: IsolateLimits,
-        files: Option<Arc<Files>>,
-        services: Services,
-    ) -> Result<Self, IsolateError> {
+impl Blank {
+    /// Builds a blank isolate under `limits`. Must be called inside a tokio runtime
+    /// context, on the thread that will run it.
+    pub fn new(limits: IsolateLimits) -> Result<Self, IsolateError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(IsolateError::NoAsyncRuntime);
         }
@@ -127,26 +129,16 @@ impl Isolate {
         let params = v8::CreateParams::default()
             .heap_limits(0, limits.heap_max_bytes)
             .array_buffer_allocator(allocator::allocator(&buffers));
+        let loader = Rc::new(loader::BundleLoader::default());
         let mut runtime = JsRuntime::new(RuntimeOptions {
             extensions: alga_ops::extensions(),
             // The ops' JS glue is already evaluated inside the snapshot.
             startup_snapshot: Some(SNAPSHOT),
-            module_loader: files.map(|f| Rc::new(loader::BundleLoader::new(f)) as Rc<dyn deno_core::ModuleLoader>),
+            module_loader: Some(loader.clone()),
             create_params: Some(params),
             ..Default::default()
         });
-        {
-            let op_state = runtime.op_state();
-            let mut op_state = op_state.borrow_mut();
-            op_state.put(identity);
-            op_state.put(alga_ops::api::CallUser(None));
-            if let Some(storage) = services.storage {
-                op_state.put(storage);
-            }
-            if let Some(api) = services.api {
-                op_state.put(api);
-            }
-        }
+        runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(None));
         let heap_exhausted = Arc::new(AtomicBool::new(false));
         let flag = heap_exhausted.clone();
         let handle = runtime.v8_isolate().thread_safe_handle();
@@ -165,9 +157,68 @@ impl Isolate {
             let function = v8::Local::<v8::Function>::try_from(local).map_err(|_| IsolateError::Script("dispatcher is not a function".into()))?;
             v8::Global::new(scope, function)
         };
-        Ok(Self { runtime, limits, heap_exhausted, buffers, cpu, poisoned: false, dispatcher, namespace: None, soft_limit_hit: false, contexts: Default::default() })
+        let isolate = Isolate {
+            runtime,
+            limits,
+            heap_exhausted,
+            buffers,
+            cpu,
+            poisoned: false,
+            dispatcher,
+            namespace: None,
+            soft_limit_hit: false,
+            contexts: Default::default(),
+        };
+        Ok(Self { isolate, loader })
     }
 
+    /// Whether this blank was built with the creation-time limits `limits` asks for (the
+    /// per-call limits are taken from `limits` on assignment).
+    pub fn fits(&self, limits: &IsolateLimits) -> bool {
+        let own = &self.isolate.limits;
+        own.heap_max_bytes == limits.heap_max_bytes && own.array_buffer_max_bytes == limits.array_buffer_max_bytes
+    }
+
+    /// Turns the blank into `identity`'s isolate under `limits` (whose creation-time part
+    /// it must `fit`), loading modules from `files`.
+    pub fn assign(self, identity: ExtensionIdentity, limits: IsolateLimits, files: Option<Arc<Files>>, services: Services) -> Isolate {
+        debug_assert!(self.fits(&limits));
+        let Self { mut isolate, loader } = self;
+        isolate.limits = limits;
+        if let Some(files) = files {
+            // A fresh loader is always unbound; the result cannot be an error.
+            let _ = loader.bind(files);
+        }
+        let op_state = isolate.runtime.op_state();
+        let mut op_state = op_state.borrow_mut();
+        op_state.put(identity);
+        if let Some(storage) = services.storage {
+            op_state.put(storage);
+        }
+        if let Some(api) = services.api {
+            op_state.put(api);
+        }
+        drop(op_state);
+        isolate
+    }
+}
+
+/// V8 startup snapshot with deno_core and the ops' JS glue, made by `build.rs`.
+static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ALGA_SNAPSHOT.bin"));
+
+impl Isolate {
+    /// Builds an isolate for `identity` under `limits`, able to load modules from `files`.
+    /// Must be called inside a tokio runtime context, on the thread that will run it.
+    pub fn new(
+        identity: ExtensionIdentity,
+        limits: IsolateLimits,
+        files: Option<Arc<Files>>,
+        services: Services,
+    ) -> Result<Self, IsolateError> {
+        Ok(Blank::new(limits)?.assign(identity, limits, files, services))
+    }
+
+    /// Whether a limit terminated this isolate; such an isolate must be dropped, never reused.
     /// Whether a limit terminated this isolate; such an isolate must be dropped, never reused.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned || self.heap_exhausted.load(Ordering::SeqCst)

@@ -64,6 +64,8 @@ impl IsolatePool {
             .time_to_idle(config.idle_ttl)
             .support_invalidation_closures()
             .build();
+        // Idle isolate threads keep blank isolates with these limits ready for cold starts.
+        super::threads::prepare_blanks(Some(config.limits));
         let pool = Arc::new(Self { cache, registry, config });
         let mut events = pool.registry.events().subscribe();
         let cache = pool.cache.clone();

@@ -3,13 +3,124 @@
 //!
 //! A new thread costs more than `clone`: glibc gives it a fresh malloc arena whose pages
 //! all fault in while V8 sets the isolate up. A reused thread has them mapped already.
+//!
+//! A waiting thread also builds a blank isolate (`super::Blank`) while it waits, when the
+//! pool has asked for them (`prepare_blanks`): the next start then skips building V8 from
+//! the snapshot, most of a cold start. At most `MAX_BLANKS` exist at once.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-/// Work to run on an isolate thread; it owns the isolate from creation to teardown.
-pub type Task = Box<dyn FnOnce() + Send + 'static>;
+use super::{Blank, IsolateLimits};
+
+/// Work to run on an isolate thread; it owns the isolate from creation to teardown, and
+/// gets the blank isolate the thread prepared, if any.
+pub type Task = Box<dyn FnOnce(Option<Prepared>) + Send + 'static>;
+
+/// Most blank isolates kept ready at once (each holds about 2 MB).
+const MAX_BLANKS: usize = 2;
+
+static BLANK_LIMITS: Mutex<Option<IsolateLimits>> = Mutex::new(None);
+/// Blank isolates in existence (being built, waiting, or handed over but not yet taken).
+static BLANKS_READY: AtomicUsize = AtomicUsize::new(0);
+/// Idle threads waiting with a blank isolate.
+static BLANKS_WAITING: AtomicUsize = AtomicUsize::new(0);
+static BLANKS_TAKEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Has idle threads keep blank isolates built under `limits` (`None`: none).
+pub fn prepare_blanks(limits: Option<IsolateLimits>) {
+    *BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+    ensure_blank();
+}
+
+/// Has an idle thread without a blank build one, when blanks are wanted and fewer than
+/// `MAX_BLANKS` are ready: it gets a task that does nothing, after which it prepares.
+fn ensure_blank() {
+    let wanted = BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    if !wanted || BLANKS_READY.load(Ordering::SeqCst) >= MAX_BLANKS {
+        return;
+    }
+    let next = {
+        let mut idle = lock();
+        let at = idle.threads.iter().rposition(|(_, _, blank)| !*blank);
+        at.map(|at| take_idle(&mut idle, at))
+    };
+    if let Some((_, waiting, _)) = next {
+        // A thread that has just exited drops the task; the next start's spare covers it.
+        let _ = waiting.send(Box::new(|_| {}));
+    }
+}
+
+/// Idle threads waiting with a blank isolate now, and blanks taken by starts so far.
+pub fn blank_counts() -> (usize, usize) {
+    (BLANKS_WAITING.load(Ordering::SeqCst), BLANKS_TAKEN.load(Ordering::SeqCst))
+}
+
+/// Takes the idle entry at `at` off the list, keeping the count of waiting blanks.
+fn take_idle(idle: &mut Idle, at: usize) -> (u64, Sender<Task>, bool) {
+    let entry = idle.threads.remove(at);
+    if entry.2 {
+        BLANKS_WAITING.fetch_sub(1, Ordering::SeqCst);
+    }
+    entry
+}
+
+/// A blank isolate with the `current_thread` runtime it was built in (an isolate must stay
+/// with the runtime its V8 tasks were handed to).
+pub struct Prepared {
+    runtime: Option<tokio::runtime::Runtime>,
+    blank: Option<Blank>,
+}
+
+impl Prepared {
+    /// The runtime and blank when the blank fits `limits`; otherwise both are dropped.
+    pub fn take_if_fits(mut self, limits: &IsolateLimits) -> Option<(tokio::runtime::Runtime, Blank)> {
+        if !self.blank.as_ref().is_some_and(|b| b.fits(limits)) {
+            return None;
+        }
+        BLANKS_TAKEN.fetch_add(1, Ordering::SeqCst);
+        Some((self.runtime.take()?, self.blank.take()?))
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        BLANKS_READY.fetch_sub(1, Ordering::SeqCst);
+        if let (Some(runtime), Some(blank)) = (&self.runtime, self.blank.take()) {
+            // V8's teardown may hand tasks to the runtime: drop the isolate inside it.
+            let _inside = runtime.enter();
+            drop(blank);
+        }
+    }
+}
+
+/// Builds a blank isolate on this thread when blanks are wanted and fewer than
+/// `MAX_BLANKS` exist.
+fn prepare() -> Option<Prepared> {
+    let limits = (*BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()))?;
+    if BLANKS_READY.fetch_add(1, Ordering::SeqCst) >= MAX_BLANKS {
+        BLANKS_READY.fetch_sub(1, Ordering::SeqCst);
+        return None;
+    }
+    // From here on, `Prepared`'s drop gives the count back.
+    let mut prepared = Prepared { runtime: None, blank: None };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let blank = {
+        let _inside = runtime.enter();
+        Blank::new(limits)
+    };
+    prepared.runtime = Some(runtime);
+    match blank {
+        Ok(blank) => prepared.blank = Some(blank),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot prepare a blank isolate");
+            return None;
+        }
+    }
+    Some(prepared)
+}
 
 /// Stack for isolate threads: V8 sizes its JS stack limit below what the thread has.
 const STACK_BYTES: usize = 8 * 1024 * 1024;
@@ -20,7 +131,8 @@ const IDLE_FOR: Duration = Duration::from_secs(60);
 
 struct Idle {
     next_id: u64,
-    threads: Vec<(u64, Sender<Task>)>,
+    /// Waiting threads: id, how to reach it, and whether it holds a blank isolate.
+    threads: Vec<(u64, Sender<Task>, bool)>,
 }
 
 fn idle() -> &'static Mutex<Idle> {
@@ -38,10 +150,17 @@ fn lock() -> std::sync::MutexGuard<'static, Idle> {
 pub fn run(task: Task) -> std::io::Result<()> {
     let mut task = task;
     loop {
-        let Some((_, waiting)) = lock().threads.pop() else { break };
+        let next = {
+            let mut idle = lock();
+            // A thread with a blank isolate first.
+            let at = idle.threads.iter().rposition(|(_, _, blank)| *blank).or_else(|| idle.threads.len().checked_sub(1));
+            at.map(|at| take_idle(&mut idle, at))
+        };
+        let Some((_, waiting, _)) = next else { break };
         match waiting.send(task) {
             Ok(()) => {
                 ensure_spare();
+                ensure_blank();
                 return Ok(());
             }
             // That thread has just exited: try the next.
@@ -50,6 +169,7 @@ pub fn run(task: Task) -> std::io::Result<()> {
     }
     spawn(Some(task))?;
     ensure_spare();
+    ensure_blank();
     Ok(())
 }
 
@@ -65,17 +185,21 @@ fn ensure_spare() {
 fn spawn(first: Option<Task>) -> std::io::Result<()> {
     std::thread::Builder::new().name("alga-isolate".into()).stack_size(STACK_BYTES).spawn(move || {
         if let Some(task) = first {
-            task();
+            task(None);
         }
-        while let Some(task) = wait_for_task() {
-            task();
+        loop {
+            let prepared = prepare();
+            match wait_for_task(prepared.is_some()) {
+                Some(task) => task(prepared),
+                None => break,
+            }
         }
     })?;
     Ok(())
 }
 
 /// Parks the calling thread on the idle list until a task comes or it has waited too long.
-fn wait_for_task() -> Option<Task> {
+fn wait_for_task(has_blank: bool) -> Option<Task> {
     let (sender, tasks) = channel();
     let id = {
         let mut idle = lock();
@@ -84,7 +208,10 @@ fn wait_for_task() -> Option<Task> {
         }
         idle.next_id += 1;
         let id = idle.next_id;
-        idle.threads.push((id, sender));
+        idle.threads.push((id, sender, has_blank));
+        if has_blank {
+            BLANKS_WAITING.fetch_add(1, Ordering::SeqCst);
+        }
         id
     };
     match tasks.recv_timeout(IDLE_FOR) {
@@ -92,8 +219,8 @@ fn wait_for_task() -> Option<Task> {
         Err(RecvTimeoutError::Disconnected) => None,
         Err(RecvTimeoutError::Timeout) => {
             let mut idle = lock();
-            if let Some(at) = idle.threads.iter().position(|(i, _)| *i == id) {
-                idle.threads.swap_remove(at);
+            if let Some(at) = idle.threads.iter().position(|(i, _, _)| *i == id) {
+                take_idle(&mut idle, at);
                 return None;
             }
             drop(idle);
@@ -111,14 +238,14 @@ mod tests {
     fn a_finished_thread_runs_the_next_task() {
         let (done, finished) = channel();
         let first = done.clone();
-        run(Box::new(move || first.send(std::thread::current().id()).unwrap())).unwrap();
+        run(Box::new(move |_| first.send(std::thread::current().id()).unwrap())).unwrap();
         let a = finished.recv().unwrap();
         // Give the thread time to park itself on the idle list.
         std::thread::sleep(Duration::from_millis(50));
         let mut seen = vec![a];
         for _ in 0..4 {
             let done = done.clone();
-            run(Box::new(move || done.send(std::thread::current().id()).unwrap())).unwrap();
+            run(Box::new(move |_| done.send(std::thread::current().id()).unwrap())).unwrap();
             seen.push(finished.recv().unwrap());
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -127,5 +254,40 @@ mod tests {
         // Five tasks, one at a time: without reuse each would have had a thread of its own
         // (other tests may borrow the spares meanwhile, so exact counts would be flaky).
         assert!(seen.len() < 5, "threads were not reused: {seen:?}");
+    }
+
+    #[test]
+    fn idle_threads_hold_blank_isolates_that_a_start_can_take() {
+        let limits = IsolateLimits::default();
+        prepare_blanks(Some(limits));
+        let (done, answers) = channel();
+        let mut answer = None;
+        // Other tests share these threads and may take a blank first: try a few times.
+        for _ in 0..10 {
+            let ready_by = std::time::Instant::now() + Duration::from_secs(2);
+            while blank_counts().0 == 0 && std::time::Instant::now() < ready_by {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let done = done.clone();
+            run(Box::new(move |prepared| {
+                let Some((runtime, blank)) = prepared.and_then(|p| p.take_if_fits(&limits)) else {
+                    done.send(None).unwrap();
+                    return;
+                };
+                let identity = alga_ops::ExtensionIdentity { tenant: "acme".into(), extension: "com.acme.blank".into() };
+                let value = runtime.block_on(async move {
+                    let mut isolate = blank.assign(identity, limits, None, Default::default());
+                    isolate.eval_json("<test>", "({ sum: 1 + 2, deno: typeof Deno })".into()).unwrap()
+                });
+                done.send(Some(value)).unwrap();
+            }))
+            .unwrap();
+            if let Some(value) = answers.recv().unwrap() {
+                answer = Some(value);
+                break;
+            }
+        }
+        prepare_blanks(None);
+        assert_eq!(answer, Some(serde_json::json!({ "sum": 3, "deno": "undefined" })), "no start received a blank isolate");
     }
 }

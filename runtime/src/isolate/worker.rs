@@ -8,7 +8,7 @@ use alga_bundle::Files;
 use alga_ops::ExtensionIdentity;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{HandlerResponse, Invocation, Isolate, IsolateError, IsolateLimits, Services};
+use super::{Blank, HandlerResponse, Invocation, Isolate, IsolateError, IsolateLimits, Services};
 
 struct Job {
     invocation: Invocation,
@@ -37,15 +37,18 @@ impl IsolateHandle {
         let (ready_tx, ready_rx) = oneshot::channel();
         let retired = Arc::new(AtomicBool::new(false));
         let retired_flag = retired.clone();
-        super::threads::run(Box::new(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(IsolateError::Script(format!("cannot start the isolate thread's runtime: {e}"))));
-                    return;
-                }
+        super::threads::run(Box::new(move |prepared| {
+            let (runtime, blank) = match prepared.and_then(|p| p.take_if_fits(&limits)) {
+                Some((runtime, blank)) => (runtime, Some(blank)),
+                None => match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => (runtime, None),
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(IsolateError::Script(format!("cannot start the isolate thread's runtime: {e}"))));
+                        return;
+                    }
+                },
             };
-            runtime.block_on(serve(identity, limits, files, main, services, queue, ready_tx, retired_flag));
+            runtime.block_on(serve(identity, limits, files, main, services, blank, queue, ready_tx, retired_flag));
         }))
         .map_err(|e| IsolateError::Script(format!("cannot start an isolate thread: {e}")))?;
         ready_rx.await.unwrap_or(Err(IsolateError::Discarded))?;
@@ -91,13 +94,18 @@ async fn serve(
     files: Arc<Files>,
     main: String,
     services: Services,
+    blank: Option<Blank>,
     mut queue: mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<(), IsolateError>>,
     retired: Arc<AtomicBool>,
 ) {
     let span = tracing::info_span!("isolate", tenant = %identity.tenant, extension = %identity.extension);
     let _entered = span.enter();
-    let mut isolate = match Isolate::new(identity, limits, Some(files), services) {
+    let built = match blank {
+        Some(blank) => Ok(blank.assign(identity, limits, Some(files), services)),
+        None => Isolate::new(identity, limits, Some(files), services),
+    };
+    let mut isolate = match built {
         Ok(isolate) => isolate,
         Err(e) => {
             let _ = ready.send(Err(e));
