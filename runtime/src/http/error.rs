@@ -131,6 +131,11 @@ impl From<crate::registry::RegistryError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "SETTINGS_INVALID", message).with_details(json!({ "problems": problems }))
             }
             E::Store(store) => store.into(),
+            E::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
+                Ok(own) => own.into(),
+                // Other waiters still hold it; shared lookups only fail inside the store.
+                Err(shared) => Self::internal(crate::config::error_chain(&*shared)),
+            },
         }
     }
 }

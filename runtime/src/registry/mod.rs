@@ -58,6 +58,9 @@ pub enum RegistryError {
     Settings(Vec<Problem>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A lookup that concurrent callers shared (one load, every waiter gets its outcome).
+    #[error(transparent)]
+    Shared(Arc<RegistryError>),
 }
 
 /// What an upload did.

@@ -60,7 +60,7 @@ impl Registry {
             .targets
             .try_get_with(key, self.load_target(tenant, id_or_key))
             .await
-            .map_err(|e: Arc<RegistryError>| RegistryError::Store(alga_store::StoreError::Corrupt { table: "extensions", message: e.to_string() }))
+            .map_err(RegistryError::Shared)
     }
 
     async fn load_target(&self, tenant: &TenantId, id_or_key: &str) -> Result<Option<Arc<DispatchTarget>>, RegistryError> {
@@ -86,6 +86,6 @@ impl Registry {
             .roles
             .try_get_with(key, async { Ok::<_, RegistryError>(Arc::new(self.store.role_permissions(tenant, roles).await?)) })
             .await
-            .map_err(|e: Arc<RegistryError>| RegistryError::Store(alga_store::StoreError::Corrupt { table: "roles", message: e.to_string() }))
+            .map_err(RegistryError::Shared)
     }
 }
