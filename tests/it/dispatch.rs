@@ -97,6 +97,100 @@ fn state_with(limits: IsolateLimits, db: &TestStore) -> AppState {
     db.app_state_with_pool(PoolConfig { limits, ..Default::default() })
 }
 
+/// Web APIs that answer asynchronously or need the event loop: `crypto.subtle`, abort
+/// signals, events, `queueMicrotask`, `performance`.
+const WEB_APIS: &str = r#"
+const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const text = (s) => new TextEncoder().encode(s);
+const failure = async (promise) => { try { await promise; return "resolved"; } catch (e) { return e.name; } };
+export async function webApis() {
+  const subtle = crypto.subtle;
+  const key = await subtle.importKey("raw", text("Jefe"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const tag = await subtle.sign("HMAC", key, text("what do ya want for nothing?"));
+  const generated = await subtle.generateKey({ name: "HMAC", hash: { name: "SHA-512" } }, true, ["sign"]);
+  const signOnly = await subtle.importKey("raw", text("k"), { name: "HMAC", hash: "SHA-1" }, true, ["sign"]);
+  const crypto_ = {
+    sha256: hex(await subtle.digest("SHA-256", text("abc"))),
+    sha1: hex(await subtle.digest({ name: "sha-1" }, text("abc"))),
+    hmac: hex(tag),
+    verified: await subtle.verify("HMAC", key, tag, text("what do ya want for nothing?")),
+    tampered: await subtle.verify("HMAC", key, tag, text("what do ya want for nothing!")),
+    generatedBytes: (await subtle.exportKey("raw", generated)).byteLength,
+    keyInfo: [key.type, key.algorithm.name, key.algorithm.hash.name, key.extractable],
+    notExtractable: await failure(subtle.exportKey("raw", key)),
+    wrongUsage: await failure(subtle.verify("HMAC", signOnly, tag, text("x"))),
+    md5: await failure(subtle.digest("MD5", text("abc"))),
+    rsa: await failure(subtle.importKey("raw", text("k"), { name: "RSA-PSS" }, false, ["sign"])),
+    notBytes: await failure(subtle.digest("SHA-256", "abc")),
+  };
+
+  const events = [];
+  const controller = new AbortController();
+  controller.signal.addEventListener("abort", () => events.push("listener"), { once: true });
+  controller.signal.onabort = () => events.push("onabort");
+  controller.signal.addEventListener("abort", () => { throw new Error("a listener that throws"); });
+  controller.signal.addEventListener("abort", () => events.push("after the throw"));
+  controller.abort("why");
+  controller.abort("again");
+  const timeout = AbortSignal.timeout(20);
+  const timedOut = await new Promise((resolve) => timeout.addEventListener("abort", () => resolve(timeout.reason.name)));
+  const target = new EventTarget();
+  const removed = () => events.push("removed");
+  target.addEventListener("ping", removed);
+  target.removeEventListener("ping", removed);
+  target.addEventListener("ping", (e) => e.preventDefault());
+  const notCancelled = target.dispatchEvent(new Event("ping"));
+  const cancelled = !target.dispatchEvent(new Event("ping", { cancelable: true }));
+
+  const order = [];
+  setTimeout(() => order.push("timer"), 0);
+  queueMicrotask(() => order.push("microtask"));
+  order.push("sync");
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const t0 = performance.now();
+  const t1 = performance.now();
+  return { body: {
+    crypto: crypto_,
+    abort: { aborted: controller.signal.aborted, reason: controller.signal.reason, events, timedOut,
+             already: AbortSignal.abort().reason.name, anyAborted: AbortSignal.any([new AbortController().signal, controller.signal]).aborted },
+    events: { notCancelled, cancelled },
+    order,
+    performance: typeof t0 === "number" && t1 >= t0 && t0 >= 0 && performance.timeOrigin > 1.7e12,
+  } };
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_crypto_events_and_abort_signals_work_in_handlers() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    install(&state, "acme", "com.example.web", "1.0.0", WEB_APIS, &["webApis"]).await;
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.web/webApis", &admin_token("acme"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "crypto": {
+                "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                "sha1": "a9993e364706816aba3e25717850c26c9cd0d89d",
+                // RFC 4231, test case 2.
+                "hmac": "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+                "verified": true, "tampered": false, "generatedBytes": 128,
+                "keyInfo": ["secret", "HMAC", "SHA-256", false],
+                "notExtractable": "InvalidAccessError", "wrongUsage": "InvalidAccessError",
+                "md5": "NotSupportedError", "rsa": "NotSupportedError", "notBytes": "TypeError"
+            },
+            "abort": {
+                "aborted": true, "reason": "why", "events": ["onabort", "listener", "after the throw"],
+                "timedOut": "TimeoutError", "already": "AbortError", "anyAborted": true
+            },
+            "events": { "notCancelled": true, "cancelled": true },
+            "order": ["sync", "microtask", "timer"],
+            "performance": true
+        })
+    );
+}
+
 /// Handlers that wait, spin on the CPU for a while, or for ever; `count` tells whether the
 /// isolate is still the same one (module state restarts in a fresh isolate).
 const CLOCK: &str = r#"

@@ -117,6 +117,8 @@ async fn extension_code_sees_web_globals_and_no_deno_or_webassembly() {
               clone: structuredClone({ a: [1, { b: 2 }] }),
               timers: [typeof setTimeout, typeof clearTimeout],
               response: new Response("x", { status: 201 }).status,
+              more: [typeof queueMicrotask, typeof performance.now, typeof AbortController, typeof AbortSignal.timeout,
+                     typeof EventTarget, typeof Event, typeof crypto.subtle.digest],
             })
             "#
             .into(),
@@ -133,7 +135,8 @@ async fn extension_code_sees_web_globals_and_no_deno_or_webassembly() {
             "uuid": true, "random": true,
             "clone": { "a": [1, { "b": 2 }] },
             "timers": ["function", "function"],
-            "response": 201
+            "response": 201,
+            "more": ["function", "function", "function", "function", "function", "function", "function"]
         })
     );
     let err = isolate.eval_json("<test>", "new URL('not a url')".into()).unwrap_err();

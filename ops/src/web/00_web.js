@@ -1,7 +1,10 @@
-// Web platform globals for extension code, built on deno_core's primitives and a few ops.
+// Web platform globals for extension code, built on deno_core's primitives and a few ops
+// (events and cancellation in 01_events.js, crypto.subtle in 02_subtle.js).
 // Extensions expect these from browsers, Deno and Workers; anything not here is absent on
 // purpose (no fetch, no fs, no process).
 import { op_crypto_get_random_values, op_crypto_random_uuid, op_url_parse } from "ext:core/ops";
+import { AbortController, AbortSignal, DOMException, Event, EventTarget, performance, queueMicrotask } from "ext:alga_web/01_events.js";
+import { subtle } from "ext:alga_web/02_subtle.js";
 
 const core = globalThis.Deno.core;
 
@@ -9,12 +12,6 @@ function define(name, value) {
   Object.defineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
 }
 
-class DOMException extends Error {
-  constructor(message = "", name = "Error") {
-    super(message);
-    this.name = name;
-  }
-}
 
 // --- base64 -------------------------------------------------------------------------
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -118,6 +115,7 @@ function clearTimer(id) {
 // --- crypto ---------------------------------------------------------------------------
 const INTEGER_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
 const crypto = Object.freeze({
+  subtle,
   randomUUID: () => op_crypto_random_uuid(),
   getRandomValues(array) {
     if (!INTEGER_ARRAYS.some((T) => array instanceof T)) {
@@ -377,6 +375,7 @@ for (const [name, value] of Object.entries({
   atob, btoa, TextEncoder, TextDecoder, DOMException, setTimeout, setInterval,
   clearTimeout: clearTimer, clearInterval: clearTimer, crypto, URL, URLSearchParams,
   Headers, Request, Response, structuredClone: (value) => core.structuredClone(value),
+  AbortController, AbortSignal, Event, EventTarget, performance, queueMicrotask,
 })) {
   define(name, value);
 }

@@ -1,6 +1,12 @@
 //! Web platform globals for extension code: `atob`/`btoa`, `TextEncoder`/`TextDecoder`,
-//! `structuredClone`, timers, `crypto`, `URL`/`URLSearchParams`, `Headers`, `Request`,
-//! `Response`. Most are JS over deno_core's built-ins; randomness and URL parsing are ops.
+//! `structuredClone`, timers, `crypto` (with `crypto.subtle` digests and HMAC), `URL`/
+//! `URLSearchParams`, `Headers`, `Request`, `Response`, events and `AbortController`,
+//! `queueMicrotask`, `performance`. Most are JS over deno_core's built-ins; randomness, URL
+//! parsing and the crypto primitives are ops.
+
+mod subtle;
+
+use subtle::{op_crypto_digest, op_crypto_hmac_sign, op_crypto_hmac_verify};
 
 use deno_core::op2;
 use deno_core::url::Url;
@@ -9,9 +15,9 @@ use serde::Serialize;
 
 deno_core::extension!(
     alga_web,
-    ops = [op_crypto_random_uuid, op_crypto_get_random_values, op_url_parse],
+    ops = [op_crypto_random_uuid, op_crypto_get_random_values, op_url_parse, op_crypto_digest, op_crypto_hmac_sign, op_crypto_hmac_verify],
     esm_entry_point = "ext:alga_web/00_web.js",
-    esm = [dir "src/web", "00_web.js"],
+    esm = [dir "src/web", "00_web.js", "01_events.js", "02_subtle.js"],
 );
 
 /// Largest `getRandomValues` request, as in the Web Crypto spec.
