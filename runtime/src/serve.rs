@@ -47,6 +47,13 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
     tracing::info!(database = %alga_store::redact_url(&options.url), "database ready");
+    match store.schema_status().await {
+        Ok(status) if !status.rls_bound_functions.is_empty() => {
+            tracing::warn!("{}", config::rls_bound_warning(&status.rls_bound_functions));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the schema status"),
+    }
     let sealer = match configured_sealer {
         Some(sealer) => Some(sealer),
         None => config::local_sealer(&args.database, args.dev)?,

@@ -59,12 +59,17 @@ impl ConnectOptions {
 }
 
 /// Whether the schema the binary expects is in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaStatus {
     /// Newest migration version the binary carries.
     pub expected: i64,
     /// Newest migration version applied successfully in the database (0 when none).
     pub applied: i64,
+    /// Cross-tenant functions (maintenance, prewarm, blob collection) whose owner cannot
+    /// bypass row-level security, so that they silently see no rows (PostgreSQL only:
+    /// every table forces RLS, even on its owner, unless that role is a superuser or has
+    /// BYPASSRLS).
+    pub rls_bound_functions: Vec<String>,
 }
 
 impl SchemaStatus {

@@ -56,6 +56,35 @@ async fn readyz_reports_the_backend_and_schema_on_both_backends() {
 }
 
 #[tokio::test]
+async fn readyz_warns_when_cross_tenant_functions_cannot_bypass_row_level_security() {
+    let db = TestStore::postgres().await;
+    let (status, body) = call(db.app_state(), "/readyz", None).await;
+    assert_eq!((status, body.get("warnings")), (StatusCode::OK, None), "{body}");
+
+    // Hand the SECURITY DEFINER functions to a role that cannot bypass RLS, as a plain
+    // migration user would own them.
+    let role = format!("alga_it_nobypass_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = db.pg.as_ref().unwrap().pool().acquire().await.unwrap().detach();
+    let reassign = format!(
+        "RESET ROLE; CREATE ROLE {role} NOLOGIN; \
+         DO $$ DECLARE f regprocedure; BEGIN \
+           FOR f IN SELECT p.oid::regprocedure FROM pg_proc p \
+             WHERE p.prosecdef AND p.pronamespace = to_regnamespace(current_schema()) AND p.proname LIKE 'alga\\_%' \
+           LOOP EXECUTE format('ALTER FUNCTION %s OWNER TO {role}', f); END LOOP; END $$;"
+    );
+    sqlx::raw_sql(&reassign).execute(&mut conn).await.unwrap();
+    let (status, body) = call(db.app_state(), "/readyz", None).await;
+    sqlx::raw_sql(&format!("REASSIGN OWNED BY {role} TO CURRENT_USER; DROP ROLE {role};")).execute(&mut conn).await.unwrap();
+
+    assert_eq!(status, StatusCode::OK, "serving still works: {body}");
+    let warning = &body["warnings"][0];
+    assert_eq!(warning["code"], "RLS_BOUND_FUNCTIONS", "{body}");
+    let functions: Vec<&str> = warning["functions"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(functions.contains(&"alga_recently_used_extensions") && functions.len() >= 4, "{functions:?}");
+    assert!(warning["message"].as_str().unwrap().contains("BYPASSRLS"), "{warning}");
+}
+
+#[tokio::test]
 async fn readyz_is_unavailable_until_migrations_ran() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("fresh.db").display());

@@ -29,5 +29,14 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         alga_store::Backend::Postgres => "postgres",
         alga_store::Backend::Sqlite => "sqlite",
     };
-    Ok(Json(json!({ "status": "ready", "database": backend, "schema": schema })))
+    let mut body = json!({ "status": "ready", "database": backend, "schema": schema });
+    if !status.rls_bound_functions.is_empty() {
+        // Serving works; the background jobs that read across tenants do not.
+        body["warnings"] = json!([{
+            "code": "RLS_BOUND_FUNCTIONS",
+            "message": crate::config::rls_bound_warning(&status.rls_bound_functions),
+            "functions": status.rls_bound_functions,
+        }]);
+    }
+    Ok(Json(body))
 }

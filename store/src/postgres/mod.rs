@@ -237,7 +237,14 @@ impl Store for PgStore {
         } else {
             0
         };
-        Ok(SchemaStatus { expected, applied })
+        let rls_bound_functions = sqlx::query_scalar(
+            "SELECT p.proname::text FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner \
+             WHERE p.prosecdef AND p.pronamespace = to_regnamespace(current_schema()) AND p.proname LIKE 'alga\\_%' \
+             AND NOT (r.rolsuper OR r.rolbypassrls) ORDER BY 1",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(SchemaStatus { expected, applied, rls_bound_functions })
     }
 
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {

@@ -200,7 +200,7 @@ impl Store for SqliteStore {
         } else {
             0
         };
-        Ok(SchemaStatus { expected, applied })
+        Ok(SchemaStatus { expected, applied, rls_bound_functions: Vec::new() })
     }
 
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
