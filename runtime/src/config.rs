@@ -195,6 +195,17 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     text.replace('\n', " ")
 }
 
+/// What an operator should know when cross-tenant functions cannot bypass row-level
+/// security (see `SchemaStatus::rls_bound_functions`).
+pub fn rls_bound_warning(functions: &[String]) -> String {
+    format!(
+        "{} run as a role without BYPASSRLS, so they see no rows: expired storage is not swept, \
+         orphaned storage and file blobs are not removed, and prewarm finds nothing. Run the \
+         migrations as a superuser, or grant BYPASSRLS to the role that owns them",
+        functions.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,15 +219,4 @@ mod tests {
         let (_, generated) = token_keys(None, true).unwrap();
         assert!(generated.unwrap().len() >= MIN_SECRET_BYTES);
     }
-}
-
-/// What an operator should know when cross-tenant functions cannot bypass row-level
-/// security (see `SchemaStatus::rls_bound_functions`).
-pub fn rls_bound_warning(functions: &[String]) -> String {
-    format!(
-        "{} run as a role without BYPASSRLS, so they see no rows: expired storage is not swept, \
-         orphaned storage and file blobs are not removed, and prewarm finds nothing. Run the \
-         migrations as a superuser, or grant BYPASSRLS to the role that owns them",
-        functions.join(", ")
-    )
 }
