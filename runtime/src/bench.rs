@@ -136,7 +136,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 2. The same through the pool's path: an isolate thread, then the first call; back to
     // back, so no blank isolate is ready and each start builds V8 from the snapshot.
-    crate::isolate::prepare_blanks(None);
+    crate::isolate::prepare_blanks(None, 0);
     let mut via_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
@@ -148,7 +148,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 2b. Cold starts as the pool sees them when they are not back to back: an idle thread
     // has a blank isolate ready, and the start only binds it and loads the bundle.
-    crate::isolate::prepare_blanks(Some(IsolateLimits::default()));
+    crate::isolate::prepare_blanks(Some(IsolateLimits::default()), 2);
     let mut from_blank = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let ready_by = Instant::now() + std::time::Duration::from_secs(2);
@@ -162,7 +162,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         from_blank.push(started.elapsed());
         anyhow::ensure!(crate::isolate::blank_counts().1 > taken, "the start did not take the blank isolate that was ready: {:?} before {taken}", crate::isolate::blank_counts());
     }
-    crate::isolate::prepare_blanks(None);
+    crate::isolate::prepare_blanks(None, 0);
     println!("fresh isolate thread + {source_kb} KB bundle + first response, from a blank isolate: {}", summary(from_blank));
 
     // 3a. Warm calls on the isolate's own thread: the cost of the JS side alone.

@@ -20,6 +20,8 @@ pub struct PoolConfig {
     pub max_live: u64,
     /// Isolates unused this long are dropped.
     pub idle_ttl: Duration,
+    /// Blank isolates kept ready for cold starts (see `threads`).
+    pub blanks: usize,
     /// Defaults; an extension's overrides apply on top, within `ceilings`.
     pub limits: IsolateLimits,
     pub ceilings: super::limits::LimitCeilings,
@@ -27,7 +29,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_live: 256, idle_ttl: Duration::from_secs(300), limits: IsolateLimits::default(), ceilings: Default::default() }
+        Self { max_live: 256, idle_ttl: Duration::from_secs(300), blanks: 2, limits: IsolateLimits::default(), ceilings: Default::default() }
     }
 }
 
@@ -65,7 +67,7 @@ impl IsolatePool {
             .support_invalidation_closures()
             .build();
         // Idle isolate threads keep blank isolates with these limits ready for cold starts.
-        super::threads::prepare_blanks(Some(config.limits));
+        super::threads::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
         let pool = Arc::new(Self { cache, registry, config });
         let mut events = pool.registry.events().subscribe();
         let cache = pool.cache.clone();

@@ -6,7 +6,7 @@
 //!
 //! A waiting thread also builds a blank isolate (`super::Blank`) while it waits, when the
 //! pool has asked for them (`prepare_blanks`): the next start then skips building V8 from
-//! the snapshot, most of a cold start. At most `MAX_BLANKS` exist at once.
+//! the snapshot, most of a cold start. At most as many as the pool asks for exist at once.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -20,7 +20,7 @@ use super::{Blank, IsolateLimits};
 pub type Task = Box<dyn FnOnce(Option<Prepared>) + Send + 'static>;
 
 /// Most blank isolates kept ready at once (each holds about 2 MB).
-const MAX_BLANKS: usize = 2;
+static MAX_BLANKS: AtomicUsize = AtomicUsize::new(0);
 
 static BLANK_LIMITS: Mutex<Option<IsolateLimits>> = Mutex::new(None);
 /// Blank isolates in existence (being built, waiting, or handed over but not yet taken).
@@ -29,9 +29,11 @@ static BLANKS_READY: AtomicUsize = AtomicUsize::new(0);
 static BLANKS_WAITING: AtomicUsize = AtomicUsize::new(0);
 static BLANKS_TAKEN: AtomicUsize = AtomicUsize::new(0);
 
-/// Has idle threads keep blank isolates built under `limits` (`None`: none).
-pub fn prepare_blanks(limits: Option<IsolateLimits>) {
+/// Has idle threads keep up to `count` blank isolates built under `limits` (`None`: none).
+/// The setting is process-wide; the last pool to start sets it.
+pub fn prepare_blanks(limits: Option<IsolateLimits>, count: usize) {
     *BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+    MAX_BLANKS.store(count, Ordering::SeqCst);
     ensure_blank();
 }
 
@@ -39,7 +41,7 @@ pub fn prepare_blanks(limits: Option<IsolateLimits>) {
 /// `MAX_BLANKS` are ready: it gets a task that does nothing, after which it prepares.
 fn ensure_blank() {
     let wanted = BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-    if !wanted || BLANKS_READY.load(Ordering::SeqCst) >= MAX_BLANKS {
+    if !wanted || BLANKS_READY.load(Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
         return;
     }
     let next = {
@@ -96,11 +98,11 @@ impl Drop for Prepared {
     }
 }
 
-/// Builds a blank isolate on this thread when blanks are wanted and fewer than
-/// `MAX_BLANKS` exist.
+/// Builds a blank isolate on this thread when blanks are wanted and fewer than the most
+/// wanted exist.
 fn prepare() -> Option<Prepared> {
     let limits = (*BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()))?;
-    if BLANKS_READY.fetch_add(1, Ordering::SeqCst) >= MAX_BLANKS {
+    if BLANKS_READY.fetch_add(1, Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
         BLANKS_READY.fetch_sub(1, Ordering::SeqCst);
         return None;
     }
@@ -259,7 +261,7 @@ mod tests {
     #[test]
     fn idle_threads_hold_blank_isolates_that_a_start_can_take() {
         let limits = IsolateLimits::default();
-        prepare_blanks(Some(limits));
+        prepare_blanks(Some(limits), 2);
         let (done, answers) = channel();
         let mut answer = None;
         // Other tests share these threads and may take a blank first: try a few times.
@@ -287,7 +289,7 @@ mod tests {
                 break;
             }
         }
-        prepare_blanks(None);
+        prepare_blanks(None, 0);
         assert_eq!(answer, Some(serde_json::json!({ "sum": 3, "deno": "undefined" })), "no start received a blank isolate");
     }
 }
