@@ -25,10 +25,15 @@ pub fn install() -> Option<&'static PrometheusHandle> {
     }
 }
 
-/// `GET /metrics` in the Prometheus text format; 404 when metrics are off.
-pub async fn render() -> Response {
+/// `GET /metrics` in the Prometheus text format; 404 when metrics are off. Gauges of the
+/// isolate pool are sampled at the moment of the scrape.
+pub async fn render(axum::extract::State(state): axum::extract::State<crate::http::AppState>) -> Response {
     match HANDLE.get() {
-        Some(handle) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response(),
+        Some(handle) => {
+            metrics::gauge!("alga_isolates_live").set(state.pool.live().await as f64);
+            metrics::gauge!("alga_isolate_blanks_ready").set(crate::isolate::blank_counts().0 as f64);
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+        }
         None => super::http::ApiError::not_found("metrics are not enabled (--metrics)").into_response(),
     }
 }

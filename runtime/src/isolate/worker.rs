@@ -38,7 +38,10 @@ impl IsolateHandle {
         let retired = Arc::new(AtomicBool::new(false));
         let retired_flag = retired.clone();
         super::threads::run(Box::new(move |prepared| {
-            let (runtime, blank) = match prepared.and_then(|p| p.take_if_fits(&limits)) {
+            let taken = prepared.and_then(|p| p.take_if_fits(&limits));
+            let from = if taken.is_some() { "blank" } else { "snapshot" };
+            metrics::counter!("alga_isolate_starts_total", "from" => from).increment(1);
+            let (runtime, blank) = match taken {
                 Some((runtime, blank)) => (runtime, Some(blank)),
                 None => match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => (runtime, None),
