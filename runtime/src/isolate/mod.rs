@@ -219,7 +219,6 @@ impl Isolate {
     }
 
     /// Whether a limit terminated this isolate; such an isolate must be dropped, never reused.
-    /// Whether a limit terminated this isolate; such an isolate must be dropped, never reused.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned || self.heap_exhausted.load(Ordering::SeqCst)
     }

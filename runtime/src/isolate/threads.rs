@@ -24,7 +24,7 @@ static MAX_BLANKS: AtomicUsize = AtomicUsize::new(0);
 
 static BLANK_LIMITS: Mutex<Option<IsolateLimits>> = Mutex::new(None);
 /// Blank isolates in existence (being built, waiting, or handed over but not yet taken).
-static BLANKS_READY: AtomicUsize = AtomicUsize::new(0);
+static BLANKS_ALIVE: AtomicUsize = AtomicUsize::new(0);
 /// Idle threads waiting with a blank isolate.
 static BLANKS_WAITING: AtomicUsize = AtomicUsize::new(0);
 static BLANKS_TAKEN: AtomicUsize = AtomicUsize::new(0);
@@ -38,10 +38,10 @@ pub fn prepare_blanks(limits: Option<IsolateLimits>, count: usize) {
 }
 
 /// Has an idle thread without a blank build one, when blanks are wanted and fewer than
-/// `MAX_BLANKS` are ready: it gets a task that does nothing, after which it prepares.
+/// `MAX_BLANKS` are alive: it gets a task that does nothing, after which it prepares.
 fn ensure_blank() {
     let wanted = BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-    if !wanted || BLANKS_READY.load(Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
+    if !wanted || BLANKS_ALIVE.load(Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
         return;
     }
     let next = {
@@ -89,7 +89,7 @@ impl Prepared {
 
 impl Drop for Prepared {
     fn drop(&mut self) {
-        BLANKS_READY.fetch_sub(1, Ordering::SeqCst);
+        BLANKS_ALIVE.fetch_sub(1, Ordering::SeqCst);
         if let (Some(runtime), Some(blank)) = (&self.runtime, self.blank.take()) {
             // V8's teardown may hand tasks to the runtime: drop the isolate inside it.
             let _inside = runtime.enter();
@@ -102,8 +102,8 @@ impl Drop for Prepared {
 /// wanted exist.
 fn prepare() -> Option<Prepared> {
     let limits = (*BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()))?;
-    if BLANKS_READY.fetch_add(1, Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
-        BLANKS_READY.fetch_sub(1, Ordering::SeqCst);
+    if BLANKS_ALIVE.fetch_add(1, Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
+        BLANKS_ALIVE.fetch_sub(1, Ordering::SeqCst);
         return None;
     }
     // From here on, `Prepared`'s drop gives the count back.
