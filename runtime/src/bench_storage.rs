@@ -93,7 +93,7 @@ async fn measure(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
         };
         async move {
             let answer = pool.call(&ext, invocation).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let body: serde_json::Value = serde_json::from_str(answer.body.as_deref().unwrap_or("null"))?;
+            let body: serde_json::Value = serde_json::from_slice(answer.body.as_deref().unwrap_or(b"null"))?;
             anyhow::Ok(body)
         }
     };

@@ -97,6 +97,58 @@ fn state_with(limits: IsolateLimits, db: &TestStore) -> AppState {
     db.app_state_with_pool(PoolConfig { limits, ..Default::default() })
 }
 
+/// Handlers that take and give bytes.
+const BINARY: &str = r#"
+export function reverse(request) {
+  const kind = request.body instanceof Uint8Array ? "Uint8Array" : typeof request.body;
+  return new Response(request.body.slice().reverse(), { headers: { "x-kind": kind } });
+}
+export function raw() { return { body: new Uint8Array([0, 255, 128, 10]) }; }
+export function bare() { return new Uint8Array([1, 2, 3]).buffer; }
+export async function readBack() {
+  const r = new Response(new Uint8Array([255, 0, 7]));
+  return { body: { bytes: [...new Uint8Array(await r.arrayBuffer())], type: r.headers.get("content-type") } };
+}
+"#;
+
+async fn send_bytes(state: &AppState, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Option<String>, Option<String>, Vec<u8>) {
+    let req = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", admin_token("acme")))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let (status, content_type, kind) = (res.status().as_u16(), header("content-type"), header("x-kind"));
+    (status, content_type, kind, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_bodies_reach_handlers_as_bytes_and_come_back_unchanged() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    install(&state, "acme", "com.example.bytes", "1.0.0", BINARY, &["reverse", "raw", "bare", "readBack"]).await;
+    let every_byte: Vec<u8> = (0..=255).collect();
+
+    let (status, content_type, kind, body) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "application/octet-stream", every_byte.clone()).await;
+    assert_eq!((status, content_type.as_deref(), kind.as_deref()), (200, Some("application/octet-stream"), Some("Uint8Array")));
+    assert_eq!(body, every_byte.iter().rev().copied().collect::<Vec<u8>>());
+    // Bytes that are not UTF-8 stay bytes whatever the declared type; valid UTF-8 of a
+    // binary type too.
+    let (_, _, kind, body) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "text/plain", vec![0xff, 0xfe, b'a']).await;
+    assert_eq!((kind.as_deref(), body), (Some("Uint8Array"), vec![b'a', 0xfe, 0xff]));
+    let (_, _, kind, _) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "image/png", b"PNG-ish".to_vec()).await;
+    assert_eq!(kind.as_deref(), Some("Uint8Array"));
+
+    let (status, content_type, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/raw", "text/plain", Vec::new()).await;
+    assert_eq!((status, content_type.as_deref(), body), (200, Some("application/octet-stream"), vec![0, 255, 128, 10]));
+    let (_, content_type, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/bare", "text/plain", Vec::new()).await;
+    assert_eq!((content_type.as_deref(), body), (Some("application/octet-stream"), vec![1, 2, 3]));
+    let (status, _, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/readBack", "text/plain", Vec::new()).await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((status, body), (200, json!({ "bytes": [255, 0, 7], "type": "application/octet-stream" })));
+}
+
 /// Web APIs that answer asynchronously or need the event loop: `crypto.subtle`, abort
 /// signals, events, `queueMicrotask`, `performance`.
 const WEB_APIS: &str = r#"

@@ -305,38 +305,52 @@ class Headers {
   }
 }
 
-function bodyText(body) {
-  if (body === undefined || body === null) return null;
-  if (typeof body === "string") return body;
-  if (body instanceof URLSearchParams) return body.toString();
-  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return new TextDecoder().decode(body);
-  return String(body);
+// A body as the runtime keeps it: text, or bytes (copied, so later writes by the caller
+// do not change what was sent).
+function bodyOf(body) {
+  if (body === undefined || body === null) return { text: null };
+  if (typeof body === "string") return { text: body };
+  if (body instanceof URLSearchParams) return { text: body.toString() };
+  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body.slice(0)) };
+  if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
+  return { text: String(body) };
 }
 
 class Body {
-  #text;
+  #body;
   #used = false;
   constructor(body) {
-    this.#text = bodyText(body);
+    this.#body = bodyOf(body);
   }
   get bodyUsed() {
     return this.#used;
   }
-  async text() {
+  #take() {
     if (this.#used) throw new TypeError("body already used");
     this.#used = true;
-    return this.#text ?? "";
+    return this.#body;
+  }
+  async text() {
+    const body = this.#take();
+    return body.bytes ? new TextDecoder().decode(body.bytes) : (body.text ?? "");
   }
   async json() {
     return JSON.parse(await this.text());
   }
-  async arrayBuffer() {
-    return new TextEncoder().encode(await this.text()).buffer;
+  async bytes() {
+    const body = this.#take();
+    return body.bytes ? body.bytes.slice() : new TextEncoder().encode(body.text ?? "");
   }
-  static _text(body) {
-    return body.#text;
+  async arrayBuffer() {
+    return (await this.bytes()).buffer;
+  }
+  /** The body without consuming it, `{ text }` or `{ bytes }`: for the runtime's response
+   *  conversion, which takes it and removes it from the class (`Response._payload`). */
+  static _payload(body) {
+    return body.#body;
   }
 }
+const payloadOf = Body._payload;
 
 class Request extends Body {
   constructor(input, init = {}) {
@@ -356,6 +370,7 @@ class Response extends Body {
     this.statusText = String(init.statusText ?? "");
     this.headers = new Headers(init.headers);
     if (typeof body === "string" && !this.headers.has("content-type")) this.headers.set("content-type", "text/plain;charset=UTF-8");
+    if (payloadOf(this).bytes && !this.headers.has("content-type")) this.headers.set("content-type", "application/octet-stream");
   }
   get ok() {
     return this.status >= 200 && this.status < 300;
@@ -364,10 +379,6 @@ class Response extends Body {
     const response = new Response(JSON.stringify(data), init);
     response.headers.set("content-type", "application/json");
     return response;
-  }
-  /** The body as text without consuming it; for the runtime's response conversion. */
-  static _bodyText(response) {
-    return Body._text(response);
   }
 }
 

@@ -101,7 +101,8 @@ pub async fn dispatch(
 }
 
 /// The handler's `request` argument, serialized once here: `{ method, path, params, query,
-/// headers, body }` with the body parsed when it is JSON.
+/// headers, body }` with the body parsed when it is JSON, text when it is UTF-8 of a
+/// textual type, and otherwise bytes (sent as `bodyBase64`, a `Uint8Array` in JavaScript).
 fn request_json(
     method: &Method,
     path: &str,
@@ -120,12 +121,14 @@ fn request_json(
         #[serde(serialize_with = "first_wins")]
         headers: Vec<(&'a str, &'a str)>,
         body: RequestBody<'a>,
+        #[serde(rename = "bodyBase64", skip_serializing_if = "Option::is_none")]
+        body_base64: Option<String>,
     }
     #[derive(Serialize)]
     #[serde(untagged)]
     enum RequestBody<'a> {
         Json(&'a RawValue),
-        Text(Cow<'a, str>),
+        Text(&'a str),
         None(Option<()>),
     }
     let query = deno_core::url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).collect();
@@ -135,15 +138,27 @@ fn request_json(
         .filter(|(name, _)| *name != header::AUTHORIZATION && *name != header::COOKIE)
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
         .collect();
-    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let is_json = content_type.contains("json");
+    let mut body_base64 = None;
     let body = if body.is_empty() {
         RequestBody::None(None)
     } else if let Some(raw) = is_json.then(|| serde_json::from_slice::<&RawValue>(body).ok()).flatten() {
         RequestBody::Json(raw)
+    } else if let Some(text) = (!is_binary_type(&content_type)).then(|| std::str::from_utf8(body).ok()).flatten() {
+        RequestBody::Text(text)
     } else {
-        RequestBody::Text(String::from_utf8_lossy(body))
+        use base64::Engine;
+        body_base64 = Some(base64::engine::general_purpose::STANDARD.encode(body));
+        RequestBody::None(None)
     };
-    serde_json::to_string(&Request { method: method.as_str(), path, params, query, headers: header_list, body })
+    serde_json::to_string(&Request { method: method.as_str(), path, params, query, headers: header_list, body, body_base64 })
+}
+
+/// Content types whose bodies are bytes even when they happen to be valid UTF-8.
+fn is_binary_type(content_type: &str) -> bool {
+    const BINARY: [&str; 8] = ["application/octet-stream", "application/pdf", "application/zip", "image/", "audio/", "video/", "font/", "application/gzip"];
+    BINARY.iter().any(|prefix| content_type.starts_with(prefix))
 }
 
 /// Serializes name/value pairs as an object; a repeated name keeps its first value.

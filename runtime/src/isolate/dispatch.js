@@ -5,8 +5,9 @@
   const core = globalThis.Deno.core;
   const { op_console_write } = core.ops;
   const ResponseClass = globalThis.Response;
-  const bodyText = ResponseClass._bodyText;
-  delete ResponseClass._bodyText;
+  const payloadOf = ResponseClass._payload;
+  delete Object.getPrototypeOf(ResponseClass)._payload;
+  const { op_base64_encode, op_base64_decode } = core.ops;
   const freeze = Object.freeze;
   const storage = globalThis.__algaStorage;
   delete globalThis.__algaStorage;
@@ -60,16 +61,31 @@
     return list.some(([k]) => k.toLowerCase() === name);
   }
 
-  // Turns whatever a handler returned into { status, headers, body }.
+  function isBinary(value) {
+    return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+  }
+
+  // Binary bodies cross into Rust as base64 (JSON has no bytes).
+  function binary(value) {
+    const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    return op_base64_encode(bytes);
+  }
+
+  // Turns whatever a handler returned into { status, headers, body | bodyBase64 }.
   function normalize(result, isPage) {
     if (result instanceof ResponseClass) {
-      return { status: result.status, headers: [...result.headers], body: bodyText(result) };
+      const payload = payloadOf(result);
+      const headers = [...result.headers];
+      return payload.bytes
+        ? { status: result.status, headers, bodyBase64: binary(payload.bytes) }
+        : { status: result.status, headers, body: payload.text };
     }
     if (typeof result === "string") {
       const type = isPage ? "text/html;charset=utf-8" : "text/plain;charset=utf-8";
       return { status: 200, headers: [["content-type", type]], body: result };
     }
     if (result === undefined || result === null) return { status: 204, headers: [], body: null };
+    if (isBinary(result)) return { status: 200, headers: [["content-type", "application/octet-stream"]], bodyBase64: binary(result) };
     if (typeof result !== "object" || !("status" in result || "body" in result || "headers" in result)) {
       return { status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify(result) };
     }
@@ -81,6 +97,9 @@
     let body = result.body;
     if (body === undefined || body === null) {
       body = null;
+    } else if (isBinary(body)) {
+      if (!has(headers, "content-type")) headers.push(["content-type", "application/octet-stream"]);
+      return { status, headers, bodyBase64: binary(body) };
     } else if (typeof body === "string") {
       if (!has(headers, "content-type")) headers.push(["content-type", "text/plain;charset=utf-8"]);
     } else {
@@ -94,6 +113,16 @@
   // data only the first time, and says which id to forget (0xFFFFFFFF: all).
   const contexts = new Map();
   const FORGET_ALL = 0xffffffff;
+
+  // The handler's request object; a binary body arrives as base64 and becomes a Uint8Array.
+  function request(json) {
+    const parsed = JSON.parse(json);
+    if (parsed.bodyBase64 !== undefined) {
+      parsed.body = op_base64_decode(parsed.bodyBase64);
+      delete parsed.bodyBase64;
+    }
+    return parsed;
+  }
 
   function isThenable(value) {
     return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
@@ -123,7 +152,7 @@
     }
     let text;
     try {
-      const result = handler(freeze(JSON.parse(requestJson)), ctx);
+      const result = handler(freeze(request(requestJson)), ctx);
       if (isThenable(result)) return settle(result, isPage);
       text = JSON.stringify(normalize(result, isPage));
     } catch (error) {

@@ -85,11 +85,36 @@ pub struct Services {
 }
 
 /// A handler's answer, normalized by the dispatcher.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HandlerResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
+    /// Text bodies as their UTF-8 bytes, binary ones as they were.
+    pub body: Option<Vec<u8>>,
+}
+
+/// The dispatcher's JSON answer: a binary body comes base64-encoded, as JSON has no bytes.
+#[derive(Deserialize)]
+struct WireResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    #[serde(default, rename = "bodyBase64")]
+    body_base64: Option<String>,
+}
+
+impl HandlerResponse {
+    fn from_wire(text: &str) -> Result<Self, IsolateError> {
+        let wire: WireResponse = serde_json::from_str(text).map_err(|e| IsolateError::Result(e.to_string()))?;
+        let body = match (wire.body, wire.body_base64) {
+            (_, Some(encoded)) => {
+                use base64::Engine;
+                Some(base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|e| IsolateError::Result(format!("binary body: {e}")))?)
+            }
+            (text, None) => text.map(String::into_bytes),
+        };
+        Ok(Self { status: wire.status, headers: wire.headers, body })
+    }
 }
 
 /// One extension's JavaScript runtime with its limits.
@@ -401,12 +426,12 @@ impl Isolate {
             }
             Ok(Ok(value)) => value,
         };
-        // The dispatcher answers with `JSON.stringify({ status, headers, body })`.
+        // The dispatcher answers with `JSON.stringify({ status, headers, body | bodyBase64 })`.
         let text = {
             deno_core::scope!(scope, &mut self.runtime);
             let local = v8::Local::new(scope, value);
             local.to_rust_string_lossy(scope)
         };
-        serde_json::from_str::<HandlerResponse>(&text).map_err(|e| IsolateError::Result(e.to_string()))
+        HandlerResponse::from_wire(&text)
     }
 }
