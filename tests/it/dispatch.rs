@@ -107,11 +107,16 @@ export function raw() { return { body: new Uint8Array([0, 255, 128, 10]) }; }
 export function bare() { return new Uint8Array([1, 2, 3]).buffer; }
 export async function readBack() {
   const r = new Response(new Uint8Array([255, 0, 7]));
-  return { body: { bytes: [...new Uint8Array(await r.arrayBuffer())], type: r.headers.get("content-type") } };
+  const copy = r.clone();
+  const bytes = [...new Uint8Array(await r.arrayBuffer())];
+  return { body: { bytes, type: r.headers.get("content-type"), clone: [...(await copy.bytes())], used: [r.bodyUsed, copy.bodyUsed] } };
 }
+export function moved() { return Response.redirect("/elsewhere", 303); }
 "#;
 
-async fn send_bytes(state: &AppState, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Option<String>, Option<String>, Vec<u8>) {
+/// Sends `body` with `content_type`; answers the status, the `content-type`, `x-kind` and
+/// `location` headers, and the body's bytes.
+async fn send_bytes(state: &AppState, path: &str, content_type: &str, body: Vec<u8>) -> (u16, [Option<String>; 3], Vec<u8>) {
     let req = Request::get(path)
         .header(header::AUTHORIZATION, format!("Bearer {}", admin_token("acme")))
         .header(header::CONTENT_TYPE, content_type)
@@ -119,34 +124,40 @@ async fn send_bytes(state: &AppState, path: &str, content_type: &str, body: Vec<
         .unwrap();
     let res = app(state.clone()).oneshot(req).await.unwrap();
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
-    let (status, content_type, kind) = (res.status().as_u16(), header("content-type"), header("x-kind"));
-    (status, content_type, kind, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+    let (status, headers) = (res.status().as_u16(), [header("content-type"), header("x-kind"), header("location")]);
+    (status, headers, res.into_body().collect().await.unwrap().to_bytes().to_vec())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_bodies_reach_handlers_as_bytes_and_come_back_unchanged() {
     let db = TestStore::sqlite().await;
     let state = state_with(IsolateLimits::default(), &db);
-    install(&state, "acme", "com.example.bytes", "1.0.0", BINARY, &["reverse", "raw", "bare", "readBack"]).await;
+    install(&state, "acme", "com.example.bytes", "1.0.0", BINARY, &["reverse", "raw", "bare", "readBack", "moved"]).await;
     let every_byte: Vec<u8> = (0..=255).collect();
 
-    let (status, content_type, kind, body) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "application/octet-stream", every_byte.clone()).await;
+    let (status, [content_type, kind, _], body) =
+        send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "application/octet-stream", every_byte.clone()).await;
     assert_eq!((status, content_type.as_deref(), kind.as_deref()), (200, Some("application/octet-stream"), Some("Uint8Array")));
     assert_eq!(body, every_byte.iter().rev().copied().collect::<Vec<u8>>());
     // Bytes that are not UTF-8 stay bytes whatever the declared type; valid UTF-8 of a
     // binary type too.
-    let (_, _, kind, body) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "text/plain", vec![0xff, 0xfe, b'a']).await;
+    let (_, [_, kind, _], body) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "text/plain", vec![0xff, 0xfe, b'a']).await;
     assert_eq!((kind.as_deref(), body), (Some("Uint8Array"), vec![b'a', 0xfe, 0xff]));
-    let (_, _, kind, _) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "image/png", b"PNG-ish".to_vec()).await;
+    let (_, [_, kind, _], _) = send_bytes(&state, "/api/extensions/com.example.bytes/reverse", "image/png", b"PNG-ish".to_vec()).await;
     assert_eq!(kind.as_deref(), Some("Uint8Array"));
 
-    let (status, content_type, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/raw", "text/plain", Vec::new()).await;
+    let (status, [content_type, _, _], body) = send_bytes(&state, "/api/extensions/com.example.bytes/raw", "text/plain", Vec::new()).await;
     assert_eq!((status, content_type.as_deref(), body), (200, Some("application/octet-stream"), vec![0, 255, 128, 10]));
-    let (_, content_type, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/bare", "text/plain", Vec::new()).await;
+    let (_, [content_type, _, _], body) = send_bytes(&state, "/api/extensions/com.example.bytes/bare", "text/plain", Vec::new()).await;
     assert_eq!((content_type.as_deref(), body), (Some("application/octet-stream"), vec![1, 2, 3]));
-    let (status, _, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/readBack", "text/plain", Vec::new()).await;
+    let (status, _, body) = send_bytes(&state, "/api/extensions/com.example.bytes/readBack", "text/plain", Vec::new()).await;
     let body: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!((status, body), (200, json!({ "bytes": [255, 0, 7], "type": "application/octet-stream" })));
+    assert_eq!(
+        (status, body),
+        (200, json!({ "bytes": [255, 0, 7], "type": "application/octet-stream", "clone": [255, 0, 7], "used": [true, true] }))
+    );
+    let (status, [_, _, location], body) = send_bytes(&state, "/api/extensions/com.example.bytes/moved", "text/plain", Vec::new()).await;
+    assert_eq!((status, location.as_deref(), body), (303, Some("/elsewhere"), Vec::new()));
 }
 
 /// Web APIs that answer asynchronously or need the event loop: `crypto.subtle`, abort

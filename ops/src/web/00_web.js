@@ -380,6 +380,15 @@ class Response extends Body {
     response.headers.set("content-type", "application/json");
     return response;
   }
+  static redirect(url, status = 302) {
+    if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`Response.redirect: invalid status ${status}`);
+    return new Response(null, { status, headers: { location: String(url) } });
+  }
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Response.clone: body already used");
+    const payload = payloadOf(this);
+    return new Response(payload.bytes ?? payload.text, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
 }
 
 for (const [name, value] of Object.entries({
