@@ -40,8 +40,7 @@ pub fn prepare_blanks(limits: Option<IsolateLimits>, count: usize) {
 /// Has an idle thread without a blank build one, when blanks are wanted and fewer than
 /// `MAX_BLANKS` are alive: it gets a task that does nothing, after which it prepares.
 fn ensure_blank() {
-    let wanted = BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-    if !wanted || BLANKS_ALIVE.load(Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
+    if !blanks_wanted() || BLANKS_ALIVE.load(Ordering::SeqCst) >= MAX_BLANKS.load(Ordering::SeqCst) {
         return;
     }
     let next = {
@@ -129,7 +128,12 @@ const STACK_BYTES: usize = 8 * 1024 * 1024;
 /// Most finished threads kept waiting for another isolate.
 const MAX_IDLE: usize = 8;
 /// How long a finished thread waits before it exits.
+/// Threads that hold a blank isolate stay while blanks are wanted: the first request after
+/// a quiet hour deserves a fast cold start too.
+#[cfg(not(test))]
 const IDLE_FOR: Duration = Duration::from_secs(60);
+#[cfg(test)]
+const IDLE_FOR: Duration = Duration::from_millis(300);
 
 struct Idle {
     next_id: u64,
@@ -216,20 +220,27 @@ fn wait_for_task(has_blank: bool) -> Option<Task> {
         }
         id
     };
-    match tasks.recv_timeout(IDLE_FOR) {
-        Ok(task) => Some(task),
-        Err(RecvTimeoutError::Disconnected) => None,
-        Err(RecvTimeoutError::Timeout) => {
-            let mut idle = lock();
-            if let Some(at) = idle.threads.iter().position(|(i, _, _)| *i == id) {
-                take_idle(&mut idle, at);
-                return None;
-            }
-            drop(idle);
-            // Someone took this thread off the list as the wait ran out: its task is coming.
-            tasks.recv().ok()
+    loop {
+        match tasks.recv_timeout(IDLE_FOR) {
+            Ok(task) => return Some(task),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) if has_blank && blanks_wanted() => continue,
+            Err(RecvTimeoutError::Timeout) => break,
         }
     }
+    let mut idle = lock();
+    if let Some(at) = idle.threads.iter().position(|(i, _, _)| *i == id) {
+        take_idle(&mut idle, at);
+        return None;
+    }
+    drop(idle);
+    // Someone took this thread off the list as the wait ran out: its task is coming.
+    tasks.recv().ok()
+}
+
+/// Whether blank isolates are wanted at all now.
+fn blanks_wanted() -> bool {
+    MAX_BLANKS.load(Ordering::SeqCst) > 0 && BLANK_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).is_some()
 }
 
 #[cfg(test)]
@@ -289,7 +300,15 @@ mod tests {
                 break;
             }
         }
-        prepare_blanks(None, 0);
         assert_eq!(answer, Some(serde_json::json!({ "sum": 3, "deno": "undefined" })), "no start received a blank isolate");
+        // Blanks outlast the idle timeout that ends other idle threads.
+        std::thread::sleep(IDLE_FOR * 3);
+        let ready_by = std::time::Instant::now() + Duration::from_secs(2);
+        while blank_counts().0 == 0 && std::time::Instant::now() < ready_by {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let kept = blank_counts().0;
+        prepare_blanks(None, 0);
+        assert!(kept >= 1, "no blank isolate was kept past the idle timeout");
     }
 }
