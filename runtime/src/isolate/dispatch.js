@@ -137,7 +137,8 @@
     }
   }
 
-  // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }`. A
+  // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }` (or
+  // `bodyBase64` for bytes). A
   // handler that answers at once gets the text back at once: no promise to watch and no
   // turn of the event loop, which is most of the cost of a small request.
   function dispatch(namespace, name, requestJson, ctxId, ctxJson, evict, isPage) {
