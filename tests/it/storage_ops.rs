@@ -50,6 +50,10 @@ export async function advanced(request, ctx) {
   out.size = await s.size();
   try { await s.setBatch([["a.1", "x"], ["new", "y"]], { ifRevision: 0 }); } catch (e) { out.atomic = [e.code, await s.get("new"), await s.get("a.1")]; }
   try { await s.getBatch(Array.from({ length: 101 }, (_, i) => "k" + i)); } catch (e) { out.tooMany = e.code; }
+  out.badPages = [];
+  for (const page of [() => s.list({ limit: 0 }), () => s.list({ limit: 101 }), () => s.search({}, { limit: 101 })]) {
+    try { await page(); out.badPages.push("accepted"); } catch (e) { out.badPages.push([e.code, e.message]); }
+  }
   out.deletedBatch = await s.deleteBatch(["a.1", "zzz"]);
   out.cleared = await s.clear();
   out.sizeAfter = await s.size();
@@ -193,6 +197,11 @@ async fn storage_from_js(db: TestStore) {
             "stale": ["REVISION_MISMATCH", "REVISION_MISMATCH: expected revision 1, found 2"],
             "batch": [["a.1", 1], ["b.1", 3]], "keys": ["a.1", "a.2"], "size": 4,
             "atomic": ["REVISION_MISMATCH", null, 1], "tooMany": "VALIDATION_FAILED",
+            "badPages": [
+                ["VALIDATION_FAILED", "VALIDATION_FAILED: limit 0 is outside 1..=100"],
+                ["VALIDATION_FAILED", "VALIDATION_FAILED: limit 101 is outside 1..=100"],
+                ["VALIDATION_FAILED", "VALIDATION_FAILED: limit 101 is outside 1..=100"]
+            ],
             "deletedBatch": 1, "cleared": 3, "sizeAfter": 0
         })
     );

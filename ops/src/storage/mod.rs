@@ -450,16 +450,22 @@ struct Page {
     cursor: Option<String>,
 }
 
+/// The page size of `list` and `search`: 100 unless given, at most 100.
+fn page_limit(limit: Option<u32>) -> Result<u32, JsErrorBox> {
+    let value = limit.unwrap_or(100);
+    if !(1..=100).contains(&value) {
+        return Err(error("VALIDATION_FAILED", format!("limit {value} is outside 1..=100")));
+    }
+    Ok(value)
+}
+
 #[op2]
 #[serde]
 async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, JsErrorBox> {
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
-    let limit = options.limit.unwrap_or(100);
-    if !(1..=100).contains(&limit) {
-        return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..=100")));
-    }
+    let limit = page_limit(options.limit)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
     let items = on_server(&ctx, "list", async move {
@@ -536,10 +542,7 @@ async fn op_storage_search(
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
-    let limit = options.limit.unwrap_or(100);
-    if !(1..=100).contains(&limit) {
-        return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..=100")));
-    }
+    let limit = page_limit(options.limit)?;
     let filters: Vec<alga_store::Filter> = filters
         .into_iter()
         .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })
