@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod console;
+pub mod sandbox;
 pub mod storage;
 pub mod web;
 
@@ -22,5 +23,11 @@ pub struct ExtensionIdentity {
 
 /// Every extension an isolate gets, in the order the startup snapshot was built with.
 pub fn extensions() -> Vec<deno_core::Extension> {
-    vec![console::alga_console::init(), web::alga_web::init(), storage::alga_storage::init(), api::alga_api::init()]
+    vec![
+        sandbox::alga_sandbox::init(),
+        console::alga_console::init(),
+        web::alga_web::init(),
+        storage::alga_storage::init(),
+        api::alga_api::init(),
+    ]
 }

@@ -69,8 +69,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     tracing::info!(%addr, "listening");
     let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
-    let mut registry =
-        Registry::new(store, inspect).with_storage_quota(quota).with_storage_cache(args.storage_cache_entries, args.storage_cache_ttl);
+    let mut registry = Registry::new(store, inspect)
+        .with_storage_quota(quota)
+        .with_storage_cache(args.storage_cache_entries, args.storage_cache_ttl)
+        .with_tenant_db_share(args.fairness.tenant_db_share(args.database.db_max_connections))
+        .with_transaction_max_duration(args.fairness.storage_tx_max);
     if let Some(sealer) = sealer {
         registry = registry.with_sealer(sealer);
     }
@@ -90,7 +93,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         crate::maintenance::spawn(registry.store().clone(), config);
     }
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
-    let state = AppState::with_pool(registry, tokens, admin_roles, args.isolates.pool_config());
+    let mut pool_config = args.isolates.pool_config();
+    args.fairness.apply(&mut pool_config);
+    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });

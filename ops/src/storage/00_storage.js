@@ -13,7 +13,6 @@ import {
   op_storage_history,
   op_storage_set,
   op_storage_set_many,
-  op_storage_tx_abort_all,
   op_storage_tx_begin,
   op_storage_tx_delete,
   op_storage_tx_end,
@@ -156,7 +155,6 @@ class Storage {
    *  throws. Keys it reads or writes stay locked until then, so concurrent read-modify-write
    *  transactions on a key never lose an update. */
   async transaction(callback) {
-    transactionsBegun++;
     const id = await call(() => op_storage_tx_begin());
     let result;
     try {
@@ -239,18 +237,8 @@ class Transaction {
   }
 }
 
-// Transactions begun since the last cleanup: most requests begin none, and then the end of
-// the request needs no trip into Rust.
-let transactionsBegun = 0;
-
-function abortAll() {
-  if (transactionsBegun === 0) return undefined;
-  transactionsBegun = 0;
-  return op_storage_tx_abort_all();
-}
-
 Object.defineProperty(globalThis, "__algaStorage", {
-  value: Object.freeze({ create: (namespace) => new Storage(namespace), abortAll, StorageError }),
+  value: Object.freeze({ create: (namespace) => new Storage(namespace), StorageError }),
   configurable: true,
   enumerable: false,
   writable: false,

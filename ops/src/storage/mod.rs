@@ -35,7 +35,6 @@ deno_core::extension!(
         op_storage_tx_set,
         op_storage_tx_delete,
         op_storage_tx_end,
-        op_storage_tx_abort_all,
     ],
     esm_entry_point = "ext:alga_storage/00_storage.js",
     esm = [dir "src/storage", "00_storage.js"],
@@ -44,6 +43,10 @@ deno_core::extension!(
 pub mod audit;
 pub mod cache;
 pub mod seal;
+pub mod tx;
+
+pub use tx::{call_ended, call_started, TenantShares, DEFAULT_MAX_DURATION as DEFAULT_TX_MAX_DURATION, MAX_OPEN_TRANSACTIONS};
+use tx::{op_storage_tx_begin, op_storage_tx_delete, op_storage_tx_end, op_storage_tx_get, op_storage_tx_set};
 
 /// Longest key, in characters.
 pub const MAX_KEY_CHARS: usize = 256;
@@ -53,22 +56,6 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 pub const MAX_NAMESPACE_CHARS: usize = 64;
 /// Most keys in one batch operation.
 pub const MAX_BATCH: usize = 100;
-/// Most transactions one isolate may hold open at once (each holds a database connection).
-pub const MAX_OPEN_TRANSACTIONS: usize = 4;
-
-type SharedTx = Arc<tokio::sync::Mutex<Option<Box<dyn alga_store::StorageTx>>>>;
-
-/// The isolate's open transactions, by id.
-#[derive(Default)]
-struct OpenTransactions {
-    next: u32,
-    open: std::collections::HashMap<u32, SharedTx>,
-    /// Begins still waiting for the database; cleanup waits for them to register.
-    pending: u32,
-    /// Audit entries of each open transaction, recorded only if it commits.
-    audit: std::collections::HashMap<u32, Vec<alga_store::StorageAuditEntry>>,
-}
-
 /// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
 #[derive(Clone)]
 pub struct StorageContext {
@@ -93,6 +80,10 @@ pub struct StorageContext {
     pub cache_scope: String,
     /// Where committed changes are audited.
     pub audit: Option<Arc<audit::AuditSink>>,
+    /// Each tenant's share of the database pool; without it calls are not limited.
+    pub shares: Option<Arc<TenantShares>>,
+    /// How long a transaction may stay open before Rust rolls it back.
+    pub tx_max_duration: std::time::Duration,
 }
 
 impl StorageContext {
@@ -230,9 +221,24 @@ pub fn name_problem(namespace: &str, key: Option<&str>) -> Option<String> {
     None
 }
 
-/// Runs a store call on the server's runtime and waits for it here.
-/// Every call is timed and counted by operation and outcome (`alga_storage_op_*` metrics).
+/// Runs a store call on the server's runtime within the tenant's share of the pool, and
+/// waits for it here.
 async fn on_server<T: Send + 'static>(
+    ctx: &StorageContext,
+    op: &'static str,
+    work: impl std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
+) -> Result<T, JsErrorBox> {
+    let _permit = match &ctx.shares {
+        Some(shares) => Some(shares.acquire(ctx.tenant.as_str()).await?),
+        None => None,
+    };
+    run_on_server(ctx, op, work).await
+}
+
+/// Runs a store call on the server's runtime and waits for it here, holding no share (a
+/// transaction's calls use the one it holds).
+/// Every call is timed and counted by operation and outcome (`alga_storage_op_*` metrics).
+async fn run_on_server<T: Send + 'static>(
     ctx: &StorageContext,
     op: &'static str,
     work: impl std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
@@ -634,174 +640,3 @@ async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: Stri
     on_server(&ctx, "count", async move { store.storage_count(&tenant, id, &namespace).await }).await
 }
 
-fn open_tx(state: &Rc<RefCell<OpState>>, id: u32) -> Result<SharedTx, JsErrorBox> {
-    let state = state.borrow();
-    state
-        .try_borrow::<OpenTransactions>()
-        .and_then(|t| t.open.get(&id).cloned())
-        .ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))
-}
-
-#[op2]
-async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, JsErrorBox> {
-    let ctx = context(&state, true)?;
-    let open = state.borrow().try_borrow::<OpenTransactions>().map(|t| t.open.len()).unwrap_or(0);
-    if open >= MAX_OPEN_TRANSACTIONS {
-        return Err(error("QUOTA_EXCEEDED", format!("at most {MAX_OPEN_TRANSACTIONS} transactions may be open at once")));
-    }
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    {
-        let mut state = state.borrow_mut();
-        if !state.has::<OpenTransactions>() {
-            state.put(OpenTransactions::default());
-        }
-        state.borrow_mut::<OpenTransactions>().pending += 1;
-    }
-    let begun = on_server(&ctx, "tx_begin", async move { store.begin_storage_tx(&tenant, id).await }).await;
-    let mut state = state.borrow_mut();
-    let txs = state.borrow_mut::<OpenTransactions>();
-    txs.pending -= 1;
-    let tx = begun?;
-    txs.next = txs.next.wrapping_add(1);
-    let tx_id = txs.next;
-    txs.open.insert(tx_id, Arc::new(tokio::sync::Mutex::new(Some(tx))));
-    Ok(tx_id)
-}
-
-/// Runs `work` with the transaction on the server runtime.
-async fn with_tx<T: Send + 'static>(
-    state: &Rc<RefCell<OpState>>,
-    tx_id: u32,
-    work: impl for<'a> FnOnce(&'a mut Box<dyn alga_store::StorageTx>) -> std::pin::Pin<Box<dyn std::future::Future<Output = alga_store::Result<T>> + Send + 'a>>
-        + Send
-        + 'static,
-) -> Result<T, JsErrorBox> {
-    let ctx = context(state, false)?;
-    let shared = open_tx(state, tx_id)?;
-    on_server(&ctx, "tx_op", async move {
-        let mut guard = shared.lock().await;
-        match guard.as_mut() {
-            Some(tx) => work(tx).await,
-            None => Err(alga_store::StoreError::Invalid { field: "transaction", message: "it has already ended".into() }),
-        }
-    })
-    .await
-}
-
-#[op2]
-#[serde]
-async fn op_storage_tx_get(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
-    let ctx = context(&state, false)?;
-    check_names(&namespace, Some(&key))?;
-    let ns = namespace.clone();
-    let found = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.get(&ns, &key).await })).await?;
-    found.map(|v| reveal(&ctx, &namespace, v)).transpose()
-}
-
-#[op2]
-#[serde]
-async fn op_storage_tx_set(
-    state: Rc<RefCell<OpState>>,
-    tx_id: u32,
-    #[string] namespace: String,
-    #[string] key: String,
-    #[serde] value: serde_json::Value,
-    #[serde] options: Option<SetArgs>,
-) -> Result<Entry, JsErrorBox> {
-    let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
-    let ns = namespace.clone();
-    let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&ns, &key, &value, options).await })).await?;
-    let entry = audit_entry(&state, &ctx, "set", &namespace, &stored.key, stored.size_bytes);
-    pend_audit(&state, tx_id, entry);
-    reveal(&ctx, &namespace, stored)
-}
-
-#[op2]
-async fn op_storage_tx_delete(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
-    let ctx = context(&state, true)?;
-    check_names(&namespace, Some(&key))?;
-    let (ns, k) = (namespace.clone(), key.clone());
-    let deleted = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.delete(&ns, &k).await })).await?;
-    if deleted {
-        let entry = audit_entry(&state, &ctx, "delete", &namespace, &key, 0);
-        pend_audit(&state, tx_id, entry);
-    }
-    Ok(deleted)
-}
-
-/// Holds an audit entry until its transaction ends: recorded on commit, dropped on rollback.
-fn pend_audit(state: &Rc<RefCell<OpState>>, tx_id: u32, entry: alga_store::StorageAuditEntry) {
-    if let Some(txs) = state.borrow_mut().try_borrow_mut::<OpenTransactions>() {
-        txs.audit.entry(tx_id).or_default().push(entry);
-    }
-}
-
-#[op2]
-async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool) -> Result<(), JsErrorBox> {
-    let ctx = context(&state, false)?;
-    let (shared, pending_audit) = {
-        let mut state = state.borrow_mut();
-        match state.try_borrow_mut::<OpenTransactions>() {
-            Some(t) => (t.open.remove(&tx_id), t.audit.remove(&tx_id).unwrap_or_default()),
-            None => (None, Vec::new()),
-        }
-    };
-    let shared = shared.ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))?;
-    on_server(&ctx, "tx_end", async move {
-        let Some(tx) = shared.lock().await.take() else { return Ok(()) };
-        if commit {
-            tx.commit().await
-        } else {
-            tx.rollback().await
-        }
-    })
-    .await?;
-    if commit {
-        if let Some(cache) = &ctx.cache {
-            cache.invalidate_extension(&ctx.cache_scope);
-        }
-        wrote(&ctx);
-        if let Some(sink) = &ctx.audit {
-            for entry in pending_audit {
-                sink.record(&ctx.tenant, entry);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Rolls back whatever a finished request left open, so no lock or connection outlives it.
-/// Explicitly, not by dropping: a dropped sqlx transaction rolls back only when its
-/// connection is next used, and SQLite would keep the write lock until then.
-#[op2]
-async fn op_storage_tx_abort_all(state: Rc<RefCell<OpState>>) -> Result<(), JsErrorBox> {
-    let Some(ctx) = state.borrow().try_borrow::<StorageContext>().cloned() else { return Ok(()) };
-    loop {
-        let (left_open, pending) = {
-            let mut state = state.borrow_mut();
-            match state.try_borrow_mut::<OpenTransactions>() {
-                Some(txs) => {
-                    // Rolled back: their changes never happened, so nothing is audited.
-                    txs.audit.clear();
-                    (txs.open.drain().map(|(_, tx)| tx).collect::<Vec<_>>(), txs.pending)
-                }
-                None => (Vec::new(), 0),
-            }
-        };
-        for shared in left_open {
-            on_server(&ctx, "tx_abort_all", async move {
-                match shared.lock().await.take() {
-                    Some(tx) => tx.rollback().await,
-                    None => Ok(()),
-                }
-            })
-            .await?;
-        }
-        if pending == 0 {
-            return Ok(());
-        }
-        // A begin is still waiting for the database: let it register, then roll it back too.
-        // The request's wall-clock limit bounds this wait.
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
-}

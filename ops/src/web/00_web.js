@@ -3,7 +3,7 @@
 // Extensions expect these from browsers, Deno and Workers; anything not here is absent on
 // purpose (no fetch, no fs, no process).
 import { op_crypto_get_random_values, op_crypto_random_uuid, op_url_parse } from "ext:core/ops";
-import { AbortController, AbortSignal, DOMException, Event, EventTarget, performance, queueMicrotask } from "ext:alga_web/01_events.js";
+import { AbortController, AbortSignal, cancelTimer, createTimer, DOMException, Event, EventTarget, performance, queueMicrotask } from "ext:alga_web/01_events.js";
 import { subtle } from "ext:alga_web/02_subtle.js";
 
 const core = globalThis.Deno.core;
@@ -102,14 +102,14 @@ class TextDecoder {
 // --- timers ---------------------------------------------------------------------------
 function setTimeout(callback, delay = 0, ...args) {
   if (typeof callback !== "function") throw new TypeError("setTimeout: callback must be a function");
-  return core.createTimer(() => callback(...args), Number(delay) || 0, undefined, false, true);
+  return createTimer(() => callback(...args), Number(delay) || 0, false);
 }
 function setInterval(callback, delay = 0, ...args) {
   if (typeof callback !== "function") throw new TypeError("setInterval: callback must be a function");
-  return core.createTimer(() => callback(...args), Number(delay) || 0, undefined, true, true);
+  return createTimer(() => callback(...args), Number(delay) || 0, true);
 }
 function clearTimer(id) {
-  if (typeof id === "number") core.cancelTimer(id);
+  if (typeof id === "number") cancelTimer(id);
 }
 
 // --- crypto ---------------------------------------------------------------------------

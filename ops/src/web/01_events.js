@@ -4,6 +4,31 @@
 
 const core = globalThis.Deno.core;
 
+// Pending timers live outside the V8 heap (deno_core keeps them in Rust), so the heap limit
+// does not bound them: an isolate may hold at most this many at once.
+const MAX_PENDING_TIMERS = 10000;
+const pendingTimers = new Set();
+
+// Schedules `callback` after `delay` ms (every `delay` ms when `repeat`), counted against
+// the isolate's cap; a one-shot timer stops counting when it fires.
+function createTimer(callback, delay, repeat) {
+  if (pendingTimers.size >= MAX_PENDING_TIMERS) {
+    throw new RangeError(`too many pending timers: at most ${MAX_PENDING_TIMERS} may wait at once`);
+  }
+  let id = 0;
+  const run = repeat ? callback : () => {
+    pendingTimers.delete(id);
+    callback();
+  };
+  id = core.createTimer(run, delay, undefined, repeat, true);
+  pendingTimers.add(id);
+  return id;
+}
+
+function cancelTimer(id) {
+  if (pendingTimers.delete(id)) core.cancelTimer(id);
+}
+
 class DOMException extends Error {
   constructor(message = "", name = "Error") {
     super(message);
@@ -122,7 +147,7 @@ class AbortSignal extends EventTarget {
   static timeout(ms) {
     const signal = new AbortSignal(abortingKey);
     const timedOut = () => AbortSignal._abort(signal, new DOMException("The operation timed out", "TimeoutError"));
-    core.createTimer(timedOut, Number(ms) || 0, undefined, false, true);
+    createTimer(timedOut, Number(ms) || 0, false);
     return signal;
   }
   static any(signals) {
@@ -163,4 +188,4 @@ const performance = Object.freeze({
   toJSON: () => ({ timeOrigin: timeOrigin() }),
 });
 
-export { AbortController, AbortSignal, DOMException, Event, EventTarget, performance, queueMicrotask };
+export { AbortController, AbortSignal, cancelTimer, createTimer, DOMException, Event, EventTarget, performance, queueMicrotask };

@@ -128,13 +128,9 @@
     return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
   }
 
+  // Transactions a handler did not finish are rolled back by Rust when the call ends.
   async function settle(result, isPage) {
-    try {
-      return JSON.stringify(normalize(await result, isPage));
-    } finally {
-      // Transactions a handler did not finish must not outlive its request.
-      await storage.abortAll();
-    }
+    return JSON.stringify(normalize(await result, isPage));
   }
 
   // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }` (or
@@ -151,19 +147,19 @@
     if (typeof handler !== "function") {
       throw new TypeError(`the main module does not export a function named ${name}`);
     }
-    let text;
-    try {
-      const result = handler(freeze(request(requestJson)), ctx);
-      if (isThenable(result)) return settle(result, isPage);
-      text = JSON.stringify(normalize(result, isPage));
-    } catch (error) {
-      return settle(Promise.reject(error), isPage);
-    }
-    const aborting = storage.abortAll();
-    return aborting === undefined ? text : aborting.then(() => text);
+    const result = handler(freeze(request(requestJson)), ctx);
+    if (isThenable(result)) return settle(result, isPage);
+    return JSON.stringify(normalize(result, isPage));
   }
 
+  // Every path to runtime internals goes: `Deno.core` and `__bootstrap` (core, internals,
+  // primordials) hold the op table and deno_core's private helpers. Extension code reaches
+  // nothing but the glue's public API (the glue keeps what it needs in closures).
   delete globalThis.Deno;
+  delete globalThis.__bootstrap;
+  // Shared memory is only useful with Atomics.wait (refused by the isolate anyway) or a
+  // second thread (there is none); without it no blocking primitive is left.
+  delete globalThis.SharedArrayBuffer;
   // WebAssembly memory lives outside both the V8 heap and the ArrayBuffer budget, so it
   // could grow past every limit: extensions do without it.
   delete globalThis.WebAssembly;

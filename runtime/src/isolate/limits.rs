@@ -1,8 +1,11 @@
-//! Resource limits of isolates, and the watchdog that enforces CPU time.
+//! Resource limits of isolates, and the watchdog that enforces CPU and wall-clock time.
 //!
 //! CPU time is the isolate thread's own CPU clock (`pthread_getcpuclockid`), so time spent
 //! waiting for the database or the host API does not count. One watchdog thread polls every
-//! armed isolate and terminates the one past its deadline; V8's termination is thread-safe.
+//! armed isolate and terminates the one past its CPU budget or its wall-clock deadline;
+//! V8's termination is thread-safe. The wall-clock deadline is enforced here too, not only
+//! by the caller's timer, because a timer cannot interrupt JavaScript that blocks its thread
+//! without using CPU (as `Atomics.wait` did).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -27,6 +30,8 @@ pub struct IsolateLimits {
     pub module_eval: Duration,
     /// Requests that may wait for one isolate; more are refused as overloaded.
     pub queue_depth: usize,
+    /// Lines and bytes of log output per call and per minute.
+    pub log: alga_ops::console::LogLimits,
 }
 
 impl Default for IsolateLimits {
@@ -39,6 +44,7 @@ impl Default for IsolateLimits {
             wall: Duration::from_secs(10),
             module_eval: Duration::from_secs(1),
             queue_depth: 64,
+            log: alga_ops::console::LogLimits::default(),
         }
     }
 }
@@ -80,6 +86,7 @@ pub struct CpuGuard {
     handle: v8::IsolateHandle,
     budget: Mutex<Option<Budget>>,
     fired: AtomicBool,
+    wall_fired: AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +100,8 @@ struct Budget {
     /// The thread's CPU clock reading that stands for `armed_at`, once the watchdog (or a
     /// long call's end) has taken one.
     cpu_start_ns: Option<u64>,
+    /// When the run must end whatever it is doing.
+    wall_deadline: Option<Instant>,
 }
 
 impl Budget {
@@ -108,7 +117,7 @@ impl Budget {
 impl CpuGuard {
     /// Registers the calling thread's isolate. Call on the isolate's own thread.
     pub fn register(handle: v8::IsolateHandle) -> Arc<Self> {
-        let guard = Arc::new(Self { clock: ThreadClock::current(), handle, budget: Mutex::new(None), fired: AtomicBool::new(false) });
+        let guard = Arc::new(Self { clock: ThreadClock::current(), handle, budget: Mutex::new(None), fired: AtomicBool::new(false), wall_fired: AtomicBool::new(false) });
         watchdog().guards.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::downgrade(&guard));
         guard
     }
@@ -117,10 +126,12 @@ impl CpuGuard {
         self.budget.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a budget of `limit` CPU time from now.
-    pub fn arm(&self, limit: Duration) {
+    /// Starts a budget of `limit` CPU time from now, ended after `wall` of wall-clock time
+    /// whatever the CPU use.
+    pub fn arm(&self, limit: Duration, wall: Duration) {
         let now = Instant::now();
-        *self.budget() = Some(Budget { armed_at: now, limit, next_check: now + limit, cpu_start_ns: None });
+        let wall_deadline = now.checked_add(wall);
+        *self.budget() = Some(Budget { armed_at: now, limit, next_check: now + limit, cpu_start_ns: None, wall_deadline });
     }
 
     /// Ends the budget and returns the CPU time it used: exact when that is above
@@ -136,9 +147,20 @@ impl CpuGuard {
         Duration::from_nanos(self.clock.now_ns().saturating_sub(start))
     }
 
-    /// Whether the watchdog terminated this isolate's execution.
+    /// Whether the watchdog terminated this isolate's execution for its CPU budget.
     pub fn fired(&self) -> bool {
         self.fired.load(Ordering::SeqCst)
+    }
+
+    /// Whether the watchdog terminated this isolate's execution at its wall-clock deadline.
+    pub fn wall_fired(&self) -> bool {
+        self.wall_fired.load(Ordering::SeqCst)
+    }
+
+    fn terminate(&self, flag: &AtomicBool) {
+        if !flag.swap(true, Ordering::SeqCst) {
+            self.handle.terminate_execution();
+        }
     }
 
     /// The watchdog's look at this guard: terminates the isolate once its budget is spent.
@@ -146,6 +168,10 @@ impl CpuGuard {
         let mut budget = self.budget();
         let Some(budget) = budget.as_mut() else { return };
         let now = Instant::now();
+        if budget.wall_deadline.is_some_and(|deadline| now >= deadline) {
+            self.terminate(&self.wall_fired);
+            return;
+        }
         // The first look takes the baseline; later ones wait until the budget could be spent.
         if budget.cpu_start_ns.is_some() && now < budget.next_check {
             return;
@@ -153,9 +179,7 @@ impl CpuGuard {
         let start = budget.cpu_start(self.clock);
         let used = Duration::from_nanos(self.clock.now_ns().saturating_sub(start));
         if used >= budget.limit {
-            if !self.fired.swap(true, Ordering::SeqCst) {
-                self.handle.terminate_execution();
-            }
+            self.terminate(&self.fired);
         } else {
             budget.next_check = now + (budget.limit - used);
         }

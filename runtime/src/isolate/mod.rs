@@ -25,7 +25,7 @@ use serde::Deserialize;
 pub use limits::IsolateLimits;
 pub use invocation::{CtxData, CtxExtension, CtxUser, Invocation};
 pub use threads::{blank_counts, prepare_blanks};
-pub use worker::IsolateHandle;
+pub use worker::{IsolateHandle, Reservation};
 
 use allocator::BufferBudget;
 use limits::CpuGuard;
@@ -49,6 +49,10 @@ pub enum IsolateError {
     NoAsyncRuntime,
     #[error("extension is overloaded: {queued} requests are already waiting")]
     Overloaded { queued: usize },
+    /// Starting one more isolate would pass the process-wide isolate memory budget, and no
+    /// idle isolate could make room.
+    #[error("the server is at its isolate memory budget ({budget_mb} MiB); try again shortly")]
+    MemoryBudget { budget_mb: usize },
     #[error("the extension's isolate was discarded before it could answer")]
     Discarded,
 }
@@ -60,7 +64,7 @@ impl IsolateError {
             Self::MemoryLimit { .. } => "EXTENSION_MEMORY_LIMIT",
             Self::CpuLimit { .. } => "EXTENSION_CPU_LIMIT",
             Self::Timeout { .. } => "EXTENSION_TIMEOUT",
-            Self::Overloaded { .. } | Self::Discarded => "EXTENSION_OVERLOADED",
+            Self::Overloaded { .. } | Self::MemoryBudget { .. } | Self::Discarded => "EXTENSION_OVERLOADED",
             Self::Script(_) | Self::Result(_) | Self::NoAsyncRuntime => "EXTENSION_ERROR",
         }
     }
@@ -82,6 +86,8 @@ impl IsolateError {
 pub struct Services {
     pub storage: Option<alga_ops::storage::StorageContext>,
     pub api: Option<alga_ops::api::ApiContext>,
+    /// Where the extension's log lines go; `None` is the server's `tracing` log.
+    pub log: Option<Arc<dyn alga_ops::console::LogSink>>,
 }
 
 /// A handler's answer, normalized by the dispatcher.
@@ -174,6 +180,9 @@ impl Blank {
             handle.terminate_execution();
             current.saturating_mul(2)
         });
+        // `Atomics.wait` blocks the thread without using CPU, so neither the CPU budget nor
+        // a timer on this thread could end it; refused outright (it throws a TypeError).
+        runtime.v8_isolate().set_allow_atomics_wait(false);
         let cpu = CpuGuard::register(runtime.v8_isolate().thread_safe_handle());
         let dispatcher = {
             let value = runtime.execute_script("alga:dispatch.js", DISPATCH_JS).map_err(|e| IsolateError::Script(e.to_string()))?;
@@ -217,6 +226,10 @@ impl Blank {
         let op_state = isolate.runtime.op_state();
         let mut op_state = op_state.borrow_mut();
         op_state.put(identity);
+        op_state.put(limits.log);
+        if let Some(sink) = services.log {
+            op_state.put(alga_ops::console::LogSinkRef(sink));
+        }
         if let Some(storage) = services.storage {
             op_state.put(storage);
         }
@@ -268,6 +281,8 @@ impl Isolate {
             Some(IsolateError::MemoryLimit { limit_bytes: self.limits.heap_max_bytes })
         } else if self.cpu.fired() {
             Some(IsolateError::CpuLimit { limit_ms: cpu_limit.as_millis() })
+        } else if self.cpu.wall_fired() {
+            Some(IsolateError::Timeout { limit_ms: self.limits.wall.as_millis() })
         } else {
             None
         }
@@ -287,7 +302,7 @@ impl Isolate {
         if self.is_poisoned() {
             return Err(IsolateError::MemoryLimit { limit_bytes: self.limits.heap_max_bytes });
         }
-        self.cpu.arm(self.limits.cpu_hard);
+        self.cpu.arm(self.limits.cpu_hard, self.limits.wall);
         let outcome = self.runtime.execute_script(name, code);
         self.cpu.disarm(Duration::MAX);
         if let Some(err) = self.limit_error(self.limits.cpu_hard) {
@@ -302,7 +317,9 @@ impl Isolate {
     /// Loads and evaluates the bundle's main module under the module-evaluation limit.
     pub async fn load_main(&mut self, main: &str) -> Result<(), IsolateError> {
         let limit = self.limits.module_eval;
-        self.cpu.arm(limit);
+        // The timer below ends a load that waits too long; the watchdog's wall deadline,
+        // a little later so a spinning load is reported as the CPU limit it is, backs it up.
+        self.cpu.arm(limit, limit + Duration::from_millis(50));
         let url = loader::module_url(main);
         let evaluated = tokio::time::timeout(limit, async {
             let id = self.runtime.load_main_es_module(&url).await.map_err(|e| IsolateError::Script(e.to_string()))?;
@@ -337,7 +354,8 @@ impl Isolate {
         if self.is_poisoned() {
             return None;
         }
-        self.cpu.arm(self.limits.cpu_hard);
+        // Waiting for timers between requests is not bounded in wall time; running is, by CPU.
+        self.cpu.arm(self.limits.cpu_hard, Duration::MAX);
         let outcome = tokio::select! {
             biased;
             value = interrupt => Ok(value),
@@ -398,14 +416,26 @@ impl Isolate {
                 _ => return Err(IsolateError::Result("request could not be passed to the isolate".into())),
             }
         };
-        // ctx.api acts for this call's user, and for no one once the call is over.
-        self.runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(Some(invocation.ctx.user.id.clone())));
-        self.cpu.arm(self.limits.cpu_hard);
+        // ctx.api acts for this call's user, and for no one once the call is over; storage
+        // transactions may begin only while it runs.
+        {
+            let op_state = self.runtime.op_state();
+            let mut op_state = op_state.borrow_mut();
+            op_state.put(alga_ops::api::CallUser(Some(invocation.ctx.user.id.clone())));
+            alga_ops::storage::call_started(&mut op_state);
+            alga_ops::console::call_started(&mut op_state);
+        }
+        self.cpu.arm(self.limits.cpu_hard, self.limits.wall);
         let call = self.runtime.call_with_args(&self.dispatcher, &args);
         let wall = self.limits.wall;
         let outcome = tokio::time::timeout(wall, self.runtime.with_event_loop_promise(call, PollEventLoopOptions::default())).await;
         let used = self.cpu.disarm(self.limits.cpu_soft);
         self.runtime.op_state().borrow_mut().put(alga_ops::api::CallUser(None));
+        // Whatever the call left open is rolled back before it is answered, however it ended
+        // (finished, threw, timed out or was terminated: this needs no JavaScript).
+        if let Some(rollback) = alga_ops::storage::call_ended(&self.runtime.op_state()) {
+            rollback.await;
+        }
         self.soft_limit_hit = used > self.limits.cpu_soft;
         if let Some(err) = self.limit_error(self.limits.cpu_hard) {
             return self.finish(Err(err));

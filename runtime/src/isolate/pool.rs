@@ -25,11 +25,35 @@ pub struct PoolConfig {
     /// Defaults; an extension's overrides apply on top, within `ceilings`.
     pub limits: IsolateLimits,
     pub ceilings: super::limits::LimitCeilings,
+    /// Most isolates one tenant may hold; past it the tenant's own least recently used
+    /// isolate makes room.
+    pub max_per_tenant: u64,
+    /// Bytes all isolates together may reserve (each its heap and ArrayBuffer limits).
+    pub memory_budget_bytes: usize,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_live: 256, idle_ttl: Duration::from_secs(300), blanks: 2, limits: IsolateLimits::default(), ceilings: Default::default() }
+        Self {
+            max_live: 256,
+            idle_ttl: Duration::from_secs(300),
+            blanks: 2,
+            limits: IsolateLimits::default(),
+            ceilings: Default::default(),
+            max_per_tenant: 64,
+            memory_budget_bytes: default_memory_budget(),
+        }
+    }
+}
+
+/// Half of this machine's physical memory (4 GiB when it cannot be read).
+pub fn default_memory_budget() -> usize {
+    // SAFETY: sysconf only reads system configuration.
+    let (pages, page) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    if pages > 0 && page > 0 {
+        (pages as usize).saturating_mul(page as usize) / 2
+    } else {
+        4 << 30
     }
 }
 
@@ -55,6 +79,8 @@ pub struct IsolatePool {
     cache: Cache<PoolKey, Arc<IsolateHandle>>,
     registry: Arc<Registry>,
     config: PoolConfig,
+    /// Bytes reserved by live isolates, against `config.memory_budget_bytes`.
+    reserved: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl IsolatePool {
@@ -68,7 +94,7 @@ impl IsolatePool {
             .build();
         // Idle isolate threads keep blank isolates with these limits ready for cold starts.
         super::threads::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
-        let pool = Arc::new(Self { cache, registry, config });
+        let pool = Arc::new(Self { cache, registry, config, reserved: Default::default() });
         let mut events = pool.registry.events().subscribe();
         let cache = pool.cache.clone();
         tokio::spawn(async move {
@@ -168,14 +194,67 @@ impl IsolatePool {
             .ok_or_else(|| registry_error(RegistryError::NotFound(format!("active version of {}", ext.key))))?;
         let files = self.registry.load_version_files(&ext.tenant_id, active.id).await.map_err(registry_error)?;
         let identity = ExtensionIdentity { tenant: ext.tenant_id.to_string(), extension: ext.key.clone() };
+        let limits = self.limits_for(ext);
+        self.make_room_for_tenant(&ext.tenant_id).await;
+        let reservation = self.reserve(limits.heap_max_bytes.saturating_add(limits.array_buffer_max_bytes)).await?;
         let granted = self.registry.store().capabilities(&ext.tenant_id, ext.id).await.map_err(|e| registry_error(e.into()))?;
         let services = self.registry.services(ext, granted.iter().filter(|c| c.granted).map(|c| &c.permission));
-        let handle = IsolateHandle::start(identity, self.limits_for(ext), Arc::new(files), active.main_entry_point.clone(), services).await?;
+        let handle = IsolateHandle::start(identity, limits, Arc::new(files), active.main_entry_point.clone(), services).await?;
+        handle.hold(reservation);
         // Bookkeeping for the next start's prewarm; a failure costs only warmth.
         if let Err(e) = self.registry.store().touch_extension(&ext.tenant_id, ext.id).await {
             tracing::debug!(error = %e, "cannot record extension use");
         }
         Ok(Arc::new(handle))
+    }
+
+    /// Bytes reserved by live isolates now.
+    pub fn reserved_bytes(&self) -> usize {
+        self.reserved.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Evicts `tenant`'s least recently used isolate while it holds its whole share, so a
+    /// tenant's new isolate never displaces another tenant's.
+    async fn make_room_for_tenant(&self, tenant: &TenantId) {
+        let mut mine: Vec<(Arc<PoolKey>, Arc<IsolateHandle>)> = self.cache.iter().filter(|(k, _)| &k.tenant == tenant).collect();
+        let keep = (self.config.max_per_tenant as usize).saturating_sub(1);
+        if mine.len() <= keep {
+            return;
+        }
+        // Idle ones first, then least recently used.
+        mine.sort_by_key(|(_, h)| (!h.is_idle(), h.last_used()));
+        let excess = mine.len() - keep;
+        tracing::info!(tenant = %tenant, evicted = excess, "tenant at its isolate share; evicting its least recently used isolates");
+        for (key, handle) in mine.into_iter().take(excess) {
+            handle.release();
+            self.cache.invalidate(&*key).await;
+        }
+    }
+
+    /// Reserves `bytes` of the memory budget, evicting idle isolates (least recently used
+    /// first) to make room; refuses when only busy isolates are left.
+    async fn reserve(&self, bytes: usize) -> Result<super::Reservation, PoolError> {
+        let budget = self.config.memory_budget_bytes;
+        let mut idle: Vec<(Arc<PoolKey>, Arc<IsolateHandle>)> = Vec::new();
+        let mut listed = false;
+        loop {
+            if let Some(reservation) = super::Reservation::take(&self.reserved, bytes, budget) {
+                return Ok(reservation);
+            }
+            if !listed {
+                idle = self.cache.iter().filter(|(_, h)| h.is_idle()).collect();
+                // Most recently used first, so `pop` takes the least recently used.
+                idle.sort_by_key(|(_, h)| std::cmp::Reverse(h.last_used()));
+                listed = true;
+            }
+            let Some((key, handle)) = idle.pop() else {
+                tracing::warn!(budget_mb = budget >> 20, reserved_mb = self.reserved_bytes() >> 20, "isolate memory budget exhausted");
+                return Err(PoolError::Isolate(IsolateError::MemoryBudget { budget_mb: budget >> 20 }));
+            };
+            tracing::info!(tenant = %key.tenant, "isolate memory budget reached; evicting an idle isolate");
+            handle.release();
+            self.cache.invalidate(&*key).await;
+        }
     }
 
     /// Builds isolates for the most recently used enabled extensions, `concurrency` at a

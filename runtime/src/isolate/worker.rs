@@ -1,7 +1,7 @@
 //! An isolate on its own thread with a `current_thread` tokio runtime, fed requests over a
 //! bounded channel. Requests run one at a time, so CPU time is always the request's own.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use alga_bundle::Files;
@@ -21,6 +21,47 @@ pub struct IsolateHandle {
     jobs: mpsc::Sender<Job>,
     retired: Arc<AtomicBool>,
     queue_depth: usize,
+    /// Calls queued or running now.
+    in_flight: AtomicUsize,
+    /// When a call last arrived, in ms since `EPOCH`: the pool's least-recently-used order.
+    last_used_ms: AtomicU64,
+    /// The share of the pool's memory budget this isolate holds, given back when it goes.
+    reservation: std::sync::Mutex<Option<Reservation>>,
+}
+
+/// Bytes of a memory budget held by one isolate; dropping it gives them back.
+pub struct Reservation {
+    budget: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl Reservation {
+    /// Takes `bytes` from `used` if that stays within `limit`.
+    pub fn take(used: &Arc<AtomicUsize>, bytes: usize, limit: usize) -> Option<Self> {
+        used.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| now.checked_add(bytes).filter(|total| *total <= limit)).ok()?;
+        Some(Self { budget: used.clone(), bytes })
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The pool's clock for least-recently-used order.
+static EPOCH: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+
+fn now_ms() -> u64 {
+    EPOCH.elapsed().as_millis() as u64
 }
 
 impl IsolateHandle {
@@ -55,7 +96,34 @@ impl IsolateHandle {
         }))
         .map_err(|e| IsolateError::Script(format!("cannot start an isolate thread: {e}")))?;
         ready_rx.await.unwrap_or(Err(IsolateError::Discarded))?;
-        Ok(Self { jobs, retired, queue_depth: limits.queue_depth })
+        Ok(Self {
+            jobs,
+            retired,
+            queue_depth: limits.queue_depth,
+            in_flight: AtomicUsize::new(0),
+            last_used_ms: AtomicU64::new(now_ms()),
+            reservation: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Holds `reservation` for as long as this isolate lives (or until `release`).
+    pub fn hold(&self, reservation: Reservation) {
+        *self.reservation.lock().unwrap_or_else(|e| e.into_inner()) = Some(reservation);
+    }
+
+    /// Gives the reservation back now: the isolate is leaving the pool.
+    pub fn release(&self) {
+        self.reservation.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Whether no call is queued or running.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) == 0
+    }
+
+    /// When a call last arrived (ms on the pool's clock).
+    pub fn last_used(&self) -> u64 {
+        self.last_used_ms.load(Ordering::Relaxed)
     }
 
     /// Whether new requests should go to a fresh isolate instead.
@@ -65,6 +133,14 @@ impl IsolateHandle {
 
     /// Queues a call and waits for its answer; refuses at once when the queue is full.
     pub async fn call(&self, invocation: Invocation) -> Result<HandlerResponse, IsolateError> {
+        self.last_used_ms.store(now_ms(), Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        // Counted down however the call ends, its caller going away included.
+        let _in_flight = InFlight(&self.in_flight);
+        self.call_inner(invocation).await
+    }
+
+    async fn call_inner(&self, invocation: Invocation) -> Result<HandlerResponse, IsolateError> {
         let (reply, answer) = oneshot::channel();
         self.jobs.try_send(Job { invocation, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => IsolateError::Overloaded { queued: self.queue_depth },

@@ -6,6 +6,7 @@
 pub mod breaker;
 mod events;
 mod hooks;
+pub mod sandbox;
 pub mod settings;
 pub mod schemas;
 mod targets;
@@ -111,6 +112,7 @@ pub struct Registry {
     storage_cache: Arc<alga_ops::storage::cache::StorageCache>,
     /// Started on first use, on the runtime `services` is called from (the server's).
     storage_audit: std::sync::OnceLock<Arc<alga_ops::storage::audit::AuditSink>>,
+    sandbox: sandbox::SandboxConfig,
 }
 
 /// Default size and staleness bound of the storage read cache.
@@ -123,7 +125,7 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)), storage_audit: Default::default() }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)), storage_audit: Default::default(), sandbox: Default::default() }
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -192,6 +194,8 @@ impl Registry {
             cache: Some(self.storage_cache.clone()),
             cache_scope: alga_ops::storage::cache::StorageCache::scope(ext.tenant_id.as_str(), ext.id),
             audit: Some(self.storage_audit().clone()),
+            shares: Some(self.sandbox.shares.clone()),
+            tx_max_duration: self.sandbox.tx_max_duration,
         };
         let api = alga_ops::api::ApiContext {
             host: self.host_api.clone(),
@@ -200,7 +204,7 @@ impl Registry {
             granted: granted.iter().map(|p| p.to_string()).collect(),
             spawner: tokio::runtime::Handle::current(),
         };
-        crate::isolate::Services { storage: Some(storage), api: Some(api) }
+        crate::isolate::Services { storage: Some(storage), api: Some(api), log: self.sandbox.log_sink.clone() }
     }
 
     /// Counts a limit hit or crash of an extension; suspends it in that tenant when they
