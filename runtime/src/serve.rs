@@ -43,7 +43,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let jwt_secret = args.jwt_secret.clone().or_else(|| generated.clone()).unwrap_or_default();
     let host_api = config::host_api(&args.host_api, &jwt_secret)?;
     let configured_sealer = config::configured_sealer(args.encryption_keys.as_deref())?;
-    let options = config::connect_options(&args.database)?;
+    let mut options = config::connect_options(&args.database)?;
+    // A SQLite writer may wait for a transaction that holds the lock until its bound.
+    options.sqlite_lock_wait = args.fairness.storage_tx_max + Duration::from_secs(2);
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
     tracing::info!(database = %alga_store::redact_url(&options.url), "database ready");

@@ -44,6 +44,9 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long to wait for a connection before failing.
     pub connect_timeout: Duration,
+    /// SQLite only: how long a writer waits for the single write lock. Longer than the
+    /// longest storage transaction, which may hold it until its bound rolls it back.
+    pub sqlite_lock_wait: Duration,
 }
 
 impl ConnectOptions {
@@ -54,6 +57,7 @@ impl ConnectOptions {
             pg_app_role: Some(postgres::DEFAULT_APP_ROLE.to_owned()),
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
+            sqlite_lock_wait: Duration::from_secs(10),
         }
     }
 }

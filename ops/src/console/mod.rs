@@ -112,6 +112,11 @@ enum Verdict {
 }
 
 impl LogBudget {
+    /// Whether every line would be dropped now (the truncation notice already written).
+    fn exhausted(&self, now: Instant) -> bool {
+        self.call_cut || (self.window_cut && now.duration_since(self.window_start) < Duration::from_secs(60))
+    }
+
     fn admit(&mut self, bytes: usize, limits: &LogLimits, now: Instant) -> Verdict {
         if now.duration_since(self.window_start) >= Duration::from_secs(60) {
             (self.window_start, self.window_lines, self.window_bytes, self.window_cut) = (now, 0, 0, false);
@@ -152,11 +157,16 @@ fn op_console_write(state: &mut OpState, level: u32, #[string] message: &str) {
         return;
     }
     let limits = state.try_borrow::<LogLimits>().copied().unwrap_or_default();
-    let message = escape_controls(&truncate(message, MAX_MESSAGE_BYTES)).into_owned();
     let now = Instant::now();
     if !state.has::<LogBudget>() {
         state.put(LogBudget::new(now));
     }
+    // Past the budget a flood costs no copying or escaping, only this check.
+    if state.borrow::<LogBudget>().exhausted(now) {
+        metrics::counter!("alga_extension_log_lines_dropped_total").increment(1);
+        return;
+    }
+    let message = escape_controls(&truncate(message, MAX_MESSAGE_BYTES)).into_owned();
     let verdict = state.borrow_mut::<LogBudget>().admit(message.len(), &limits, now);
     let (level, message) = match verdict {
         Verdict::Write => (

@@ -44,6 +44,10 @@ pub mod audit;
 pub mod cache;
 pub mod seal;
 pub mod tx;
+mod checks;
+
+pub use checks::{name_problem, value_problem, MAX_VALUE_DEPTH};
+use checks::text_problem;
 
 pub use tx::{call_ended, call_started, TenantShares, DEFAULT_MAX_DURATION as DEFAULT_TX_MAX_DURATION, MAX_OPEN_TRANSACTIONS};
 use tx::{op_storage_tx_begin, op_storage_tx_delete, op_storage_tx_end, op_storage_tx_get, op_storage_tx_set};
@@ -201,26 +205,6 @@ fn check_names(namespace: &str, key: Option<&str>) -> Result<(), JsErrorBox> {
     }
 }
 
-/// What is wrong with a namespace and key, if anything (shared with storage import).
-pub fn name_problem(namespace: &str, key: Option<&str>) -> Option<String> {
-    let ns_ok = namespace.chars().count() <= MAX_NAMESPACE_CHARS
-        && namespace.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if !ns_ok {
-        return Some(format!("namespace {namespace:?} must be at most {MAX_NAMESPACE_CHARS} characters of [A-Za-z0-9._-]"));
-    }
-    if let Some(key) = key {
-        let n = key.chars().count();
-        if n == 0 || n > MAX_KEY_CHARS {
-            return Some(format!("keys have 1 to {MAX_KEY_CHARS} characters, not {n}"));
-        }
-        // PostgreSQL text cannot hold NUL; refuse it on every backend alike.
-        if key.contains('\0') {
-            return Some("keys cannot contain NUL characters".into());
-        }
-    }
-    None
-}
-
 /// Runs a store call on the server's runtime within the tenant's share of the pool, and
 /// waits for it here.
 async fn on_server<T: Send + 'static>(
@@ -368,11 +352,22 @@ impl SetArgs {
 }
 
 fn check_value(value: &Value) -> Result<(), JsErrorBox> {
+    if let Some(problem) = value_problem(value) {
+        return Err(error("VALIDATION_FAILED", problem));
+    }
     let size = alga_store::json_size(value) as usize;
     if size > MAX_VALUE_BYTES {
         return Err(error("QUOTA_EXCEEDED", format!("value is {size} bytes; the limit is {MAX_VALUE_BYTES}")));
     }
     Ok(())
+}
+
+/// Refuses text the database cannot hold (NUL) in a query argument such as a prefix.
+fn check_text(field: &str, text: Option<&str>) -> Result<(), JsErrorBox> {
+    match text.and_then(|t| text_problem(field, t)) {
+        Some(problem) => Err(error("VALIDATION_FAILED", problem)),
+        None => Ok(()),
+    }
 }
 
 /// Everything a single-key write checks before touching the database: the write grant,
@@ -472,6 +467,8 @@ async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: Strin
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
     let limit = page_limit(options.limit)?;
+    check_text("prefix", options.prefix.as_deref())?;
+    check_text("cursor", options.cursor.as_deref())?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
     let items = on_server(&ctx, "list", async move {
@@ -549,6 +546,13 @@ async fn op_storage_search(
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
     let limit = page_limit(options.limit)?;
+    check_text("cursor", options.cursor.as_deref())?;
+    for filter in &filters {
+        check_text("path", Some(&filter.path))?;
+        if let Some(problem) = value_problem(&filter.value) {
+            return Err(error("VALIDATION_FAILED", format!("{}: {problem}", filter.path)));
+        }
+    }
     let filters: Vec<alga_store::Filter> = filters
         .into_iter()
         .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })

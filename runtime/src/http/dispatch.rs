@@ -186,7 +186,9 @@ fn pool_error(err: PoolError) -> ApiError {
 
 fn isolate_error_plain(err: IsolateError) -> ApiError {
     let status = match err {
-        IsolateError::Overloaded { .. } | IsolateError::MemoryBudget { .. } | IsolateError::Discarded => StatusCode::SERVICE_UNAVAILABLE,
+        IsolateError::Overloaded { .. } | IsolateError::MemoryBudget { .. } | IsolateError::TenantShare { .. } | IsolateError::Discarded => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         IsolateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -109,6 +109,9 @@ pub async fn import(
         if let Some(problem) = alga_ops::storage::name_problem(&value.namespace, Some(&value.key)) {
             return Err(invalid(line_no, problem));
         }
+        if let Some(problem) = alga_ops::storage::value_problem(&value.value) {
+            return Err(invalid(line_no, problem));
+        }
         if value.revision < 1 {
             return Err(invalid(line_no, format!("revision {} is not 1 or more", value.revision)));
         }

@@ -53,6 +53,9 @@ pub enum IsolateError {
     /// idle isolate could make room.
     #[error("the server is at its isolate memory budget ({budget_mb} MiB); try again shortly")]
     MemoryBudget { budget_mb: usize },
+    /// The tenant's share of isolates is all being built right now.
+    #[error("this tenant already has {max} isolates starting; try again shortly")]
+    TenantShare { max: usize },
     #[error("the extension's isolate was discarded before it could answer")]
     Discarded,
 }
@@ -64,7 +67,7 @@ impl IsolateError {
             Self::MemoryLimit { .. } => "EXTENSION_MEMORY_LIMIT",
             Self::CpuLimit { .. } => "EXTENSION_CPU_LIMIT",
             Self::Timeout { .. } => "EXTENSION_TIMEOUT",
-            Self::Overloaded { .. } | Self::MemoryBudget { .. } | Self::Discarded => "EXTENSION_OVERLOADED",
+            Self::Overloaded { .. } | Self::MemoryBudget { .. } | Self::TenantShare { .. } | Self::Discarded => "EXTENSION_OVERLOADED",
             Self::Script(_) | Self::Result(_) | Self::NoAsyncRuntime => "EXTENSION_ERROR",
         }
     }

@@ -81,6 +81,26 @@ pub struct IsolatePool {
     config: PoolConfig,
     /// Bytes reserved by live isolates, against `config.memory_budget_bytes`.
     reserved: Arc<std::sync::atomic::AtomicUsize>,
+    /// Isolates being built now, by tenant: they count against the tenant's share too.
+    building: std::sync::Mutex<std::collections::HashMap<TenantId, u64>>,
+}
+
+/// A tenant's place among isolates being built, given back when the build ends.
+struct Building<'a> {
+    pool: &'a IsolatePool,
+    tenant: TenantId,
+}
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        let mut building = self.pool.building.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = building.get_mut(&self.tenant) {
+            *n -= 1;
+            if *n == 0 {
+                building.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 impl IsolatePool {
@@ -94,7 +114,7 @@ impl IsolatePool {
             .build();
         // Idle isolate threads keep blank isolates with these limits ready for cold starts.
         super::threads::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
-        let pool = Arc::new(Self { cache, registry, config, reserved: Default::default() });
+        let pool = Arc::new(Self { cache, registry, config, reserved: Default::default(), building: Default::default() });
         let mut events = pool.registry.events().subscribe();
         let cache = pool.cache.clone();
         tokio::spawn(async move {
@@ -195,7 +215,7 @@ impl IsolatePool {
         let files = self.registry.load_version_files(&ext.tenant_id, active.id).await.map_err(registry_error)?;
         let identity = ExtensionIdentity { tenant: ext.tenant_id.to_string(), extension: ext.key.clone() };
         let limits = self.limits_for(ext);
-        self.make_room_for_tenant(&ext.tenant_id).await;
+        let _building = self.make_room_for_tenant(&ext.tenant_id).await?;
         let reservation = self.reserve(limits.heap_max_bytes.saturating_add(limits.array_buffer_max_bytes)).await?;
         let granted = self.registry.store().capabilities(&ext.tenant_id, ext.id).await.map_err(|e| registry_error(e.into()))?;
         let services = self.registry.services(ext, granted.iter().filter(|c| c.granted).map(|c| &c.permission));
@@ -213,22 +233,43 @@ impl IsolatePool {
         self.reserved.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Evicts `tenant`'s least recently used isolate while it holds its whole share, so a
-    /// tenant's new isolate never displaces another tenant's.
-    async fn make_room_for_tenant(&self, tenant: &TenantId) {
-        let mut mine: Vec<(Arc<PoolKey>, Arc<IsolateHandle>)> = self.cache.iter().filter(|(k, _)| &k.tenant == tenant).collect();
-        let keep = (self.config.max_per_tenant as usize).saturating_sub(1);
-        if mine.len() <= keep {
-            return;
+    /// Isolates alive now for `tenant`.
+    pub async fn live_for_tenant(&self, tenant: &TenantId) -> usize {
+        self.cache.run_pending_tasks().await;
+        self.cache.iter().filter(|(k, _)| &k.tenant == tenant).count()
+    }
+
+    /// Takes a place in `tenant`'s share for one more isolate, evicting the tenant's own
+    /// least recently used isolates (idle ones first) when the share is full, so a tenant's
+    /// new isolate never displaces another tenant's. Refused when the share is all isolates
+    /// still being built.
+    async fn make_room_for_tenant(&self, tenant: &TenantId) -> Result<Building<'_>, PoolError> {
+        let max = self.config.max_per_tenant.max(1) as usize;
+        let (mine, building) = {
+            let mut building = self.building.lock().unwrap_or_else(|e| e.into_inner());
+            let count = building.entry(tenant.clone()).or_insert(0);
+            let mut mine: Vec<(Arc<PoolKey>, Arc<IsolateHandle>)> = self.cache.iter().filter(|(k, _)| &k.tenant == tenant).collect();
+            if *count as usize >= max {
+                if *count == 0 {
+                    building.remove(tenant);
+                }
+                return Err(PoolError::Isolate(IsolateError::TenantShare { max }));
+            }
+            *count += 1;
+            let excess = (mine.len() + *count as usize).saturating_sub(max);
+            // Idle ones first, then least recently used.
+            mine.sort_by_key(|(_, h)| (!h.is_idle(), h.last_used()));
+            mine.truncate(excess);
+            (mine, Building { pool: self, tenant: tenant.clone() })
+        };
+        if !mine.is_empty() {
+            tracing::info!(tenant = %tenant, evicted = mine.len(), "tenant at its isolate share; evicting its least recently used isolates");
         }
-        // Idle ones first, then least recently used.
-        mine.sort_by_key(|(_, h)| (!h.is_idle(), h.last_used()));
-        let excess = mine.len() - keep;
-        tracing::info!(tenant = %tenant, evicted = excess, "tenant at its isolate share; evicting its least recently used isolates");
-        for (key, handle) in mine.into_iter().take(excess) {
+        for (key, handle) in mine {
             handle.release();
             self.cache.invalidate(&*key).await;
         }
+        Ok(building)
     }
 
     /// Reserves `bytes` of the memory budget, evicting idle isolates (least recently used

@@ -102,6 +102,11 @@ pub fn apply_update(defs: &[SettingDef], saved: Option<&Value>, update: &Value) 
             // The console sent the mask back unchanged: keep the stored secret.
             continue;
         }
+        if let Some(problem) = alga_ops::storage::value_problem(value) {
+            // The database could not hold it (NUL), or it nests absurdly deep.
+            problems.push(Problem::new(pointer, "type", problem));
+            continue;
+        }
         match check_setting_value(def, value) {
             Ok(()) => {
                 next.insert(key.clone(), value.clone());

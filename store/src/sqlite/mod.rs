@@ -58,7 +58,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
-            .busy_timeout(options.connect_timeout);
+            .busy_timeout(options.sqlite_lock_wait.max(options.connect_timeout));
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
