@@ -78,7 +78,7 @@ impl From<AuthError> for ApiError {
         let code = match err {
             AuthError::Missing | AuthError::Malformed => "UNAUTHENTICATED",
             AuthError::Expired => "TOKEN_EXPIRED",
-            AuthError::Invalid(_) => "INVALID_TOKEN",
+            AuthError::Invalid(_) | AuthError::NotYetValid => "INVALID_TOKEN",
         };
         Self::new(StatusCode::UNAUTHORIZED, code, err.to_string())
     }
