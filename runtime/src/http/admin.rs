@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::{extension_id, AdminCaller, ApiJson, ApiQuery};
+use super::extract::{extension_id, AdminCaller, ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::registry::UploadKind;
 
@@ -123,7 +123,7 @@ pub async fn list(
     Ok(Json(json!({ "extensions": found })))
 }
 
-pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let detail = state.registry.detail(&who.tenant, extension_id(&id)?).await?;
     Ok(Json(json!(detail)))
 }
@@ -138,7 +138,7 @@ pub struct AuditQuery {
 pub async fn storage_audit(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = extension_id(&id)?;
@@ -153,7 +153,7 @@ pub async fn storage_audit(
 }
 
 /// The extension's storage usage against its quota.
-pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&id)?).await?)))
 }
 
@@ -169,7 +169,7 @@ pub struct ApproveBody {
 pub async fn approve(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     // The body is optional: an empty one approves everything requested, without enabling.
@@ -182,12 +182,12 @@ pub async fn approve(
     Ok(Json(json!({ "extension": ext })))
 }
 
-pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, true, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
 
-pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, false, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
@@ -202,27 +202,27 @@ pub struct UninstallQuery {
 pub async fn uninstall(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<UninstallQuery>,
 ) -> Result<StatusCode, ApiError> {
     state.registry.uninstall(&who.tenant, extension_id(&id)?, query.purge, &who.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.settings(&who.tenant, extension_id(&id)?).await?)))
 }
 
 pub async fn put_settings(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(update): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.update_settings(&who.tenant, extension_id(&id)?, &update, &who.user).await?)))
 }
 
-pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.reset_settings(&who.tenant, extension_id(&id)?, &who.user).await?)))
 }
 
@@ -242,7 +242,7 @@ fn limits_view(state: &AppState, ext: &alga_store::Extension) -> Value {
     })
 }
 
-pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let ext = state.registry.get(&who.tenant, extension_id(&id)?).await?;
     Ok(Json(limits_view(&state, &ext)))
 }
@@ -250,7 +250,7 @@ pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCa
 pub async fn put_limits(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(overrides): ApiJson<crate::isolate::limits::LimitOverrides>,
 ) -> Result<Json<Value>, ApiError> {
     let problems = overrides.problems(&state.pool.config().ceilings);

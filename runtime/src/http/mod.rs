@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(
+        .layer(axum::middleware::from_fn(error::json_errors))
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_request(())
