@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod me;
 mod storage_io;
+pub mod response_headers;
 
 use std::sync::Arc;
 use std::time::Duration;
