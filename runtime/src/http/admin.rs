@@ -2,7 +2,7 @@
 
 use alga_bundle::BundleSignature;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
@@ -94,33 +94,68 @@ pub struct ListQuery {
     name: Option<String>,
     /// `name`, `createdAt` or `updatedAt`; a leading `-` sorts descending.
     sort: Option<String>,
+    /// Page size, 1..=200 (default 50). Text, so a bad value is named like a bad cursor.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
+/// Default and largest page of the admin list.
+const LIST_DEFAULT_LIMIT: u32 = 50;
+const LIST_MAX_LIMIT: u32 = 200;
+
+/// `GET /admin/v1/extensions`: a page of the tenant's extensions and the cursor of the
+/// next (`null` on the last page).
 pub async fn list(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    use alga_store::ExtensionOrder;
     let filter = alga_store::ExtensionFilter { status: query.status, name_contains: query.name };
-    let mut found = state.store.list_extensions(&who.tenant, &filter).await?;
     let sort = query.sort.as_deref().unwrap_or("name");
     let (descending, field) = match sort.strip_prefix('-') {
         Some(field) => (true, field),
         None => (false, sort),
     };
-    match field {
-        "name" => {} // the store already orders by name
-        "createdAt" => found.sort_by_key(|e| e.created_at),
-        "updatedAt" => found.sort_by_key(|e| e.updated_at),
+    let order = match field {
+        "name" => ExtensionOrder::Name,
+        "createdAt" => ExtensionOrder::CreatedAt,
+        "updatedAt" => ExtensionOrder::UpdatedAt,
         other => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("sort: unknown field {other:?}; use name, createdAt or updatedAt"))
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("sort: unknown field {:?}; use name, createdAt or updatedAt", clip(other)))
                 .with_details(json!({ "field": "sort" })))
         }
-    }
-    if descending {
-        found.reverse();
-    }
-    Ok(Json(json!({ "extensions": found })))
+    };
+    let limit = match query.limit.as_deref() {
+        None => LIST_DEFAULT_LIMIT,
+        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=LIST_MAX_LIMIT).contains(n)).ok_or_else(|| {
+            validation_failed("limit", format!("limit must be a whole number from 1 to {LIST_MAX_LIMIT}"))
+        })?,
+    };
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(super::list_cursor::decode(raw, order, descending).ok_or_else(|| {
+            validation_failed("cursor", "cursor is not one this list handed out for this sort; start again without it")
+        })?),
+    };
+    let page = alga_store::ExtensionPage { order, descending, after, limit: limit + 1 };
+    let mut found = state.store.list_extensions_page(&who.tenant, &filter, &page).await?;
+    // One more than asked tells whether another page follows.
+    let next = (found.len() > limit as usize).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|last| super::list_cursor::encode(order, descending, last))
+    });
+    Ok(Json(json!({ "extensions": found, "nextCursor": next.flatten() })))
+}
+
+fn validation_failed(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_FAILED", message).with_details(json!({ "field": field }))
+}
+
+/// Caller-supplied text quoted in a message, cut short.
+fn clip(text: &str) -> String {
+    text.chars().take(64).collect()
 }
 
 pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {

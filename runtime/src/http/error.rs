@@ -186,6 +186,8 @@ impl From<crate::registry::RegistryError> for ApiError {
             E::Downgrade { .. } => Self::new(StatusCode::CONFLICT, "DOWNGRADE_REFUSED", message),
             E::NothingToApprove(_) => Self::new(StatusCode::CONFLICT, "NOTHING_TO_APPROVE", message),
             E::NotApproved(_) => Self::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            E::ExtensionLimit { installed, max } => Self::new(StatusCode::CONFLICT, "EXTENSION_LIMIT", message)
+                .with_details(json!({ "installed": installed, "maxExtensions": max })),
             E::HookFailed { hook, .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "HOOK_FAILED", message)
                 .with_details(json!({ "hook": hook })),
             E::NotRequested { index, .. } => Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)

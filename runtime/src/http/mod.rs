@@ -8,9 +8,10 @@ mod dispatch;
 mod error;
 mod extract;
 mod health;
+mod list_cursor;
 mod me;
-mod storage_io;
 pub mod response_headers;
+mod storage_io;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,9 +82,9 @@ pub fn app(state: AppState) -> Router {
             get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(
-        .layer(axum::middleware::from_fn(error::json_errors))
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_request(())
