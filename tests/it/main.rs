@@ -11,6 +11,7 @@ mod cli;
 mod dispatch;
 mod host_api;
 mod http;
+mod http_hardening;
 mod install;
 mod isolate;
 mod rls;
