@@ -41,6 +41,8 @@ pub enum AuthError {
     Malformed,
     #[error("token has expired")]
     Expired,
+    #[error("token is not valid yet (nbf)")]
+    NotYetValid,
     #[error("invalid token: {0}")]
     Invalid(String),
 }
@@ -66,6 +68,8 @@ impl TokenKeys {
         // Only HS256 is accepted: a token may not choose its own algorithm ("none", RS256...).
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // `nbf`, when present, is honoured with the same leeway as `exp`.
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Self {
             encoding: EncodingKey::from_secret(secret),
@@ -99,17 +103,9 @@ impl TokenKeys {
             self.verified.invalidate(token);
             return Err(AuthError::Expired);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-                _ => AuthError::Invalid(e.to_string()),
-            }
-        })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| decode_error(&e))?;
         let claims = data.claims;
-        let tenant = TenantId::parse(&claims.tenant).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        if claims.sub.is_empty() {
-            return Err(AuthError::Invalid("empty `sub` claim".into()));
-        }
+        let tenant = check_claims(&claims)?;
         let principal = Principal { tenant, user: claims.sub, roles: claims.roles };
         self.verified.insert(token.to_owned(), (principal.clone(), claims.exp));
         Ok(principal)
@@ -124,6 +120,58 @@ impl TokenKeys {
         }
         self.verify(token.trim())
     }
+}
+
+/// Longest `sub` claim accepted, in bytes.
+pub const MAX_SUB_BYTES: usize = 256;
+/// Most roles, and longest role name in bytes, a token may carry.
+pub const MAX_ROLES: usize = 64;
+pub const MAX_ROLE_BYTES: usize = 128;
+
+/// The claims of a verified token, checked before anything uses them: a tenant id is
+/// [`TenantId`]'s 1–64 characters of `[A-Za-z0-9._-]`; `sub` and roles are non-empty,
+/// bounded and printable (they reach logs, spans and error details). Messages never repeat
+/// the offending value: a claim is the caller's input, and may be 10 KB of anything.
+fn check_claims(claims: &Claims) -> Result<TenantId, AuthError> {
+    // Length first: TenantId's own error would quote the whole value.
+    let tenant = (claims.tenant.len() <= 128).then(|| TenantId::parse(&claims.tenant).ok()).flatten().ok_or_else(|| {
+        AuthError::Invalid("`tenant` claim must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit".into())
+    })?;
+    if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_BYTES || !printable(&claims.sub) {
+        return Err(AuthError::Invalid(format!("`sub` claim must be 1-{MAX_SUB_BYTES} bytes of printable characters")));
+    }
+    if claims.roles.len() > MAX_ROLES || claims.roles.iter().any(|r| r.is_empty() || r.len() > MAX_ROLE_BYTES || !printable(r)) {
+        return Err(AuthError::Invalid(format!(
+            "`roles` claim must hold at most {MAX_ROLES} names of 1-{MAX_ROLE_BYTES} bytes of printable characters"
+        )));
+    }
+    Ok(tenant)
+}
+
+/// No control characters (newlines would forge log lines), no line/paragraph separators
+/// and no bidirectional overrides (which make a logged name read as another).
+fn printable(text: &str) -> bool {
+    !text.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+}
+
+/// A fixed message per kind of failure: jsonwebtoken's own text may quote claim values
+/// (serde's "invalid type: string \"…\"").
+fn decode_error(err: &jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    let reason = match err.kind() {
+        K::ExpiredSignature => return AuthError::Expired,
+        K::ImmatureSignature => return AuthError::NotYetValid,
+        K::InvalidSignature => "signature does not match",
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => "algorithm must be HS256",
+        K::MissingRequiredClaim(claim) if matches!(claim.as_str(), "exp" | "sub" | "nbf") => {
+            return AuthError::Invalid(format!("missing `{claim}` claim"));
+        }
+        K::MissingRequiredClaim(_) => "a required claim is missing",
+        K::Json(_) => "claims are not the expected JSON: `tenant` and `sub` strings, `roles` a list of strings, `exp` a number",
+        K::InvalidToken | K::Base64(_) | K::Utf8(_) => "not a JWT",
+        _ => "token not accepted",
+    };
+    AuthError::Invalid(reason.into())
 }
 
 /// A fresh random secret for development mode: 32 random bytes as 64 hex characters.
@@ -209,4 +257,43 @@ mod tests {
         .unwrap();
         assert!(matches!(keys().verify(&bad), Err(AuthError::Invalid(_))));
     }
+    fn sign(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef")).unwrap()
+    }
+
+    #[test]
+    fn tokens_not_valid_yet_are_refused_beyond_the_leeway() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = |nbf: i64| serde_json::json!({ "tenant": "acme", "sub": "a", "exp": now + 600, "nbf": nbf });
+        assert_eq!(keys().verify(&sign(&claims(now + 120))), Err(AuthError::NotYetValid));
+        assert!(keys().verify(&sign(&claims(now + 10))).is_ok(), "within the leeway, like exp");
+        assert!(keys().verify(&sign(&claims(now - 10))).is_ok());
+    }
+
+    #[test]
+    fn claims_must_be_bounded_and_printable_and_are_never_echoed() {
+        let exp = chrono::Utc::now().timestamp() + 600;
+        let huge = "t".repeat(10 * 1024);
+        let cases = [
+            serde_json::json!({ "tenant": huge, "sub": "a", "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": huge, "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": "alice\n2024-01-01 INFO forged", "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": "a\u{202e}b", "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": "", "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": "a", "roles": [huge], "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": "a", "roles": ["a\rb"], "exp": exp }),
+            serde_json::json!({ "tenant": "ac\u{0}me", "sub": "a", "exp": exp }),
+            serde_json::json!({ "tenant": "acme", "sub": "a", "roles": huge, "exp": exp }),
+            serde_json::json!({ "tenant": 7, "sub": huge, "exp": exp }),
+        ];
+        for claims in cases {
+            match keys().verify(&sign(&claims)) {
+                Err(AuthError::Invalid(message)) => assert!(message.len() < 200 && !message.contains("ttttt"), "{message}"),
+                other => panic!("{claims}: {other:?}"),
+            }
+        }
+        let ok = serde_json::json!({ "tenant": "9b1f0c6e-5a7d-4c1e-9a43-2f4d8f8b6a10", "sub": "Zoë O'Neil <zoe@x>", "roles": ["admin"], "exp": exp });
+        assert!(keys().verify(&sign(&ok)).is_ok());
+    }
 }
+

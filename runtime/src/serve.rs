@@ -12,6 +12,10 @@ use crate::config::{self, ConfigError};
 use crate::http::{app, AppState};
 use crate::registry::Registry;
 
+mod connections;
+
+pub use connections::{default_max_connections, raise_open_file_limit, serve_with, AcceptBackoff, ServeOptions, DEFAULT_MAX_CONNECTIONS};
+
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -64,6 +68,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         tracing::warn!("no --encryption-keys: sensitive storage values and secret settings will be refused");
     }
 
+    let options = serve_options(&args);
     let listener = TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr()?;
     if let Some(secret) = &generated {
@@ -75,7 +80,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_storage_quota(quota)
         .with_storage_cache(args.storage_cache_entries, args.storage_cache_ttl)
         .with_tenant_db_share(args.fairness.tenant_db_share(args.database.db_max_connections))
-        .with_transaction_max_duration(args.fairness.storage_tx_max);
+        .with_transaction_max_duration(args.fairness.storage_tx_max)
+        .with_max_extensions_per_tenant(args.http.max_extensions_per_tenant);
     if let Some(sealer) = sealer {
         registry = registry.with_sealer(sealer);
     }
@@ -103,38 +109,47 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });
     }
     let router = app(state);
-    serve(listener, router, shutdown_signal(), args.shutdown_grace).await?;
+    serve_with(listener, router, shutdown_signal(), options).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Serves `router` until `shutdown` resolves, then stops accepting and gives in-flight
-/// requests up to `grace` to finish.
+/// requests up to `grace` to finish; connection limits are the defaults.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: draining in-flight requests");
-        let _ = stopping_tx.send(());
-    });
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
+    serve_with(listener, router, shutdown, ServeOptions { grace, ..ServeOptions::default() }).await
+}
+
+/// Connection limits from the flags, after raising the open-file limit as far as allowed.
+fn serve_options(args: &ServeArgs) -> ServeOptions {
+    let open_files = match raise_open_file_limit() {
+        Ok(limit) => {
+            tracing::info!(limit, "open-file limit (RLIMIT_NOFILE)");
+            limit
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            1024
         }
     };
-    tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!("shutdown grace period over; dropping requests still in flight");
-            Ok(())
-        }
+    // Descriptors other than client connections: the database pool, each isolate thread's
+    // runtime (an epoll and an event fd, a few more with timers), logs and files.
+    let reserved = 128 + u64::from(args.database.db_max_connections) + 4 * args.isolates.max_isolates;
+    let max_connections = match args.http.max_connections {
+        Some(max) => max as usize,
+        None => default_max_connections(open_files, reserved),
+    };
+    tracing::info!(max_connections, header_timeout = ?args.http.http_header_timeout, idle_timeout = ?args.http.http_idle_timeout, "connection limits");
+    ServeOptions {
+        header_timeout: args.http.http_header_timeout,
+        idle_timeout: args.http.http_idle_timeout,
+        max_connections,
+        grace: args.shutdown_grace,
     }
 }
 

@@ -144,6 +144,13 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's extensions matching `filter`, ordered by name.
     async fn list_extensions(&self, tenant: &TenantId, filter: &ExtensionFilter) -> Result<Vec<Extension>>;
 
+    /// One page of the tenant's extensions matching `filter`: at most `page.limit`, in
+    /// `page.order` with ties broken by manifest id, after `page.after`.
+    async fn list_extensions_page(&self, tenant: &TenantId, filter: &ExtensionFilter, page: &ExtensionPage) -> Result<Vec<Extension>>;
+
+    /// How many extensions the tenant has installed, whatever their status.
+    async fn count_extensions(&self, tenant: &TenantId) -> Result<u64>;
+
     /// Enables or disables an extension together with its audit row; `NotFound` when the
     /// tenant has no such extension.
     async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension>;

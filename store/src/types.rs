@@ -427,3 +427,44 @@ pub struct StorageAuditEntry {
     pub key: String,
     pub size_bytes: i64,
 }
+
+/// The order of [`crate::Store::list_extensions_page`]. Ties are broken by manifest id, so
+/// the order is total and consecutive pages never skip or repeat an install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExtensionOrder {
+    /// Case-insensitively by display name.
+    #[default]
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The sort value of the last install of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtensionSortValue {
+    /// The display name (compared as the database lower-cases it).
+    Name(String),
+    Time(DateTime<Utc>),
+}
+
+/// One page of a tenant's extensions (keyset pagination: `after` names the last install of
+/// the previous page, so pages stay consistent while installs come and go).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtensionPage {
+    pub order: ExtensionOrder,
+    pub descending: bool,
+    /// The previous page's last install: its sort value and manifest id.
+    pub after: Option<(ExtensionSortValue, String)>,
+    pub limit: u32,
+}
+
+impl Extension {
+    /// This install's value for `order`, as a page cursor holds it.
+    pub fn sort_value(&self, order: ExtensionOrder) -> ExtensionSortValue {
+        match order {
+            ExtensionOrder::Name => ExtensionSortValue::Name(self.name.clone()),
+            ExtensionOrder::CreatedAt => ExtensionSortValue::Time(self.created_at),
+            ExtensionOrder::UpdatedAt => ExtensionSortValue::Time(self.updated_at),
+        }
+    }
+}

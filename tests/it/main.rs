@@ -12,6 +12,7 @@ mod dispatch;
 mod hostile;
 mod host_api;
 mod http;
+mod http_hardening;
 mod install;
 mod isolate;
 mod rls;

@@ -2,13 +2,13 @@
 
 use alga_bundle::BundleSignature;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::{extension_id, AdminCaller, ApiJson, ApiQuery};
+use super::extract::{extension_id, AdminCaller, ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::registry::UploadKind;
 
@@ -94,36 +94,71 @@ pub struct ListQuery {
     name: Option<String>,
     /// `name`, `createdAt` or `updatedAt`; a leading `-` sorts descending.
     sort: Option<String>,
+    /// Page size, 1..=200 (default 50). Text, so a bad value is named like a bad cursor.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
 }
 
+/// Default and largest page of the admin list.
+const LIST_DEFAULT_LIMIT: u32 = 50;
+const LIST_MAX_LIMIT: u32 = 200;
+
+/// `GET /admin/v1/extensions`: a page of the tenant's extensions and the cursor of the
+/// next (`null` on the last page).
 pub async fn list(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    use alga_store::ExtensionOrder;
     let filter = alga_store::ExtensionFilter { status: query.status, name_contains: query.name };
-    let mut found = state.store.list_extensions(&who.tenant, &filter).await?;
     let sort = query.sort.as_deref().unwrap_or("name");
     let (descending, field) = match sort.strip_prefix('-') {
         Some(field) => (true, field),
         None => (false, sort),
     };
-    match field {
-        "name" => {} // the store already orders by name
-        "createdAt" => found.sort_by_key(|e| e.created_at),
-        "updatedAt" => found.sort_by_key(|e| e.updated_at),
+    let order = match field {
+        "name" => ExtensionOrder::Name,
+        "createdAt" => ExtensionOrder::CreatedAt,
+        "updatedAt" => ExtensionOrder::UpdatedAt,
         other => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("sort: unknown field {other:?}; use name, createdAt or updatedAt"))
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("sort: unknown field {:?}; use name, createdAt or updatedAt", clip(other)))
                 .with_details(json!({ "field": "sort" })))
         }
-    }
-    if descending {
-        found.reverse();
-    }
-    Ok(Json(json!({ "extensions": found })))
+    };
+    let limit = match query.limit.as_deref() {
+        None => LIST_DEFAULT_LIMIT,
+        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=LIST_MAX_LIMIT).contains(n)).ok_or_else(|| {
+            validation_failed("limit", format!("limit must be a whole number from 1 to {LIST_MAX_LIMIT}"))
+        })?,
+    };
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(super::list_cursor::decode(raw, order, descending).ok_or_else(|| {
+            validation_failed("cursor", "cursor is not one this list handed out for this sort; start again without it")
+        })?),
+    };
+    let page = alga_store::ExtensionPage { order, descending, after, limit: limit + 1 };
+    let mut found = state.store.list_extensions_page(&who.tenant, &filter, &page).await?;
+    // One more than asked tells whether another page follows.
+    let next = (found.len() > limit as usize).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|last| super::list_cursor::encode(order, descending, last))
+    });
+    Ok(Json(json!({ "extensions": found, "nextCursor": next.flatten() })))
 }
 
-pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+fn validation_failed(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_FAILED", message).with_details(json!({ "field": field }))
+}
+
+/// Caller-supplied text quoted in a message, cut short.
+fn clip(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let detail = state.registry.detail(&who.tenant, extension_id(&id)?).await?;
     Ok(Json(json!(detail)))
 }
@@ -138,7 +173,7 @@ pub struct AuditQuery {
 pub async fn storage_audit(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = extension_id(&id)?;
@@ -153,7 +188,7 @@ pub async fn storage_audit(
 }
 
 /// The extension's storage usage against its quota.
-pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&id)?).await?)))
 }
 
@@ -169,7 +204,7 @@ pub struct ApproveBody {
 pub async fn approve(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     // The body is optional: an empty one approves everything requested, without enabling.
@@ -182,12 +217,12 @@ pub async fn approve(
     Ok(Json(json!({ "extension": ext })))
 }
 
-pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, true, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
 
-pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, false, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
@@ -202,27 +237,27 @@ pub struct UninstallQuery {
 pub async fn uninstall(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<UninstallQuery>,
 ) -> Result<StatusCode, ApiError> {
     state.registry.uninstall(&who.tenant, extension_id(&id)?, query.purge, &who.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.settings(&who.tenant, extension_id(&id)?).await?)))
 }
 
 pub async fn put_settings(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(update): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.update_settings(&who.tenant, extension_id(&id)?, &update, &who.user).await?)))
 }
 
-pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.reset_settings(&who.tenant, extension_id(&id)?, &who.user).await?)))
 }
 
@@ -242,7 +277,7 @@ fn limits_view(state: &AppState, ext: &alga_store::Extension) -> Value {
     })
 }
 
-pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
     let ext = state.registry.get(&who.tenant, extension_id(&id)?).await?;
     Ok(Json(limits_view(&state, &ext)))
 }
@@ -250,7 +285,7 @@ pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCa
 pub async fn put_limits(
     State(state): State<AppState>,
     AdminCaller(who): AdminCaller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(overrides): ApiJson<crate::isolate::limits::LimitOverrides>,
 ) -> Result<Json<Value>, ApiError> {
     let problems = overrides.problems(&state.pool.config().ceilings);

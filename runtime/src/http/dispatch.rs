@@ -6,17 +6,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::Response;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use super::error::ExtensionAnswer;
+use super::extract::ApiPath;
+use super::response_headers::{self, Refusal};
 use super::{ApiError, AppState, Authenticated};
 use crate::isolate::pool::PoolError;
-use crate::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateError};
+use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, Invocation, IsolateError};
 
 /// Largest request body passed to a handler.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,26 +27,27 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub async fn dispatch(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, _)): ApiPath<(String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::not_found(format!("no endpoint {method} /{path} in extension {id}"));
+    // Routes are matched on the raw (still percent-encoded) path, split on its raw `/`s;
+    // only parameters are decoded, once, by the route match. `{*path}` arrives decoded
+    // already, and decoding it again would turn `%252e%252e` into `..` and let `%73ecret`
+    // match `/secret`.
+    let request_path = raw_endpoint_path(uri.path()).ok_or_else(|| ApiError::not_found("no such endpoint"))?;
+    let not_found = || ApiError::not_found(format!("no endpoint {method} {} in extension {}", clip(&request_path), clip(&id)));
     let target = state.registry.dispatch_target(&who.tenant, &id).await?.ok_or_else(not_found)?;
     let ext = &target.extension;
-    // The raw (still percent-encoded) path: `{*path}` arrives decoded, and parameters are
-    // decoded once, by the route match.
-    let prefix = format!("/api/extensions/{id}");
-    let request_path = uri.path().strip_prefix(prefix.as_str()).filter(|p| p.starts_with('/')).map(str::to_owned).unwrap_or_else(|| format!("/{path}"));
     let endpoints = &target.manifest.extension_points.endpoints;
     let matched = endpoints.iter().find_map(|e| {
         (e.method.as_str() == method.as_str()).then(|| alga_bundle::validate::match_route(&e.path, &request_path).map(|p| (e, p))).flatten()
     });
     let Some((endpoint, params)) = matched else {
         if endpoints.iter().any(|e| alga_bundle::validate::match_route(&e.path, &request_path).is_some()) {
-            return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for /{path}")));
+            return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for {}", clip(&request_path))));
         }
         return Err(not_found());
     };
@@ -58,9 +62,8 @@ pub async fn dispatch(
     }
     permissions.extend(target.granted.iter().cloned());
 
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("request bodies are limited to {MAX_BODY_BYTES} bytes")));
-    }
+    // Read only now that the caller may call this endpoint, and never more than the limit.
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| body_too_large())?;
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
         request: request_json(&method, &request_path, &uri, &headers, &body, params).map_err(ApiError::internal)?,
@@ -88,16 +91,68 @@ pub async fn dispatch(
             return Err(pool_error(err));
         }
     };
-    let mut response = Response::builder().status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-    for (name, value) in answer.headers.iter().take(100) {
-        // Headers the HTTP layer owns are not the handler's to set.
-        let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) else { continue };
-        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING || name == header::CONNECTION {
-            continue;
+    Ok(extension_response(answer, ext))
+}
+
+/// The answer as the client sees it: the status checked and only allowed headers kept
+/// (see `response_headers`); the server computes `content-length` itself.
+fn extension_response(answer: HandlerResponse, ext: &alga_store::Extension) -> Response {
+    let Some(status) = response_headers::status(answer.status) else {
+        tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, status = answer.status, "extension answered a status outside 200-599");
+        return ApiError::new(StatusCode::BAD_GATEWAY, "EXTENSION_ERROR", format!("the extension answered status {}, which is not a final HTTP status (200-599)", answer.status))
+            .into_response();
+    };
+    let mut response = Response::new(Body::from(answer.body.unwrap_or_default()));
+    *response.status_mut() = status;
+    let (mut dropped, mut cookie_domain) = (Vec::new(), false);
+    for (i, (name, value)) in answer.headers.iter().enumerate() {
+        let checked = if i < response_headers::MAX_HEADERS { response_headers::check(name, value) } else { Err(Refusal::TooMany) };
+        match checked {
+            Ok((name, value)) if response_headers::repeatable(name.as_str()) => {
+                response.headers_mut().append(name, value);
+            }
+            // A second content-type or location would leave clients to pick one: first wins.
+            Ok((name, value)) => {
+                response.headers_mut().entry(name).or_insert(value);
+            }
+            Err(refusal) => {
+                cookie_domain |= refusal == Refusal::CookieDomain;
+                if dropped.len() < 10 {
+                    dropped.push(clip(name).into_owned());
+                }
+            }
         }
-        response = response.header(name, value);
     }
-    response.body(Body::from(answer.body.unwrap_or_default())).map_err(ApiError::internal)
+    if !dropped.is_empty() {
+        tracing::warn!(
+            tenant = %ext.tenant_id, extension = %ext.key, ?dropped, cookie_domain,
+            "response headers the extension may not set were dropped"
+        );
+    }
+    response.extensions_mut().insert(ExtensionAnswer);
+    response
+}
+
+/// The endpoint path of `/api/extensions/{id}/{*path}` exactly as the client sent it.
+fn raw_endpoint_path(uri_path: &str) -> Option<String> {
+    let rest = uri_path.strip_prefix("/api/extensions/")?;
+    let (_, path) = rest.split_once('/')?;
+    Some(format!("/{path}"))
+}
+
+/// Caller-supplied text in a message, cut to a length fit for an error body or a log line.
+fn clip(text: &str) -> Cow<'_, str> {
+    const MAX: usize = 200;
+    if text.len() <= MAX {
+        return Cow::Borrowed(text);
+    }
+    let cut = (0..=MAX).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    Cow::Owned(format!("{}…", &text[..cut]))
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("request bodies are limited to {MAX_BODY_BYTES} bytes"))
+        .with_details(json!({ "maxBytes": MAX_BODY_BYTES }))
 }
 
 /// The handler's `request` argument, serialized once here: `{ method, path, params, query,

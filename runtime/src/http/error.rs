@@ -69,8 +69,71 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
+        response.extensions_mut().insert(InApiShape);
         response
     }
+}
+
+/// Marks a response whose error body already is in the API's shape.
+#[derive(Clone, Copy)]
+struct InApiShape;
+
+/// Marks an extension's own answer: its status and body are the extension's, passed on as
+/// they are (headers and status checked by the dispatcher).
+#[derive(Clone, Copy)]
+pub struct ExtensionAnswer;
+
+/// Most of a plain-text error body kept as the message.
+const MAX_PLAIN_MESSAGE: usize = 512;
+
+/// Middleware: any error response not built from an `ApiError` — axum's 405, a body-limit
+/// 413, an extractor's rejection, a layer's plain text — is rewritten into the API's shape,
+/// its text (cut short) as the message. So every error a client sees has one shape, even
+/// from code paths nobody wrapped.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<InApiShape>().is_some()
+        || response.extensions().get::<ExtensionAnswer>().is_some()
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_PLAIN_MESSAGE * 4).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = match text.char_indices().nth(MAX_PLAIN_MESSAGE) {
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_lowercase(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    };
+    let code = match status {
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        StatusCode::PAYLOAD_TOO_LARGE => "BODY_TOO_LARGE",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        StatusCode::REQUEST_TIMEOUT => "TIMEOUT",
+        s if s.is_server_error() => "INTERNAL",
+        _ => "INVALID_ARGUMENT",
+    };
+    let mut rewritten = if status.is_server_error() {
+        // A 500 from below says `internal error`, like every other; its text goes to the log.
+        ApiError::internal(message).into_response()
+    } else {
+        ApiError::new(status, code, message).into_response()
+    };
+    *rewritten.status_mut() = status;
+    // Keep what the original said about the protocol (`Allow` of a 405, `Retry-After`, ...).
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
 }
 
 impl From<AuthError> for ApiError {
@@ -78,7 +141,7 @@ impl From<AuthError> for ApiError {
         let code = match err {
             AuthError::Missing | AuthError::Malformed => "UNAUTHENTICATED",
             AuthError::Expired => "TOKEN_EXPIRED",
-            AuthError::Invalid(_) => "INVALID_TOKEN",
+            AuthError::Invalid(_) | AuthError::NotYetValid => "INVALID_TOKEN",
         };
         Self::new(StatusCode::UNAUTHORIZED, code, err.to_string())
     }
@@ -123,6 +186,8 @@ impl From<crate::registry::RegistryError> for ApiError {
             E::Downgrade { .. } => Self::new(StatusCode::CONFLICT, "DOWNGRADE_REFUSED", message),
             E::NothingToApprove(_) => Self::new(StatusCode::CONFLICT, "NOTHING_TO_APPROVE", message),
             E::NotApproved(_) => Self::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            E::ExtensionLimit { installed, max } => Self::new(StatusCode::CONFLICT, "EXTENSION_LIMIT", message)
+                .with_details(json!({ "installed": installed, "maxExtensions": max })),
             E::HookFailed { hook, .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "HOOK_FAILED", message)
                 .with_details(json!({ "hook": hook })),
             E::NotRequested { index, .. } => Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)

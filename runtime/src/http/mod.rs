@@ -8,7 +8,9 @@ mod dispatch;
 mod error;
 mod extract;
 mod health;
+mod list_cursor;
 mod me;
+pub mod response_headers;
 mod storage_io;
 
 use std::sync::Arc;
@@ -80,6 +82,7 @@ pub fn app(state: AppState) -> Router {
             get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(
             TraceLayer::new_for_http()

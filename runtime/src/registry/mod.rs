@@ -57,6 +57,8 @@ pub enum RegistryError {
     HookFailed { hook: &'static str, message: String },
     #[error("settings have {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Settings(Vec<Problem>),
+    #[error("this tenant already has {installed} extensions installed, the most allowed ({max}); uninstall one first")]
+    ExtensionLimit { installed: u64, max: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A lookup that concurrent callers shared (one load, every waiter gets its outcome).
@@ -113,7 +115,12 @@ pub struct Registry {
     /// Started on first use, on the runtime `services` is called from (the server's).
     storage_audit: std::sync::OnceLock<Arc<alga_ops::storage::audit::AuditSink>>,
     sandbox: sandbox::SandboxConfig,
+    /// Most extensions one tenant may have installed; updates of installed ones are free.
+    max_extensions_per_tenant: u64,
 }
+
+/// Default of `--max-extensions-per-tenant`.
+pub const MAX_EXTENSIONS_PER_TENANT: u64 = 100;
 
 /// Default size and staleness bound of the storage read cache.
 pub const STORAGE_CACHE_ENTRIES: u64 = 100_000;
@@ -125,7 +132,13 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)), storage_audit: Default::default(), sandbox: Default::default() }
+        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)), storage_audit: Default::default(), sandbox: Default::default(), max_extensions_per_tenant: MAX_EXTENSIONS_PER_TENANT }
+    }
+
+    /// Sets how many extensions one tenant may have installed (default 100).
+    pub fn with_max_extensions_per_tenant(mut self, max: u64) -> Self {
+        self.max_extensions_per_tenant = max;
+        self
     }
 
     /// Sets how much each extension may store per tenant (default 10,000 keys, 50 MiB).
@@ -296,6 +309,12 @@ impl Registry {
         };
 
         let Some(existing) = self.store.find_extension_by_key(tenant, &m.id).await? else {
+            // Checked before the insert, outside its transaction: uploads racing for the
+            // last slot may pass together, so the cap can be overshot by that many at most.
+            let installed = self.store.count_extensions(tenant).await?;
+            if installed >= self.max_extensions_per_tenant {
+                return Err(RegistryError::ExtensionLimit { installed, max: self.max_extensions_per_tenant });
+            }
             let new = NewExtension {
                 id: install_id(tenant, &m.id),
                 key: m.id.clone(),

@@ -301,3 +301,56 @@ async fn mirror_version(tx: &mut Tx, tenant: &TenantId, extension_id: Uuid, v: &
     .await?;
     Ok(())
 }
+
+/// The admin list, a page at a time, and the per-tenant install count.
+impl PgStore {
+    pub(super) async fn list_extensions_page_impl(
+        &self,
+        tenant: &TenantId,
+        filter: &crate::ExtensionFilter,
+        page: &crate::ExtensionPage,
+    ) -> Result<Vec<Extension>> {
+        use crate::{ExtensionOrder, ExtensionSortValue};
+        // Only these fixed expressions ever reach the SQL text; values are bound.
+        let (expr, cursor) = match page.order {
+            ExtensionOrder::Name => ("lower(name)", "lower($4::text)"),
+            ExtensionOrder::CreatedAt => ("created_at", "$4::timestamptz"),
+            ExtensionOrder::UpdatedAt => ("updated_at", "$4::timestamptz"),
+        };
+        let (cmp, dir) = if page.descending { ("<", "DESC") } else { (">", "ASC") };
+        let after = match &page.after {
+            Some(_) => format!("AND ({expr} {cmp} {cursor} OR ({expr} = {cursor} AND extension_key {cmp} $5))"),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = $1 \
+             AND ($2::text IS NULL OR status = $2) \
+             AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0 OR strpos(lower(extension_key), lower($3)) > 0) \
+             {after} ORDER BY {expr} {dir}, extension_key {dir} LIMIT {}",
+            page.limit
+        );
+        let mut tx = self.begin_tenant(tenant).await?;
+        let mut query = sqlx::query_as::<_, ExtensionRow>(&sql)
+            .bind(tenant.as_str())
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.name_contains.as_deref());
+        if let Some((value, key)) = &page.after {
+            query = match value {
+                ExtensionSortValue::Name(name) => query.bind(name.clone()),
+                ExtensionSortValue::Time(at) => query.bind(*at),
+            }
+            .bind(key.clone());
+        }
+        let found = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        found.into_iter().map(ExtensionRow::into_record).collect()
+    }
+
+    pub(super) async fn count_extensions_impl(&self, tenant: &TenantId) -> Result<u64> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM extensions WHERE tenant_id = $1").bind(tenant.as_str()).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(count.max(0) as u64)
+    }
+}

@@ -322,3 +322,54 @@ async fn mirror_version(tx: &mut Tx, tenant: &TenantId, extension_id: Uuid, v: &
     .await?;
     Ok(())
 }
+
+/// The admin list, a page at a time, and the per-tenant install count.
+impl SqliteStore {
+    pub(super) async fn list_extensions_page_impl(
+        &self,
+        tenant: &TenantId,
+        filter: &crate::ExtensionFilter,
+        page: &crate::ExtensionPage,
+    ) -> Result<Vec<Extension>> {
+        use crate::{ExtensionOrder, ExtensionSortValue};
+        // Only these fixed expressions ever reach the SQL text; values are bound. Times are
+        // stored as fixed-width RFC 3339 text (`ts`), which sorts chronologically.
+        let (expr, cursor) = match page.order {
+            ExtensionOrder::Name => ("lower(name)", "lower(?4)"),
+            ExtensionOrder::CreatedAt => ("created_at", "?4"),
+            ExtensionOrder::UpdatedAt => ("updated_at", "?4"),
+        };
+        let (cmp, dir) = if page.descending { ("<", "DESC") } else { (">", "ASC") };
+        let after = match &page.after {
+            Some(_) => format!("AND ({expr} {cmp} {cursor} OR ({expr} = {cursor} AND extension_key {cmp} ?5))"),
+            None => String::new(),
+        };
+        // instr() on lower() rather than LIKE, so `%` and `_` in the search text are literal.
+        let sql = format!(
+            "SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 \
+             AND (?2 IS NULL OR status = ?2) \
+             AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0 OR instr(lower(extension_key), lower(?3)) > 0) \
+             {after} ORDER BY {expr} {dir}, extension_key {dir} LIMIT {}",
+            page.limit
+        );
+        let mut query = sqlx::query_as::<_, ExtensionRow>(&sql)
+            .bind(tenant.as_str())
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.name_contains.as_deref());
+        if let Some((value, key)) = &page.after {
+            query = match value {
+                ExtensionSortValue::Name(name) => query.bind(name.clone()),
+                ExtensionSortValue::Time(at) => query.bind(super::ts(*at)),
+            }
+            .bind(key.clone());
+        }
+        let found = query.fetch_all(&self.pool).await?;
+        found.into_iter().map(ExtensionRow::into_record).collect()
+    }
+
+    pub(super) async fn count_extensions_impl(&self, tenant: &TenantId) -> Result<u64> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM extensions WHERE tenant_id = ?1").bind(tenant.as_str()).fetch_one(&self.pool).await?;
+        Ok(count.max(0) as u64)
+    }
+}

@@ -24,7 +24,7 @@ mod storage;
 
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
-    Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionStatus, ListQuery,
+    Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionPage, ExtensionStatus, ListQuery,
     NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, Store,
     StorageKey, StorageUsage, StoreError, StoredFile, StoredValue, TenantId, VersionRecord,
 };
@@ -225,6 +225,14 @@ impl Store for SqliteStore {
 
     async fn add_pending_version(&self, tenant: &TenantId, extension_id: Uuid, version: &NewVersion, files: &[NewFile], actor: &str) -> Result<VersionRecord> {
         self.add_pending_version_impl(tenant, extension_id, version, files, actor).await
+    }
+
+    async fn list_extensions_page(&self, tenant: &TenantId, filter: &ExtensionFilter, page: &ExtensionPage) -> Result<Vec<Extension>> {
+        self.list_extensions_page_impl(tenant, filter, page).await
+    }
+
+    async fn count_extensions(&self, tenant: &TenantId) -> Result<u64> {
+        self.count_extensions_impl(tenant).await
     }
 
     async fn list_versions(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<VersionRecord>> {
