@@ -207,7 +207,9 @@ async fn run_suite(db: TestStore) {
         module_eval: Duration::from_millis(500),
         ..Default::default()
     };
-    let pool = PoolConfig { limits, max_per_tenant: 3, ..Default::default() };
+    // Eight isolates in all, three per tenant: without the share, the attacker's isolates would
+    // push the bystander's out.
+    let pool = PoolConfig { limits, max_live: 8, max_per_tenant: 3, ..Default::default() };
     let state = AppState::with_pool(Arc::new(registry), TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()], pool);
     install_zip(&state, "bystander", bundle("com.example.bystander", &[("index.js", BYSTANDER)], &["work"], &["storage:read", "storage:write"])).await;
     let mut last_calls = bystander(state.clone(), Arc::new(AtomicBool::new(true)), 20, 0).await.last_calls;

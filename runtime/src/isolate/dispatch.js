@@ -8,7 +8,12 @@
   const payloadOf = ResponseClass._payload;
   delete Object.getPrototypeOf(ResponseClass)._payload;
   const { op_base64_encode, op_base64_decode } = core.ops;
+  // The dispatcher's own copies of the builtins it relies on: an extension that replaces
+  // JSON or Map methods breaks only its own code, never the envelope Rust reads.
   const freeze = Object.freeze;
+  const { parse: jsonParse, stringify: jsonStringify } = JSON;
+  const apply = Reflect.apply;
+  const { get: mapGet, set: mapSet, delete: mapDelete, clear: mapClear } = Map.prototype;
   const storage = globalThis.__algaStorage;
   delete globalThis.__algaStorage;
   const api = globalThis.__algaApi;
@@ -16,7 +21,7 @@
 
   function makeLog() {
     const write = (level) => (message, fields) =>
-      op_console_write(level, fields === undefined ? String(message) : `${message} ${JSON.stringify(fields)}`);
+      op_console_write(level, fields === undefined ? String(message) : `${message} ${jsonStringify(fields)}`);
     return freeze({ debug: write(0), info: write(1), warn: write(2), error: write(3) });
   }
   const log = makeLog();
@@ -87,7 +92,7 @@
     if (result === undefined || result === null) return { status: 204, headers: [], body: null };
     if (isBinary(result)) return { status: 200, headers: [["content-type", "application/octet-stream"]], bodyBase64: binary(result) };
     if (typeof result !== "object" || !("status" in result || "body" in result || "headers" in result)) {
-      return { status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify(result) };
+      return { status: 200, headers: [["content-type", "application/json"]], body: jsonStringify(result) };
     }
     const status = result.status ?? 200;
     if (!Number.isInteger(status) || status < 200 || status > 599) {
@@ -103,7 +108,7 @@
     } else if (typeof body === "string") {
       if (!has(headers, "content-type")) headers.push(["content-type", "text/plain;charset=utf-8"]);
     } else {
-      body = JSON.stringify(body);
+      body = jsonStringify(body);
       if (!has(headers, "content-type")) headers.push(["content-type", "application/json"]);
     }
     return { status, headers, body };
@@ -116,7 +121,7 @@
 
   // The handler's request object; a binary body arrives as base64 and becomes a Uint8Array.
   function request(json) {
-    const parsed = JSON.parse(json);
+    const parsed = jsonParse(json);
     if (parsed.bodyBase64 !== undefined) {
       parsed.body = op_base64_decode(parsed.bodyBase64);
       delete parsed.bodyBase64;
@@ -130,7 +135,7 @@
 
   // Transactions a handler did not finish are rolled back by Rust when the call ends.
   async function settle(result, isPage) {
-    return JSON.stringify(normalize(await result, isPage));
+    return jsonStringify(normalize(await result, isPage));
   }
 
   // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }` (or
@@ -138,10 +143,10 @@
   // handler that answers at once gets the text back at once: no promise to watch and no
   // turn of the event loop, which is most of the cost of a small request.
   function dispatch(namespace, name, requestJson, ctxId, ctxJson, evict, isPage) {
-    if (evict === FORGET_ALL) contexts.clear();
-    else if (evict !== undefined) contexts.delete(evict);
-    if (ctxJson !== undefined) contexts.set(ctxId, makeCtx(JSON.parse(ctxJson)));
-    const ctx = contexts.get(ctxId);
+    if (evict === FORGET_ALL) apply(mapClear, contexts, []);
+    else if (evict !== undefined) apply(mapDelete, contexts, [evict]);
+    if (ctxJson !== undefined) apply(mapSet, contexts, [ctxId, makeCtx(jsonParse(ctxJson))]);
+    const ctx = apply(mapGet, contexts, [ctxId]);
     if (ctx === undefined) throw new Error(`internal: context ${ctxId} is unknown`);
     const handler = namespace[name];
     if (typeof handler !== "function") {
@@ -149,7 +154,7 @@
     }
     const result = handler(freeze(request(requestJson)), ctx);
     if (isThenable(result)) return settle(result, isPage);
-    return JSON.stringify(normalize(result, isPage));
+    return jsonStringify(normalize(result, isPage));
   }
 
   // Every path to runtime internals goes: `Deno.core` and `__bootstrap` (core, internals,

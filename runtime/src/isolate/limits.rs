@@ -87,7 +87,16 @@ pub struct CpuGuard {
     budget: Mutex<Option<Budget>>,
     fired: AtomicBool,
     wall_fired: AtomicBool,
+    /// The isolate thread's kernel id, to lower its scheduling priority.
+    tid: libc::pid_t,
+    /// CPU time in one budget after which the thread runs at the lowest priority, so other
+    /// tenants' short requests are scheduled first (nanoseconds; `u64::MAX`: never).
+    demote_after_ns: std::sync::atomic::AtomicU64,
+    demoted: AtomicBool,
 }
+
+/// The `nice` value of an isolate thread that used more CPU than its soft limit in a call.
+pub const DEMOTED_NICE: libc::c_int = 19;
 
 #[derive(Debug, Clone, Copy)]
 struct Budget {
@@ -117,7 +126,17 @@ impl Budget {
 impl CpuGuard {
     /// Registers the calling thread's isolate. Call on the isolate's own thread.
     pub fn register(handle: v8::IsolateHandle) -> Arc<Self> {
-        let guard = Arc::new(Self { clock: ThreadClock::current(), handle, budget: Mutex::new(None), fired: AtomicBool::new(false), wall_fired: AtomicBool::new(false) });
+        let guard = Arc::new(Self {
+            clock: ThreadClock::current(),
+            handle,
+            budget: Mutex::new(None),
+            fired: AtomicBool::new(false),
+            wall_fired: AtomicBool::new(false),
+            // SAFETY: gettid has no preconditions.
+            tid: unsafe { libc::gettid() },
+            demote_after_ns: std::sync::atomic::AtomicU64::new(u64::MAX),
+            demoted: AtomicBool::new(false),
+        });
         watchdog().guards.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::downgrade(&guard));
         guard
     }
@@ -145,6 +164,13 @@ impl CpuGuard {
         }
         let start = budget.cpu_start(self.clock);
         Duration::from_nanos(self.clock.now_ns().saturating_sub(start))
+    }
+
+    /// Lowers the thread's priority once a budget has used `after` of CPU (see
+    /// `DEMOTED_NICE`); the isolate is retired after such a call, and its thread is not
+    /// reused at that priority.
+    pub fn demote_after(&self, after: Duration) {
+        self.demote_after_ns.store(after.as_nanos().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
     }
 
     /// Whether the watchdog terminated this isolate's execution for its CPU budget.
@@ -180,9 +206,21 @@ impl CpuGuard {
         let used = Duration::from_nanos(self.clock.now_ns().saturating_sub(start));
         if used >= budget.limit {
             self.terminate(&self.fired);
-        } else {
-            budget.next_check = now + (budget.limit - used);
+            return;
         }
+        let demote_at = Duration::from_nanos(self.demote_after_ns.load(Ordering::Relaxed));
+        let mut next = budget.limit - used;
+        if !self.demoted.load(Ordering::Relaxed) {
+            if used >= demote_at {
+                self.demoted.store(true, Ordering::Relaxed);
+                // SAFETY: setpriority on a thread id of this process; lowering needs no
+                // privilege, and a failure leaves the priority as it was.
+                unsafe { libc::setpriority(libc::PRIO_PROCESS, self.tid as libc::id_t, DEMOTED_NICE) };
+            } else {
+                next = next.min(demote_at - used);
+            }
+        }
+        budget.next_check = now + next;
     }
 }
 

@@ -222,6 +222,7 @@ impl Blank {
         debug_assert!(self.fits(&limits));
         let Self { mut isolate, loader } = self;
         isolate.limits = limits;
+        isolate.cpu.demote_after(limits.cpu_soft);
         if let Some(files) = files {
             // A fresh loader is always unbound; the result cannot be an error.
             let _ = loader.bind(files);

@@ -123,6 +123,22 @@ fn prepare() -> Option<Prepared> {
     Some(prepared)
 }
 
+/// Gives a thread the watchdog demoted (its isolate spent past the soft CPU limit) its
+/// normal priority back; false when that is not allowed (no `CAP_SYS_NICE`), and the thread
+/// should end rather than serve the next isolate at the lowest priority.
+fn restore_priority() -> bool {
+    // SAFETY: getpriority/setpriority on the calling thread (id 0) have no preconditions;
+    // errno is reset first because -1 is also a valid priority.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
+        if nice <= 0 {
+            return true;
+        }
+        libc::setpriority(libc::PRIO_PROCESS, 0, 0) == 0
+    }
+}
+
 /// Stack for isolate threads: V8 sizes its JS stack limit below what the thread has.
 const STACK_BYTES: usize = 8 * 1024 * 1024;
 /// Most finished threads kept waiting for another isolate.
@@ -196,7 +212,12 @@ fn spawn(first: Option<Task>) -> std::io::Result<()> {
         loop {
             let prepared = prepare();
             match wait_for_task(prepared.is_some()) {
-                Some(task) => task(prepared),
+                Some(task) => {
+                    task(prepared);
+                    if !restore_priority() {
+                        break;
+                    }
+                }
                 None => break,
             }
         }

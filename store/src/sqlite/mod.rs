@@ -39,7 +39,15 @@ const VALUE_COLUMNS: &str = "key, value, revision, expires_at, size_bytes, creat
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Storage writers queue here, first come first served, before they take SQLite's one
+    /// write lock. SQLite's own busy handler retries at growing intervals, so a writer that
+    /// waits there can lose the lock again and again to newcomers; a storage transaction,
+    /// which may hold the lock until its bound, would make that a starvation.
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// A storage write's place at the front of the queue; the write lock is its own.
+pub(super) type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 pub(crate) fn ts(at: DateTime<Utc>) -> String {
@@ -64,7 +72,7 @@ impl SqliteStore {
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writers: Default::default() })
     }
 
     /// The connection pool, for callers (and tests) that need raw SQL.
@@ -444,15 +452,15 @@ impl Store for SqliteStore {
     }
 
     async fn storage_set(&self, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let stored = Self::set_in(&mut tx, tenant, key, value, options).await?;
         tx.commit().await?;
         Ok(stored)
     }
 
     async fn begin_storage_tx(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Box<dyn crate::StorageTx>> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(storage::SqliteStorageTx::new(tx, tenant.clone(), extension_id)))
+        let (turn, tx) = self.begin_write().await?;
+        Ok(Box::new(storage::SqliteStorageTx::new(tx, turn, tenant.clone(), extension_id)))
     }
 
     async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
@@ -460,7 +468,7 @@ impl Store for SqliteStore {
     }
 
     async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let mut stored = Vec::with_capacity(entries.len());
         for (key, value) in rows::last_wins(entries) {
             stored.push(Self::set_in(&mut tx, tenant, StorageKey { extension_id, namespace, key }, value, options).await?);
@@ -482,7 +490,7 @@ impl Store for SqliteStore {
     }
 
     async fn storage_delete(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let live = Self::delete_in(&mut tx, tenant, key).await?;
         tx.commit().await?;
         Ok(live)

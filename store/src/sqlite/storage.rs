@@ -17,6 +17,14 @@ type Tx = Transaction<'static, Sqlite>;
 const LIVE: &str = "(expires_at IS NULL OR expires_at > ?9)";
 
 impl SqliteStore {
+    /// Waits for this store's turn among storage writers, then takes the write lock
+    /// (`BEGIN IMMEDIATE`). The turn is held until the transaction ends.
+    pub(super) async fn begin_write(&self) -> Result<(super::WriterTurn, Tx)> {
+        let turn = self.writers.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((turn, tx))
+    }
+
     /// One write inside `tx`, honouring `if_revision` (0: only if absent or expired).
     pub(super) async fn set_in(tx: &mut SqliteConnection, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
         let expires_at = rows::expiry(options)?.map(ts);
@@ -102,7 +110,7 @@ impl SqliteStore {
 
     /// Deletes the given keys (or the whole namespace), credits usage, and counts the live ones.
     pub(super) async fn delete_where(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: Option<&[String]>) -> Result<u64> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let gone: Vec<(bool, i64)> = sqlx::query_as(
             "DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
              AND (?4 IS NULL OR key IN (SELECT value FROM json_each(?4))) \
@@ -172,16 +180,17 @@ impl SqliteStore {
 }
 
 /// A SQLite storage transaction: `BEGIN IMMEDIATE` takes the write lock at once, so
-/// transactions run one after the other (waiting up to the busy timeout).
+/// transactions run one after the other, in the order they asked (`begin_write`).
 pub(super) struct SqliteStorageTx {
     tx: Tx,
+    _turn: super::WriterTurn,
     tenant: TenantId,
     extension_id: Uuid,
 }
 
 impl SqliteStorageTx {
-    pub(super) fn new(tx: Tx, tenant: TenantId, extension_id: Uuid) -> Self {
-        Self { tx, tenant, extension_id }
+    pub(super) fn new(tx: Tx, turn: super::WriterTurn, tenant: TenantId, extension_id: Uuid) -> Self {
+        Self { tx, _turn: turn, tenant, extension_id }
     }
 }
 
