@@ -165,3 +165,53 @@ async fn array_buffer_memory_counts_against_a_budget() {
     assert!(isolate.array_buffer_bytes() <= 8 * 1024 * 1024);
 }
 
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_wall_clock_limit_stops_javascript_that_no_timer_could_interrupt() {
+    // A generous CPU budget: only the watchdog's wall-clock deadline can end this loop, as
+    // `eval_json` runs synchronously (no timer on this thread gets a chance to fire).
+    let limits = IsolateLimits { cpu_hard: std::time::Duration::from_secs(30), wall: std::time::Duration::from_millis(200), ..Default::default() };
+    let mut isolate = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
+    let started = std::time::Instant::now();
+    let err = isolate.eval_json("<test>", "for (;;) {}".into()).unwrap_err();
+    assert!(matches!(err, IsolateError::Timeout { limit_ms: 200 }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "stopped after {:?}", started.elapsed());
+    assert!(isolate.is_poisoned(), "an isolate stopped by a limit is never reused");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn atomics_wait_is_refused_instead_of_blocking() {
+    let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
+    let started = std::time::Instant::now();
+    let value = isolate
+        .eval_json(
+            "<test>",
+            "const out = [typeof SharedArrayBuffer];\n\
+             try { Atomics.wait(new Int32Array(4), 0, 0, 5000); out.push('returned'); } catch (e) { out.push(e.name); }\n\
+             out"
+                .into(),
+        )
+        .unwrap();
+    assert_eq!(value, json!(["undefined", "TypeError"]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_thread_past_the_soft_cpu_limit_runs_at_the_lowest_priority() {
+    let limits = IsolateLimits {
+        cpu_soft: std::time::Duration::from_millis(20),
+        cpu_hard: std::time::Duration::from_secs(30),
+        wall: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    // SAFETY: getpriority/setpriority on the calling thread.
+    let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    assert_eq!(nice(), 0, "the test thread starts at normal priority");
+    let mut isolate = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
+    isolate.eval_json("<test>", "1 + 1".into()).unwrap();
+    assert_eq!(nice(), 0, "a short call keeps the priority");
+    let _ = isolate.eval_json("<test>", "for (;;) {}".into());
+    assert_eq!(nice(), alga_ext::isolate::limits::DEMOTED_NICE, "spinning past the soft limit demotes the thread");
+    // Give this test thread its priority back (allowed as root, as in CI; harmless if not).
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 0) };
+}

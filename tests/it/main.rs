@@ -9,6 +9,7 @@ mod archives;
 mod bad_bundles;
 mod cli;
 mod dispatch;
+mod fairness;
 mod hostile;
 mod host_api;
 mod http;

@@ -8,6 +8,8 @@ mod allocator;
 mod invocation;
 pub mod limits;
 mod loader;
+#[cfg(test)]
+mod op_fuzz;
 pub mod pool;
 mod threads;
 mod worker;
