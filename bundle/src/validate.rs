@@ -19,12 +19,35 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
         .iter_errors(&value)
         .map(|e| Problem::new(e.instance_path().to_string(), "schema", e.to_string()))
         .collect();
+    nul_problems(&value, String::new(), &mut problems);
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         problems.dedup();
         return Err(BundleError::ManifestInvalid(problems));
     }
     serde_json::from_value(value).map_err(|e| BundleError::ManifestInvalid(vec![Problem::new("", "schema", e.to_string())]))
+}
+
+/// NUL anywhere in the manifest's text: PostgreSQL cannot store it (and no name, id or
+/// label needs one). Iterative, so nesting cannot exhaust the stack.
+fn nul_problems(value: &Value, pointer: String, problems: &mut Vec<Problem>) {
+    let mut stack = vec![(value, pointer)];
+    while let Some((value, pointer)) = stack.pop() {
+        match value {
+            Value::String(text) if text.contains('\0') => problems.push(Problem::new(pointer, "nul", "text cannot contain NUL characters")),
+            Value::Array(items) => stack.extend(items.iter().enumerate().map(|(i, v)| (v, format!("{pointer}/{i}")))),
+            Value::Object(fields) => {
+                for (name, v) in fields {
+                    let at = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                    if name.contains('\0') {
+                        problems.push(Problem::new(at.clone(), "nul", "names cannot contain NUL characters"));
+                    }
+                    stack.push((v, at));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The rules beyond the schema, checked against the bundle's files and the main module's

@@ -16,6 +16,7 @@ mod http;
 mod http_hardening;
 mod install;
 mod isolate;
+mod nul_inputs;
 mod rls;
 mod storage_ops;
 mod store_conformance;

@@ -147,7 +147,7 @@ export async function onUpdate(event, ctx) {
 }
 "#;
 
-fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
+pub(crate) fn bundle(key: &str, version: &str, permissions: &[&str]) -> Vec<u8> {
     let manifest = json!({
         "id": key, "name": key, "version": version, "main": "index.js", "permissions": permissions,
         "settings": [{ "key": "apiKey", "type": "string", "label": "API key", "secret": true }],
@@ -384,7 +384,7 @@ async fn usage_is_reported_and_warned_about_at_eighty_percent() {
 }
 
 /// Sends `body` as JSON Lines (or reads JSON Lines back) through the real router.
-async fn jsonl(state: &alga_ext::http::AppState, method: Method, path: &str, token: &str, body: &str) -> (u16, String, String) {
+pub(crate) async fn jsonl(state: &alga_ext::http::AppState, method: Method, path: &str, token: &str, body: &str) -> (u16, String, String) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let req = axum::http::Request::builder()

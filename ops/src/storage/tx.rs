@@ -45,10 +45,13 @@ fn is_active(epoch: u64) -> bool {
     epoch % 2 == 1
 }
 
+/// A store transaction with the connection share it holds.
+type Held = (Box<dyn StorageTx>, Option<OwnedSemaphorePermit>);
+
 /// One open transaction. The store transaction and the connection share it holds are taken
 /// together by whoever ends it first: the extension, the end of the call, or the reaper.
 struct TxSlot {
-    tx: tokio::sync::Mutex<Option<(Box<dyn StorageTx>, Option<OwnedSemaphorePermit>)>>,
+    tx: tokio::sync::Mutex<Option<Held>>,
     /// The reaper rolled it back at its maximum duration.
     expired: AtomicBool,
 }

@@ -45,6 +45,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(axum::extract::Query(pairs)) = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            refuse_nul(pairs.iter())?;
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(query_error(rejection)),
@@ -60,12 +63,30 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(axum::extract::Path(pairs)) = axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state).await {
+            refuse_nul(pairs.iter())?;
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
             Err(rejection) => Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", rejection.body_text())
                 .with_details(json!({ "field": "path" }))),
         }
     }
+}
+
+/// Refuses decoded parameters holding NUL: no name, key or id may contain one, and
+/// PostgreSQL cannot even compare text with it (it would answer an error, not "no match").
+fn refuse_nul<'a>(mut pairs: impl Iterator<Item = &'a (String, String)>) -> Result<(), ApiError> {
+    match pairs.find(|(name, value)| name.contains('\0') || value.contains('\0')) {
+        Some((name, _)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_FAILED", format!("{} cannot contain NUL characters", clip_name(name)))
+            .with_details(json!({ "field": clip_name(name) }))),
+        None => Ok(()),
+    }
+}
+
+/// A parameter name as it may be echoed: without NUL, at most 64 characters.
+fn clip_name(name: &str) -> String {
+    name.chars().filter(|c| *c != '\0').take(64).collect()
 }
 
 fn query_error(rejection: QueryRejection) -> ApiError {
