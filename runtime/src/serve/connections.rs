@@ -18,7 +18,7 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 /// How the server treats connections.
 #[derive(Debug, Clone)]
@@ -238,14 +238,13 @@ struct Activity {
     idle_since: AtomicU64,
     /// 1 + when the first byte of the next request's head arrived; 0 while none has.
     head_started: AtomicU64,
-    changed: Notify,
 }
 
 impl Activity {
     fn new() -> Self {
         // A fresh connection owes its first request's headers at once: it is timed as
         // though its head had started when it connected.
-        Self { opened: Instant::now(), in_flight: AtomicUsize::new(0), idle_since: AtomicU64::new(0), head_started: AtomicU64::new(1), changed: Notify::new() }
+        Self { opened: Instant::now(), in_flight: AtomicUsize::new(0), idle_since: AtomicU64::new(0), head_started: AtomicU64::new(1) }
     }
 
     fn now_ms(&self) -> u64 {
@@ -255,14 +254,12 @@ impl Activity {
     fn request_started(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.head_started.store(0, Ordering::SeqCst);
-        self.changed.notify_one();
         InFlight(self.clone())
     }
 
     fn bytes_read(&self) {
         if self.in_flight.load(Ordering::SeqCst) == 0 && self.head_started.load(Ordering::SeqCst) == 0 {
             self.head_started.store(self.now_ms() + 1, Ordering::SeqCst);
-            self.changed.notify_one();
         }
     }
 
@@ -279,22 +276,16 @@ impl Activity {
     }
 
     /// Resolves once the connection has been idle, or slow with a request head, too long.
+    /// Looked at on a coarse tick rather than re-armed on every request: a deadline is
+    /// overshot by at most a quarter of the shorter timeout, and serving a request costs a
+    /// few atomic stores instead of timer and task wake-ups.
     async fn expired(&self, options: &ServeOptions) -> &'static str {
+        let tick = (options.header_timeout.min(options.idle_timeout) / 4).max(Duration::from_millis(5));
         loop {
-            let changed = self.changed.notified();
-            match self.deadline(options) {
-                None => changed.await,
-                Some((at, reason)) => {
-                    let at = self.opened + Duration::from_millis(at);
-                    tokio::select! {
-                        () = tokio::time::sleep_until(at.into()) => {
-                            // Only if nothing moved the deadline meanwhile.
-                            if self.deadline(options).is_some_and(|(due, _)| due <= self.now_ms()) {
-                                return reason;
-                            }
-                        }
-                        () = changed => {}
-                    }
+            tokio::time::sleep(tick).await;
+            if let Some((due, reason)) = self.deadline(options) {
+                if due <= self.now_ms() {
+                    return reason;
                 }
             }
         }
@@ -308,7 +299,6 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.idle_since.store(self.0.now_ms(), Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.0.changed.notify_one();
     }
 }
 
