@@ -26,7 +26,8 @@ async fn refused_everywhere(db: TestStore) {
     assert_eq!(status, 204, "{body}");
     let (status, _, body) = send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/deeper", &acme, Some(nested(alga_ops::storage::MAX_VALUE_DEPTH + 1))).await;
     assert_eq!(status, 500, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("VALIDATION_FAILED"), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("StorageError") && message.contains("nested deeper than 64 levels"), "{body}");
     let (status, _, exported) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{source}/storage"), &acme, "").await;
     assert_eq!(status, 200);
     let (status, _, body) = jsonl(&state, Method::POST, &format!("/admin/v1/extensions/{target}/storage"), &globex, &exported).await;

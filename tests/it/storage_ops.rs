@@ -42,7 +42,7 @@ export async function advanced(request, ctx) {
   out.created = (await s.set("c", 1, { ifRevision: 0 })).revision;
   try { await s.set("c", 2, { ifRevision: 0 }); } catch (e) { out.again = e.code; }
   out.bumped = (await s.set("c", 2, { ifRevision: 1 })).revision;
-  try { await s.set("c", 3, { ifRevision: 1 }); } catch (e) { out.stale = [e.code, e.message]; }
+  try { await s.set("c", 3, { ifRevision: 1 }); } catch (e) { out.stale = [e.name, e.code, e.expected, e.found, e.message]; }
   await s.setBatch({ "a.1": 1, "a.2": 2, "b.1": 3 });
   const got = await s.getBatch(["a.1", "b.1", "zzz"]);
   out.batch = [...got.entries()];
@@ -194,13 +194,13 @@ async fn storage_from_js(db: TestStore) {
         adv,
         json!({
             "created": 1, "again": "REVISION_MISMATCH", "bumped": 2,
-            "stale": ["REVISION_MISMATCH", "REVISION_MISMATCH: expected revision 1, found 2"],
+            "stale": ["StorageError", "REVISION_MISMATCH", 1, 2, "expected revision 1, found 2"],
             "batch": [["a.1", 1], ["b.1", 3]], "keys": ["a.1", "a.2"], "size": 4,
             "atomic": ["REVISION_MISMATCH", null, 1], "tooMany": "VALIDATION_FAILED",
             "badPages": [
-                ["VALIDATION_FAILED", "VALIDATION_FAILED: limit 0 is outside 1..=100"],
-                ["VALIDATION_FAILED", "VALIDATION_FAILED: limit 101 is outside 1..=100"],
-                ["VALIDATION_FAILED", "VALIDATION_FAILED: limit 101 is outside 1..=100"]
+                ["VALIDATION_FAILED", "limit 0 is outside 1..=100"],
+                ["VALIDATION_FAILED", "limit 101 is outside 1..=100"],
+                ["VALIDATION_FAILED", "limit 101 is outside 1..=100"]
             ],
             "deletedBatch": 1, "cleared": 3, "sizeAfter": 0
         })
@@ -271,7 +271,7 @@ async fn storage_from_js(db: TestStore) {
     install_zip(&state, "acme", bundle("com.example.ro", "1.0.0", &["storage:read"])).await;
     let (status, _, body) = send(&state, Method::PUT, "/api/extensions/com.example.ro/kv/x", &acme, Some(json!(1))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (500, Some("EXTENSION_ERROR")), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("PERMISSION_DENIED"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("StorageError: the extension was not granted storage:write"), "{body}");
 
     // onUpdate migrates stored data before the new version serves.
     send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/counter", &acme, Some(json!({ "count": 1 }))).await;

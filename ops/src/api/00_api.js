@@ -2,15 +2,19 @@
 // checks and limits live in Rust (op_api_request); this file shapes calls and errors.
 import { op_api_request } from "ext:core/ops";
 
+// What ctx.api throws: built by deno_core from the op's Rust error (registered below), with
+// `code` set from Rust; `HTTP_ERROR` ones are made here with `status` and `body`.
 class ApiError extends Error {
   constructor(message, code, status, body) {
     super(message);
     this.name = "ApiError";
-    this.code = code;
+    // Left undefined, so deno_core can set the op's code on an error it builds.
+    if (code !== undefined) this.code = code;
     if (status !== undefined) this.status = status;
     if (body !== undefined) this.body = body;
   }
 }
+globalThis.Deno.core.registerErrorClass("ApiError", ApiError);
 
 function headerList(headers) {
   if (headers === undefined || headers === null) return [];
@@ -30,14 +34,7 @@ async function request(method, path, options = {}) {
   }
   const args = { headers: headerList(headers) };
   if (body !== undefined) args.body = body;
-  try {
-    return await op_api_request(String(method), full, args);
-  } catch (err) {
-    const message = String(err?.message ?? err);
-    const match = /^([A-Z_]+): /.exec(message);
-    if (match) throw new ApiError(message, match[1]);
-    throw err;
-  }
+  return await op_api_request(String(method), full, args);
 }
 
 // The short forms resolve to the body and throw `HTTP_ERROR` (with status and body) when
@@ -45,7 +42,7 @@ async function request(method, path, options = {}) {
 async function call(method, path, body, options) {
   const response = await request(method, path, body === undefined ? options : { ...options, body });
   if (response.status < 200 || response.status > 299) {
-    throw new ApiError(`HTTP_ERROR: ${method} ${path} answered ${response.status}`, "HTTP_ERROR", response.status, response.body);
+    throw new ApiError(`${method} ${path} answered ${response.status}`, "HTTP_ERROR", response.status, response.body);
   }
   return response.body;
 }

@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use deno_core::url::Url;
 use deno_core::{op2, OpState};
-use deno_error::JsErrorBox;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod paths;
+mod error;
+
+pub use error::ApiOpError;
 
 pub use paths::{capability_for, HOST_PATHS};
 
@@ -112,10 +114,6 @@ pub struct ApiContext {
 #[derive(Debug, Clone, Default)]
 pub struct CallUser(pub Option<String>);
 
-fn error(code: &str, message: impl std::fmt::Display) -> JsErrorBox {
-    JsErrorBox::generic(format!("{code}: {message}"))
-}
-
 /// Options of one call, from JS.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -145,25 +143,25 @@ async fn op_api_request(
     #[string] method: String,
     #[string] path: String,
     #[serde] options: Option<CallOptions>,
-) -> Result<ApiResponse, JsErrorBox> {
+) -> Result<ApiResponse, ApiOpError> {
     let (ctx, user) = {
         let state = state.borrow();
-        let ctx = state.try_borrow::<ApiContext>().cloned().ok_or_else(|| error("UNAVAILABLE", "ctx.api is not available in this isolate"))?;
+        let ctx = state.try_borrow::<ApiContext>().cloned().ok_or_else(|| ApiOpError::Unavailable)?;
         let user = state.try_borrow::<CallUser>().and_then(|u| u.0.clone());
         (ctx, user)
     };
     let method = method.to_ascii_uppercase();
-    let normalized = paths::normalize(&path).map_err(|e| error("INVALID_PATH", e))?;
-    let needed = capability_for(&method, &normalized).map_err(|e| error("PERMISSION_DENIED", e))?;
+    let normalized = paths::normalize(&path).map_err(|e| ApiOpError::InvalidPath(e.to_string()))?;
+    let needed = capability_for(&method, &normalized).map_err(|e| ApiOpError::PermissionDenied(e.to_string()))?;
     if !ctx.granted.contains(&needed) {
-        return Err(error("PERMISSION_DENIED", format!("{method} {normalized} needs the {needed} capability, which this extension was not granted")));
+        return Err(ApiOpError::PermissionDenied(format!("{method} {normalized} needs the {needed} capability, which this extension was not granted")));
     }
-    let host = ctx.host.clone().ok_or_else(|| error("NOT_CONFIGURED", "this runtime has no host API URL (--host-api-url)"))?;
-    let user = user.ok_or_else(|| error("PERMISSION_DENIED", "ctx.api acts for the user of a request; no request is running"))?;
+    let host = ctx.host.clone().ok_or_else(|| ApiOpError::NotConfigured)?;
+    let user = user.ok_or_else(|| ApiOpError::PermissionDenied("ctx.api acts for the user of a request; no request is running".into()))?;
     let options = options.unwrap_or_default();
     for (name, _) in &options.headers {
         if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(error("INVALID_ARGUMENT", format!("header {name:?} is set by the runtime")));
+            return Err(ApiOpError::InvalidArgument(format!("header {name:?} is set by the runtime")));
         }
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
@@ -177,12 +175,15 @@ async fn op_api_request(
         iat: now,
         exp: now + host.token_ttl.as_secs().max(1) as i64,
     };
-    let token = (host.signer)(&claims).map_err(|e| error("INTERNAL", e))?;
+    let token = (host.signer)(&claims).map_err(|e| {
+        tracing::error!(error = %e, "cannot sign a host API token");
+        ApiOpError::Internal("cannot sign the host API token")
+    })?;
     let span = tracing::info_span!("host_api", tenant = %ctx.tenant, extension = %ctx.extension, method = %method, path = %normalized);
     let granted = ctx.granted.clone();
     let work = async move {
-        let mut url = host.base.join(&normalized).map_err(|e| error("INVALID_PATH", e))?;
-        let mut method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| error("INVALID_ARGUMENT", e))?;
+        let mut url = host.base.join(&normalized).map_err(|e| ApiOpError::InvalidPath(e.to_string()))?;
+        let mut method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ApiOpError::InvalidArgument(e.to_string()))?;
         let mut body = options.body;
         let mut hops = 0;
         let mut response = loop {
@@ -203,12 +204,12 @@ async fn op_api_request(
                 .get("location")
                 .and_then(|l| l.to_str().ok())
                 .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| error("INVALID_RESPONSE", "the host API sent a redirect without a usable Location"))?;
+                .ok_or_else(|| ApiOpError::InvalidResponse("the host API sent a redirect without a usable Location".into()))?;
             if hops > MAX_REDIRECTS {
-                return Err(error("REDIRECT_REFUSED", format!("more than {MAX_REDIRECTS} redirects")));
+                return Err(ApiOpError::RedirectRefused(format!("more than {MAX_REDIRECTS} redirects")));
             }
             if next.origin() != host.base.origin() {
-                return Err(error("REDIRECT_REFUSED", format!("the host API redirected to {}, off its own origin; not followed", next.origin().ascii_serialization())));
+                return Err(ApiOpError::RedirectRefused(format!("the host API redirected to {}, off its own origin; not followed", next.origin().ascii_serialization())));
             }
             // 301/302/303 turn into a GET without a body, as browsers do; 307/308 repeat.
             if !matches!(response.status().as_u16(), 307 | 308) {
@@ -219,10 +220,10 @@ async fn op_api_request(
                 Some(q) => format!("{}?{q}", next.path()),
                 None => next.path().to_owned(),
             };
-            let path = paths::normalize(&path).map_err(|e| error("REDIRECT_REFUSED", e))?;
-            let needed = capability_for(method.as_str(), &path).map_err(|e| error("REDIRECT_REFUSED", e))?;
+            let path = paths::normalize(&path).map_err(|e| ApiOpError::RedirectRefused(e.to_string()))?;
+            let needed = capability_for(method.as_str(), &path).map_err(|e| ApiOpError::RedirectRefused(e.to_string()))?;
             if !granted.contains(&needed) {
-                return Err(error("PERMISSION_DENIED", format!("the host API redirected to {path}, which needs the ungranted {needed}")));
+                return Err(ApiOpError::PermissionDenied(format!("the host API redirected to {path}, which needs the ungranted {needed}")));
             }
             url = next;
         };
@@ -243,14 +244,17 @@ async fn op_api_request(
         let body = if bytes.is_empty() {
             Value::Null
         } else if is_json {
-            serde_json::from_slice(&bytes).map_err(|e| error("INVALID_RESPONSE", format!("the host API sent invalid JSON: {e}")))?
+            serde_json::from_slice(&bytes).map_err(|e| ApiOpError::InvalidResponse(format!("the host API sent invalid JSON: {e}")))?
         } else {
             Value::String(String::from_utf8_lossy(&bytes).into_owned())
         };
         Ok(ApiResponse { status, headers, body })
     };
     let started = std::time::Instant::now();
-    let outcome = ctx.spawner.spawn(tracing::Instrument::instrument(work, span.clone())).await.map_err(|e| error("INTERNAL", e))?;
+    let outcome = ctx.spawner.spawn(tracing::Instrument::instrument(work, span.clone())).await.map_err(|e| {
+        tracing::error!(error = %e, "host API call did not complete on the server runtime");
+        ApiOpError::Internal("the host API call failed")
+    })?;
     let _entered = span.enter();
     let label = match &outcome {
         Ok(r) if r.status < 400 => "ok".to_owned(),
@@ -265,14 +269,14 @@ async fn op_api_request(
     outcome
 }
 
-fn too_large(host: &HostApi) -> JsErrorBox {
-    error("RESPONSE_TOO_LARGE", format!("the host API response exceeds {} bytes", host.max_response_bytes))
+fn too_large(host: &HostApi) -> ApiOpError {
+    ApiOpError::ResponseTooLarge { max_bytes: host.max_response_bytes }
 }
 
-fn request_error(host: &HostApi, e: reqwest::Error) -> JsErrorBox {
+fn request_error(host: &HostApi, e: reqwest::Error) -> ApiOpError {
     if e.is_timeout() {
-        error("TIMEOUT", format!("the host API did not answer within {} ms", host.timeout.as_millis()))
+        ApiOpError::Timeout { ms: host.timeout.as_millis() as u64 }
     } else {
-        error("NETWORK_ERROR", format!("cannot reach the host API: {e}"))
+        ApiOpError::Network(e.to_string())
     }
 }

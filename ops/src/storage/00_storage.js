@@ -20,36 +20,18 @@ import {
   op_storage_tx_set,
 } from "ext:core/ops";
 
+// What a storage op throws: built by deno_core from the op's Rust error (this class is
+// registered for it below), with `code` (and `expected`/`found` for REVISION_MISMATCH)
+// set from Rust as properties.
 class StorageError extends Error {
   constructor(message, code) {
     super(message);
     this.name = "StorageError";
-    this.code = code;
+    // Left undefined, so deno_core can set the op's code on an error it builds.
+    if (code !== undefined) this.code = code;
   }
 }
-
-// Ops report `CODE: message`; callers get a StorageError with that message and `.code`.
-function storageError(err) {
-  const message = String(err?.message ?? err);
-  const match = /^([A-Z_]+): /.exec(message);
-  return match ? new StorageError(message, match[1]) : err;
-}
-
-async function call(op) {
-  try {
-    return await op();
-  } catch (err) {
-    throw storageError(err);
-  }
-}
-
-function callSync(op) {
-  try {
-    return op();
-  } catch (err) {
-    throw storageError(err);
-  }
-}
+globalThis.Deno.core.registerErrorClass("StorageError", StorageError);
 
 function keyOf(key) {
   if (typeof key !== "string") throw new TypeError("storage keys are strings");
@@ -85,19 +67,19 @@ class Storage {
   async get(key) {
     const k = keyOf(key);
     // The process cache answers without a trip through the event loop; a miss reads the store.
-    const hit = callSync(() => op_storage_cached(this.#namespace, k));
+    const hit = op_storage_cached(this.#namespace, k);
     if (hit === false) return null;
     if (hit !== null) return hit[0];
-    const entry = await call(() => op_storage_get(this.#namespace, k));
+    const entry = await op_storage_get(this.#namespace, k);
     return entry ? entry.value : null;
   }
   /** The value with its revision and expiry, or null. */
   async getEntry(key) {
     const k = keyOf(key);
-    const hit = callSync(() => op_storage_cached(this.#namespace, k));
+    const hit = op_storage_cached(this.#namespace, k);
     if (hit === false) return null;
     if (hit !== null) return { key: k, value: hit[0], revision: hit[1], expiresAt: hit[2] };
-    return await call(() => op_storage_get(this.#namespace, k));
+    return await op_storage_get(this.#namespace, k);
   }
   async has(key) {
     return (await this.getEntry(key)) !== null;
@@ -106,12 +88,12 @@ class Storage {
    *  revision (0: only if absent), else throws REVISION_MISMATCH. */
   async set(key, value, options = {}) {
     if (value === undefined) throw new TypeError("storage values cannot be undefined; use delete()");
-    const entry = await call(() => op_storage_set(this.#namespace, keyOf(key), value, setOptions(options)));
+    const entry = await op_storage_set(this.#namespace, keyOf(key), value, setOptions(options));
     return { revision: entry.revision, expiresAt: entry.expiresAt };
   }
   /** Values of up to 100 keys, as a Map of the keys that exist. */
   async getBatch(keys) {
-    const entries = await call(() => op_storage_get_many(this.#namespace, [...keys].map(keyOf)));
+    const entries = await op_storage_get_many(this.#namespace, [...keys].map(keyOf));
     return new Map(entries.map((e) => [e.key, e.value]));
   }
   /** Writes up to 100 entries (a Map, an object or [key, value] pairs) all or nothing. */
@@ -121,19 +103,19 @@ class Storage {
       keyOf(k);
       if (v === undefined) throw new TypeError(`storage values cannot be undefined (key ${k})`);
     }
-    await call(() => op_storage_set_many(this.#namespace, list, setOptions(options)));
+    await op_storage_set_many(this.#namespace, list, setOptions(options));
   }
   /** Deletes up to 100 keys; returns how many existed. */
   async deleteBatch(keys) {
-    return Number(await call(() => op_storage_delete_many(this.#namespace, [...keys].map(keyOf))));
+    return Number(await op_storage_delete_many(this.#namespace, [...keys].map(keyOf)));
   }
   /** Deletes everything in this namespace; returns how many values there were. */
   async clear() {
-    return Number(await call(() => op_storage_clear(this.#namespace)));
+    return Number(await op_storage_clear(this.#namespace));
   }
   /** How many values this namespace holds. */
   async size() {
-    return Number(await call(() => op_storage_count(this.#namespace)));
+    return Number(await op_storage_count(this.#namespace));
   }
   /** Keys matching a glob (`*` any run, `?` one character), in key order. */
   async keys(pattern = "*") {
@@ -149,13 +131,13 @@ class Storage {
     return out;
   }
   async delete(key) {
-    return await call(() => op_storage_delete(this.#namespace, keyOf(key)));
+    return await op_storage_delete(this.#namespace, keyOf(key));
   }
   /** Runs `callback(tx)` in a transaction: committed when it resolves, rolled back when it
    *  throws. Keys it reads or writes stay locked until then, so concurrent read-modify-write
    *  transactions on a key never lose an update. */
   async transaction(callback) {
-    const id = await call(() => op_storage_tx_begin());
+    const id = await op_storage_tx_begin();
     let result;
     try {
       result = await callback(new Transaction(id, this.#namespace));
@@ -167,13 +149,13 @@ class Storage {
       }
       throw err;
     }
-    await call(() => op_storage_tx_end(id, true));
+    await op_storage_tx_end(id, true);
     return result;
   }
   /** The earlier revisions of `key`, newest first: `[{ revision, value, writtenAt }]`. At
    *  most 10 are kept per key; deleting the key deletes its history. */
   async history(key, { limit } = {}) {
-    return await call(() => op_storage_history(this.#namespace, keyOf(key), limit ?? null));
+    return await op_storage_history(this.#namespace, keyOf(key), limit ?? null);
   }
   /** Values whose fields match `where`, a page at a time in key order:
    *  `search({ status: "open", priority: { $gte: 3 }, "customer.name": "Acme" }, { limit, cursor })`.
@@ -198,11 +180,11 @@ class Storage {
     const args = {};
     if (options.limit !== undefined) args.limit = options.limit;
     if (options.cursor !== undefined && options.cursor !== null) args.cursor = options.cursor;
-    return await call(() => op_storage_search(this.#namespace, filters, args));
+    return await op_storage_search(this.#namespace, filters, args);
   }
   /** A page of `{ key, value, revision }` in key order, and the cursor of the next page. */
   async list(options = {}) {
-    return await call(() => op_storage_list(this.#namespace, options));
+    return await op_storage_list(this.#namespace, options);
   }
 }
 
@@ -218,22 +200,22 @@ class Transaction {
     return new Transaction(this.#id, String(name));
   }
   async get(key) {
-    const entry = await call(() => op_storage_tx_get(this.#id, this.#namespace, keyOf(key)));
+    const entry = await op_storage_tx_get(this.#id, this.#namespace, keyOf(key));
     return entry ? entry.value : null;
   }
   async getEntry(key) {
-    return await call(() => op_storage_tx_get(this.#id, this.#namespace, keyOf(key)));
+    return await op_storage_tx_get(this.#id, this.#namespace, keyOf(key));
   }
   async has(key) {
     return (await this.getEntry(key)) !== null;
   }
   async set(key, value, options = {}) {
     if (value === undefined) throw new TypeError("storage values cannot be undefined; use delete()");
-    const entry = await call(() => op_storage_tx_set(this.#id, this.#namespace, keyOf(key), value, setOptions(options)));
+    const entry = await op_storage_tx_set(this.#id, this.#namespace, keyOf(key), value, setOptions(options));
     return { revision: entry.revision, expiresAt: entry.expiresAt };
   }
   async delete(key) {
-    return await call(() => op_storage_tx_delete(this.#id, this.#namespace, keyOf(key)));
+    return await op_storage_tx_delete(this.#id, this.#namespace, keyOf(key));
   }
 }
 

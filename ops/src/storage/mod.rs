@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use alga_store::{ListQuery, SetOptions, StorageKey, Store, TenantId};
 use deno_core::{op2, OpState};
-use deno_error::JsErrorBox;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -45,6 +44,9 @@ pub mod cache;
 pub mod seal;
 pub mod tx;
 mod checks;
+mod error;
+
+pub use error::StorageOpError;
 
 pub use checks::{name_problem, value_problem, MAX_VALUE_DEPTH};
 use checks::text_problem;
@@ -101,31 +103,31 @@ impl StorageContext {
 
 /// The value as stored: sealed when the write asked for it. Plain values may not look like
 /// sealed ones, or reads would try to open them.
-fn to_store(ctx: &StorageContext, namespace: &str, key: &str, value: Value, sensitive: bool) -> Result<Value, JsErrorBox> {
+fn to_store(ctx: &StorageContext, namespace: &str, key: &str, value: Value, sensitive: bool) -> Result<Value, StorageOpError> {
     if seal::is_sealed(&value) {
-        return Err(error("VALIDATION_FAILED", format!("values may not hold a top-level {:?} member", seal::SEALED_MARK)));
+        return Err(StorageOpError::Validation(format!("values may not hold a top-level {:?} member", seal::SEALED_MARK)));
     }
     if !sensitive {
         return Ok(value);
     }
     let sealer = ctx.sealer.as_ref().ok_or_else(|| {
-        error("ENCRYPTION_UNAVAILABLE", "this runtime has no encryption keys (--encryption-keys), so sensitive values cannot be stored")
+        StorageOpError::EncryptionUnavailable("this runtime has no encryption keys (--encryption-keys), so sensitive values cannot be stored")
     })?;
     Ok(sealer.seal(&value, &seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, namespace, key)))
 }
 
 /// A stored value as JS sees it: opened when it was sealed.
-fn reveal(ctx: &StorageContext, namespace: &str, stored: alga_store::StoredValue) -> Result<Entry, JsErrorBox> {
+fn reveal(ctx: &StorageContext, namespace: &str, stored: alga_store::StoredValue) -> Result<Entry, StorageOpError> {
     let mut entry = Entry::from(stored);
     if seal::is_sealed(&entry.value) {
-        let sealer = ctx.sealer.as_ref().ok_or_else(|| error("DECRYPTION_FAILED", "this runtime has no encryption keys (--encryption-keys)"))?;
+        let sealer = ctx.sealer.as_ref().ok_or_else(|| StorageOpError::DecryptionFailed("this runtime has no encryption keys (--encryption-keys)".into()))?;
         let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, namespace, &entry.key);
-        entry.value = sealer.open(&entry.value, &aad).map_err(|e| error("DECRYPTION_FAILED", format!("{}: {e}", entry.key)))?;
+        entry.value = sealer.open(&entry.value, &aad).map_err(|e| StorageOpError::DecryptionFailed(format!("{}: {e}", entry.key)))?;
     }
     Ok(entry)
 }
 
-fn reveal_all(ctx: &StorageContext, namespace: &str, stored: Vec<alga_store::StoredValue>) -> Result<Vec<Entry>, JsErrorBox> {
+fn reveal_all(ctx: &StorageContext, namespace: &str, stored: Vec<alga_store::StoredValue>) -> Result<Vec<Entry>, StorageOpError> {
     stored.into_iter().map(|v| reveal(ctx, namespace, v)).collect()
 }
 
@@ -135,9 +137,9 @@ pub trait ValueValidator: Send + Sync {
     fn check(&self, namespace: &str, value: &Value) -> Result<(), String>;
 }
 
-fn check_schema(ctx: &StorageContext, namespace: &str, value: &Value) -> Result<(), JsErrorBox> {
+fn check_schema(ctx: &StorageContext, namespace: &str, value: &Value) -> Result<(), StorageOpError> {
     match &ctx.schemas {
-        Some(schemas) => schemas.check(namespace, value).map_err(|problem| error("VALIDATION_FAILED", problem)),
+        Some(schemas) => schemas.check(namespace, value).map_err(StorageOpError::Validation),
         None => Ok(()),
     }
 }
@@ -182,25 +184,19 @@ fn audit(state: &Rc<RefCell<OpState>>, ctx: &StorageContext, op: &str, namespace
     }
 }
 
-/// An error whose message starts with a machine-readable code the JS glue turns into
-/// `err.code`.
-fn error(code: &str, message: impl std::fmt::Display) -> JsErrorBox {
-    JsErrorBox::generic(format!("{code}: {message}"))
-}
-
-fn context(state: &Rc<RefCell<OpState>>, write: bool) -> Result<StorageContext, JsErrorBox> {
+fn context(state: &Rc<RefCell<OpState>>, write: bool) -> Result<StorageContext, StorageOpError> {
     let state = state.borrow();
-    let ctx = state.try_borrow::<StorageContext>().ok_or_else(|| error("UNAVAILABLE", "storage is not available in this isolate"))?;
+    let ctx = state.try_borrow::<StorageContext>().ok_or_else(|| StorageOpError::Unavailable)?;
     let (allowed, capability) = if write { (ctx.can_write, "storage:write") } else { (ctx.can_read, "storage:read") };
     if !allowed {
-        return Err(error("PERMISSION_DENIED", format!("the extension was not granted {capability}")));
+        return Err(StorageOpError::PermissionDenied(capability));
     }
     Ok(ctx.clone())
 }
 
-fn check_names(namespace: &str, key: Option<&str>) -> Result<(), JsErrorBox> {
+fn check_names(namespace: &str, key: Option<&str>) -> Result<(), StorageOpError> {
     match name_problem(namespace, key) {
-        Some(problem) => Err(error("VALIDATION_FAILED", problem)),
+        Some(problem) => Err(StorageOpError::Validation(problem)),
         None => Ok(()),
     }
 }
@@ -211,7 +207,7 @@ async fn on_server<T: Send + 'static>(
     ctx: &StorageContext,
     op: &'static str,
     work: impl std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
-) -> Result<T, JsErrorBox> {
+) -> Result<T, StorageOpError> {
     let _permit = match &ctx.shares {
         Some(shares) => Some(shares.acquire(ctx.tenant.as_str()).await?),
         None => None,
@@ -226,9 +222,12 @@ async fn run_on_server<T: Send + 'static>(
     ctx: &StorageContext,
     op: &'static str,
     work: impl std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
-) -> Result<T, JsErrorBox> {
+) -> Result<T, StorageOpError> {
     let started = std::time::Instant::now();
-    let joined = ctx.spawner.spawn(work).await.map_err(|e| error("INTERNAL", e))?;
+    let joined = ctx.spawner.spawn(work).await.map_err(|e| {
+        tracing::error!(error = %e, "storage call did not complete on the server runtime");
+        StorageOpError::Internal("storage operation failed")
+    })?;
     let outcome = match &joined {
         Ok(_) => "ok",
         Err(alga_store::StoreError::RevisionMismatch { .. }) => "revision_mismatch",
@@ -238,17 +237,16 @@ async fn run_on_server<T: Send + 'static>(
     };
     metrics::histogram!("alga_storage_op_duration_seconds", "op" => op, "outcome" => outcome).record(started.elapsed().as_secs_f64());
     joined.map_err(|e| match e {
-        alga_store::StoreError::Invalid { field, message } => error("VALIDATION_FAILED", format!("{field}: {message}")),
+        alga_store::StoreError::Invalid { field, message } => StorageOpError::Validation(format!("{field}: {message}")),
         alga_store::StoreError::RevisionMismatch { expected, current } => {
-            error("REVISION_MISMATCH", format!("expected revision {expected}, found {current}"))
+            StorageOpError::RevisionMismatch { expected, found: current }
         }
-        alga_store::StoreError::QuotaExceeded { keys, bytes, max_keys, max_bytes } => error(
-            "QUOTA_EXCEEDED",
-            format!("the write would bring storage to {keys} keys and {bytes} bytes; the limits are {max_keys} keys and {max_bytes} bytes"),
-        ),
+        alga_store::StoreError::QuotaExceeded { keys, bytes, max_keys, max_bytes } => StorageOpError::QuotaExceeded(format!(
+            "the write would bring storage to {keys} keys and {bytes} bytes; the limits are {max_keys} keys and {max_bytes} bytes"
+        )),
         other => {
             tracing::error!(error = %other, "storage operation failed");
-            error("INTERNAL", "storage operation failed")
+            StorageOpError::Internal("storage operation failed")
         }
     })
 }
@@ -273,7 +271,7 @@ impl From<alga_store::StoredValue> for Entry {
 
 #[op2]
 #[serde]
-async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
+async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
     let generation = ctx.cache.as_ref().map(|c| c.generation());
@@ -295,10 +293,10 @@ async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String
 /// absent, and `[value, revision, expiresAt]` for a hit (an array: cheaper to build).
 #[op2]
 #[serde]
-fn op_storage_cached(state: &mut OpState, #[string] namespace: &str, #[string] key: &str) -> Result<CachedAnswer, JsErrorBox> {
+fn op_storage_cached(state: &mut OpState, #[string] namespace: &str, #[string] key: &str) -> Result<CachedAnswer, StorageOpError> {
     let Some(ctx) = state.try_borrow::<StorageContext>() else { return Ok(CachedAnswer::Miss) };
     if !ctx.can_read {
-        return Err(error("PERMISSION_DENIED", "the extension was not granted storage:read"));
+        return Err(StorageOpError::PermissionDenied("storage:read"));
     }
     check_names(namespace, Some(key))?;
     let Some(cache) = &ctx.cache else { return Ok(CachedAnswer::Miss) };
@@ -343,29 +341,29 @@ struct SetArgs {
 }
 
 impl SetArgs {
-    fn options(self, ctx: &StorageContext) -> Result<SetOptions, JsErrorBox> {
+    fn options(self, ctx: &StorageContext) -> Result<SetOptions, StorageOpError> {
         if self.if_revision.is_some_and(|r| r < 0) {
-            return Err(error("VALIDATION_FAILED", "ifRevision must be 0 or a revision"));
+            return Err(StorageOpError::Validation("ifRevision must be 0 or a revision".into()));
         }
         Ok(SetOptions { ttl_seconds: self.ttl_seconds, if_revision: self.if_revision, quota: Some(ctx.quota) })
     }
 }
 
-fn check_value(value: &Value) -> Result<(), JsErrorBox> {
+fn check_value(value: &Value) -> Result<(), StorageOpError> {
     if let Some(problem) = value_problem(value) {
-        return Err(error("VALIDATION_FAILED", problem));
+        return Err(StorageOpError::Validation(problem));
     }
     let size = alga_store::json_size(value) as usize;
     if size > MAX_VALUE_BYTES {
-        return Err(error("QUOTA_EXCEEDED", format!("value is {size} bytes; the limit is {MAX_VALUE_BYTES}")));
+        return Err(StorageOpError::QuotaExceeded(format!("value is {size} bytes; the limit is {MAX_VALUE_BYTES}")));
     }
     Ok(())
 }
 
 /// Refuses text the database cannot hold (NUL) in a query argument such as a prefix.
-fn check_text(field: &str, text: Option<&str>) -> Result<(), JsErrorBox> {
+fn check_text(field: &str, text: Option<&str>) -> Result<(), StorageOpError> {
     match text.and_then(|t| text_problem(field, t)) {
-        Some(problem) => Err(error("VALIDATION_FAILED", problem)),
+        Some(problem) => Err(StorageOpError::Validation(problem)),
         None => Ok(()),
     }
 }
@@ -378,7 +376,7 @@ fn prepare_write(
     key: &str,
     value: Value,
     options: Option<SetArgs>,
-) -> Result<(StorageContext, SetOptions, Value), JsErrorBox> {
+) -> Result<(StorageContext, SetOptions, Value), StorageOpError> {
     let ctx = context(state, true)?;
     check_names(namespace, Some(key))?;
     check_value(&value)?;
@@ -390,9 +388,9 @@ fn prepare_write(
     Ok((ctx, options, value))
 }
 
-fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), JsErrorBox> {
+fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), StorageOpError> {
     if len > MAX_BATCH {
-        return Err(error("VALIDATION_FAILED", format!("batches hold at most {MAX_BATCH} keys, not {len}")));
+        return Err(StorageOpError::Validation(format!("batches hold at most {MAX_BATCH} keys, not {len}")));
     }
     check_names(namespace, None)?;
     for key in keys {
@@ -409,7 +407,7 @@ async fn op_storage_set(
     #[string] key: String,
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
-) -> Result<Entry, JsErrorBox> {
+) -> Result<Entry, StorageOpError> {
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
     let stored = on_server(&ctx, "set", async move {
@@ -425,7 +423,7 @@ async fn op_storage_set(
 }
 
 #[op2]
-async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
+async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<bool, StorageOpError> {
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
@@ -452,17 +450,17 @@ struct Page {
 }
 
 /// The page size of `list` and `search`: 100 unless given, at most 100.
-fn page_limit(limit: Option<u32>) -> Result<u32, JsErrorBox> {
+fn page_limit(limit: Option<u32>) -> Result<u32, StorageOpError> {
     let value = limit.unwrap_or(100);
     if !(1..=100).contains(&value) {
-        return Err(error("VALIDATION_FAILED", format!("limit {value} is outside 1..=100")));
+        return Err(StorageOpError::Validation(format!("limit {value} is outside 1..=100")));
     }
     Ok(value)
 }
 
 #[op2]
 #[serde]
-async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, JsErrorBox> {
+async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
@@ -492,12 +490,12 @@ struct Revision {
 /// The earlier revisions of a key, newest first (at most 10 are kept).
 #[op2]
 #[serde]
-async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String, limit: Option<u32>) -> Result<Vec<Revision>, JsErrorBox> {
+async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String, limit: Option<u32>) -> Result<Vec<Revision>, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
     let limit = limit.unwrap_or(alga_store::HISTORY_KEPT);
     if !(1..=alga_store::HISTORY_KEPT).contains(&limit) {
-        return Err(error("VALIDATION_FAILED", format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
+        return Err(StorageOpError::Validation(format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
     }
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
     let found = on_server(&ctx, "history", async move {
@@ -510,8 +508,8 @@ async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: St
         .map(|h| {
             let value = match (&ctx.sealer, seal::is_sealed(&h.value)) {
                 (_, false) => h.value,
-                (Some(sealer), true) => sealer.open(&h.value, &aad).map_err(|e| error("DECRYPTION_FAILED", format!("{key}: {e}")))?,
-                (None, true) => return Err(error("DECRYPTION_FAILED", "this runtime has no encryption keys (--encryption-keys)")),
+                (Some(sealer), true) => sealer.open(&h.value, &aad).map_err(|e| StorageOpError::DecryptionFailed(format!("{key}: {e}")))?,
+                (None, true) => return Err(StorageOpError::DecryptionFailed("this runtime has no encryption keys (--encryption-keys)".into())),
             };
             Ok(Revision { revision: h.revision, value, written_at: h.written_at.to_rfc3339() })
         })
@@ -541,7 +539,7 @@ async fn op_storage_search(
     #[string] namespace: String,
     #[serde] filters: Vec<FilterArg>,
     #[serde] options: Option<SearchArgs>,
-) -> Result<Page, JsErrorBox> {
+) -> Result<Page, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
@@ -550,7 +548,7 @@ async fn op_storage_search(
     for filter in &filters {
         check_text("path", Some(&filter.path))?;
         if let Some(problem) = value_problem(&filter.value) {
-            return Err(error("VALIDATION_FAILED", format!("{}: {problem}", filter.path)));
+            return Err(StorageOpError::Validation(format!("{}: {problem}", filter.path)));
         }
     }
     let filters: Vec<alga_store::Filter> = filters
@@ -565,7 +563,7 @@ async fn op_storage_search(
 
 #[op2]
 #[serde]
-async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<Vec<Entry>, JsErrorBox> {
+async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<Vec<Entry>, StorageOpError> {
     let ctx = context(&state, false)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
@@ -581,7 +579,7 @@ async fn op_storage_set_many(
     #[string] namespace: String,
     #[serde] entries: Vec<(String, serde_json::Value)>,
     #[serde] options: Option<SetArgs>,
-) -> Result<Vec<Entry>, JsErrorBox> {
+) -> Result<Vec<Entry>, StorageOpError> {
     let ctx = context(&state, true)?;
     check_batch(&namespace, entries.iter().map(|(k, _)| k), entries.len())?;
     for (_, value) in &entries {
@@ -593,7 +591,7 @@ async fn op_storage_set_many(
     let options = args.options(&ctx)?;
     let entries = entries
         .into_iter()
-        .map(|(key, value)| Ok::<_, JsErrorBox>((key.clone(), to_store(&ctx, &namespace, &key, value, sensitive)?)))
+        .map(|(key, value)| Ok::<_, StorageOpError>((key.clone(), to_store(&ctx, &namespace, &key, value, sensitive)?)))
         .collect::<Result<Vec<_>, _>>()?;
     let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
@@ -607,7 +605,7 @@ async fn op_storage_set_many(
 
 #[op2]
 #[bigint]
-async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<u64, JsErrorBox> {
+async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<u64, StorageOpError> {
     let ctx = context(&state, true)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());
@@ -621,7 +619,7 @@ async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace
 
 #[op2]
 #[bigint]
-async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, JsErrorBox> {
+async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, StorageOpError> {
     let ctx = context(&state, true)?;
     check_names(&namespace, None)?;
     let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
@@ -637,7 +635,7 @@ async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: Stri
 
 #[op2]
 #[bigint]
-async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, JsErrorBox> {
+async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);

@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use alga_store::StorageTx;
 use deno_core::{op2, OpState};
-use deno_error::JsErrorBox;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::{audit_entry, context, error, prepare_write, reveal, run_on_server as on_server, wrote, Entry, SetArgs, StorageContext};
+use super::{audit_entry, context, prepare_write, reveal, run_on_server as on_server, wrote, Entry, SetArgs, StorageContext, StorageOpError};
 
 /// Most transactions one isolate may hold open at once, begins in flight included.
 pub const MAX_OPEN_TRANSACTIONS: usize = 4;
@@ -116,19 +115,16 @@ pub fn call_ended(state: &Rc<RefCell<OpState>>) -> Option<impl std::future::Futu
     })
 }
 
-fn slot(state: &Rc<RefCell<OpState>>, id: u32) -> Result<Arc<TxSlot>, JsErrorBox> {
+fn slot(state: &Rc<RefCell<OpState>>, id: u32) -> Result<Arc<TxSlot>, StorageOpError> {
     let state = state.borrow();
     state
         .try_borrow::<OpenTransactions>()
         .and_then(|t| t.open.get(&id).map(|o| o.slot.clone()))
-        .ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))
+        .ok_or_else(|| StorageOpError::TransactionClosed("the transaction has already ended"))
 }
 
-fn expired_error(ctx: &StorageContext) -> JsErrorBox {
-    error(
-        "TRANSACTION_EXPIRED",
-        format!("the transaction was open longer than {} ms and was rolled back", ctx.tx_max_duration.as_millis()),
-    )
+fn expired_error(ctx: &StorageContext) -> StorageOpError {
+    StorageOpError::TransactionExpired { max_ms: ctx.tx_max_duration.as_millis() as u64 }
 }
 
 /// Gives back a begin's place in the cap however the begin ends, unless its call ended
@@ -151,12 +147,12 @@ impl Drop for PendingBegin<'_> {
 }
 
 #[op2]
-pub async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, JsErrorBox> {
+pub async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, StorageOpError> {
     let ctx = context(&state, true)?;
     let epoch = CallScope::of(&mut state.borrow_mut());
     let began_in = epoch.load(Ordering::SeqCst);
     if !is_active(began_in) {
-        return Err(error("TRANSACTION_OUTSIDE_CALL", "transactions can begin only while a request or lifecycle hook runs"));
+        return Err(StorageOpError::TransactionOutsideCall);
     }
     {
         let mut state = state.borrow_mut();
@@ -165,7 +161,7 @@ pub async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, JsE
         }
         let txs = state.borrow_mut::<OpenTransactions>();
         if txs.open.len() + txs.pending >= MAX_OPEN_TRANSACTIONS {
-            return Err(error("QUOTA_EXCEEDED", format!("at most {MAX_OPEN_TRANSACTIONS} transactions may be open at once")));
+            return Err(StorageOpError::QuotaExceeded(format!("at most {MAX_OPEN_TRANSACTIONS} transactions may be open at once")));
         }
         txs.pending += 1;
     }
@@ -186,7 +182,7 @@ pub async fn op_storage_tx_begin(state: Rc<RefCell<OpState>>) -> Result<u32, JsE
     })
     .await?;
     drop(pending);
-    let closed = || error("TRANSACTION_CLOSED", "the call that began this transaction has ended");
+    let closed = || StorageOpError::TransactionClosed("the call that began this transaction has ended");
     let tx = begun.ok_or_else(closed)?;
     if epoch.load(Ordering::SeqCst) != began_in {
         // Explicitly: a dropped SQLite transaction keeps the write lock until its connection
@@ -224,7 +220,7 @@ async fn with_tx<T: Send + 'static>(
     work: impl for<'a> FnOnce(&'a mut Box<dyn StorageTx>) -> std::pin::Pin<Box<dyn std::future::Future<Output = alga_store::Result<T>> + Send + 'a>>
         + Send
         + 'static,
-) -> Result<T, JsErrorBox> {
+) -> Result<T, StorageOpError> {
     let ctx = context(state, false)?;
     let slot = slot(state, tx_id)?;
     let running = slot.clone();
@@ -239,13 +235,13 @@ async fn with_tx<T: Send + 'static>(
     match done {
         Some(value) => Ok(value),
         None if slot.expired.load(Ordering::SeqCst) => Err(expired_error(&ctx)),
-        None => Err(error("TRANSACTION_CLOSED", "the transaction has already ended")),
+        None => Err(StorageOpError::TransactionClosed("the transaction has already ended")),
     }
 }
 
 #[op2]
 #[serde]
-pub async fn op_storage_tx_get(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, JsErrorBox> {
+pub async fn op_storage_tx_get(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, StorageOpError> {
     let ctx = context(&state, false)?;
     super::check_names(&namespace, Some(&key))?;
     let ns = namespace.clone();
@@ -262,7 +258,7 @@ pub async fn op_storage_tx_set(
     #[string] key: String,
     #[serde] value: serde_json::Value,
     #[serde] options: Option<SetArgs>,
-) -> Result<Entry, JsErrorBox> {
+) -> Result<Entry, StorageOpError> {
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
     let ns = namespace.clone();
     let stored = with_tx(&state, tx_id, move |tx| Box::pin(async move { tx.set(&ns, &key, &value, options).await })).await?;
@@ -272,7 +268,7 @@ pub async fn op_storage_tx_set(
 }
 
 #[op2]
-pub async fn op_storage_tx_delete(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<bool, JsErrorBox> {
+pub async fn op_storage_tx_delete(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<bool, StorageOpError> {
     let ctx = context(&state, true)?;
     super::check_names(&namespace, Some(&key))?;
     let (ns, k) = (namespace.clone(), key.clone());
@@ -292,10 +288,10 @@ fn pend_audit(state: &Rc<RefCell<OpState>>, tx_id: u32, entry: alga_store::Stora
 }
 
 #[op2]
-pub async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool) -> Result<(), JsErrorBox> {
+pub async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool) -> Result<(), StorageOpError> {
     let ctx = context(&state, false)?;
     let open = state.borrow_mut().try_borrow_mut::<OpenTransactions>().and_then(|t| t.open.remove(&tx_id));
-    let open = open.ok_or_else(|| error("TRANSACTION_CLOSED", "the transaction has already ended"))?;
+    let open = open.ok_or_else(|| StorageOpError::TransactionClosed("the transaction has already ended"))?;
     open.reaper.abort();
     let slot = open.slot.clone();
     let ended = on_server(&ctx, "tx_end", async move {
@@ -311,7 +307,7 @@ pub async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: 
     if !ended {
         return match (commit, open.slot.expired.load(Ordering::SeqCst)) {
             (true, true) => Err(expired_error(&ctx)),
-            (true, false) => Err(error("TRANSACTION_CLOSED", "the transaction has already ended")),
+            (true, false) => Err(StorageOpError::TransactionClosed("the transaction has already ended")),
             (false, _) => Ok(()),
         };
     }
@@ -359,11 +355,11 @@ impl TenantShares {
     }
 
     /// A permit of `tenant`'s share, or `BUSY` once `wait` has passed without one.
-    pub async fn acquire(&self, tenant: &str) -> Result<OwnedSemaphorePermit, JsErrorBox> {
+    pub async fn acquire(&self, tenant: &str) -> Result<OwnedSemaphorePermit, StorageOpError> {
         let semaphore = self.semaphore(tenant);
         match tokio::time::timeout(self.wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(error("BUSY", format!("this tenant's {} database connections stayed busy for {} ms", self.per_tenant, self.wait.as_millis()))),
+            _ => Err(StorageOpError::Busy(format!("this tenant's {} database connections stayed busy for {} ms", self.per_tenant, self.wait.as_millis()))),
         }
     }
 }

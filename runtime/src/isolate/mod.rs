@@ -323,9 +323,10 @@ impl Isolate {
     /// Loads and evaluates the bundle's main module under the module-evaluation limit.
     pub async fn load_main(&mut self, main: &str) -> Result<(), IsolateError> {
         let limit = self.limits.module_eval;
-        // The timer below ends a load that waits too long; the watchdog's wall deadline,
-        // a little later so a spinning load is reported as the CPU limit it is, backs it up.
-        self.cpu.arm(limit, limit + Duration::from_millis(50));
+        // The timer below ends a load that waits too long; the watchdog's wall deadline backs
+        // it up for a load that blocks, late enough that a spinning load on a busy machine
+        // (less than a whole core) is still reported as the CPU limit it is.
+        self.cpu.arm(limit, limit.saturating_mul(2));
         let url = loader::module_url(main);
         let evaluated = tokio::time::timeout(limit, async {
             let id = self.runtime.load_main_es_module(&url).await.map_err(|e| IsolateError::Script(e.to_string()))?;
