@@ -58,8 +58,6 @@ pub enum Command {
     Install(InstallArgs),
     /// Print the manifest JSON Schema.
     Schema,
-    /// Measure isolate start-up, call overhead, memory and HTTP throughput (use --release).
-    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -70,7 +70,7 @@ pub async fn open_store(options: &ConnectOptions) -> Result<Arc<dyn Store>, Conf
             role: options.pg_app_role.clone().unwrap_or_default(),
             reason: message,
         },
-        other => ConfigError::Database { url: redact_url(&options.url), reason: error_chain(&other) },
+        other => ConfigError::Database { url: redact_url(&options.url), reason: crate::diagnostics::error_chain(&other) },
     })
 }
 
@@ -78,7 +78,7 @@ pub async fn open_store(options: &ConnectOptions) -> Result<Arc<dyn Store>, Conf
 pub async fn migrate(store: &dyn Store, options: &ConnectOptions) -> Result<(), ConfigError> {
     store.migrate().await.map_err(|err| ConfigError::Database {
         url: redact_url(&options.url),
-        reason: format!("cannot apply migrations: {}", error_chain(&err)),
+        reason: format!("cannot apply migrations: {}", crate::diagnostics::error_chain(&err)),
     })
 }
 
@@ -178,32 +178,6 @@ pub fn inspect_options(bundles: &crate::cli::BundleArgs, signatures: &crate::cli
         alga_bundle::SignaturePolicy::Optional
     };
     Ok(alga_bundle::InspectOptions { limits: bundles.limits(), signature_policy, trusted_keys })
-}
-
-/// The error and its causes on one line, for messages meant to fit a terminal line.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.replace('\n', " ")
-}
-
-/// What an operator should know when cross-tenant functions cannot bypass row-level
-/// security (see `SchemaStatus::rls_bound_functions`).
-pub fn rls_bound_warning(functions: &[String]) -> String {
-    format!(
-        "{} run as a role without BYPASSRLS, so they see no rows: expired storage is not swept, \
-         orphaned storage and file blobs are not removed, and prewarm finds nothing. Run the \
-         migrations as a superuser, or grant BYPASSRLS to the role that owns them",
-        functions.join(", ")
-    )
 }
 
 #[cfg(test)]

@@ -4,12 +4,10 @@
 //! tests drive the same code in-process.
 
 pub mod auth;
-pub mod bench;
-mod bench_http;
-mod bench_storage;
 pub mod bundle_cli;
 pub mod cli;
 pub mod config;
+pub mod diagnostics;
 pub mod maintenance;
 pub mod metrics;
 pub mod http;

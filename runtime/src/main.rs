@@ -52,7 +52,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sign(args) => bundle_cli::sign(&args)?,
         Command::Install(args) => bundle_cli::install(&args).await?,
         Command::Schema => bundle_cli::schema()?,
-        Command::Bench(args) => alga_ext::bench::run(&args).await?,
     }
     Ok(())
 }

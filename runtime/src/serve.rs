@@ -34,7 +34,7 @@ pub async fn migrate(args: &DatabaseArgs) -> Result<(), ConfigError> {
     config::migrate(store.as_ref(), &options).await?;
     let status = store.schema_status().await.map_err(|e| ConfigError::Database {
         url: alga_store::redact_url(&options.url),
-        reason: config::error_chain(&e),
+        reason: crate::diagnostics::error_chain(&e),
     })?;
     tracing::info!(applied = status.applied, "migrations applied");
     Ok(())
@@ -55,7 +55,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing::info!(database = %alga_store::redact_url(&options.url), "database ready");
     match store.schema_status().await {
         Ok(status) if !status.rls_bound_functions.is_empty() => {
-            tracing::warn!("{}", config::rls_bound_warning(&status.rls_bound_functions));
+            tracing::warn!("{}", crate::diagnostics::rls_bound_warning(&status.rls_bound_functions));
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot read the schema status"),

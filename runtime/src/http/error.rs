@@ -162,7 +162,7 @@ impl From<alga_store::StoreError> for ApiError {
                 .with_details(json!({ "keys": keys, "bytes": bytes, "maxKeys": max_keys, "maxBytes": max_bytes })),
             E::RevisionMismatch { expected, current } => Self::new(StatusCode::CONFLICT, "REVISION_MISMATCH", err.to_string())
                 .with_details(json!({ "expected": expected, "current": current })),
-            other => Self::internal(crate::config::error_chain(&other)),
+            other => Self::internal(crate::diagnostics::error_chain(&other)),
         }
     }
 }
@@ -199,7 +199,7 @@ impl From<crate::registry::RegistryError> for ApiError {
             E::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
                 Ok(own) => own.into(),
                 // Other waiters still hold it; shared lookups only fail inside the store.
-                Err(shared) => Self::internal(crate::config::error_chain(&*shared)),
+                Err(shared) => Self::internal(crate::diagnostics::error_chain(&*shared)),
             },
         }
     }

@@ -19,7 +19,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     let status = tokio::time::timeout(READY_TIMEOUT, state.store.schema_status())
         .await
         .map_err(|_| ApiError::unavailable("NOT_READY", "database did not answer in time", "readyz timeout"))?
-        .map_err(|e| ApiError::unavailable("NOT_READY", "database unreachable", crate::config::error_chain(&e)))?;
+        .map_err(|e| ApiError::unavailable("NOT_READY", "database unreachable", crate::diagnostics::error_chain(&e)))?;
     let schema = json!({ "applied": status.applied, "expected": status.expected });
     if !status.is_current() {
         return Err(ApiError::unavailable("NOT_READY", "database migrations are not applied", "schema behind")
@@ -34,7 +34,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         // Serving works; the background jobs that read across tenants do not.
         body["warnings"] = json!([{
             "code": "RLS_BOUND_FUNCTIONS",
-            "message": crate::config::rls_bound_warning(&status.rls_bound_functions),
+            "message": crate::diagnostics::rls_bound_warning(&status.rls_bound_functions),
             "functions": status.rls_bound_functions,
         }]);
     }

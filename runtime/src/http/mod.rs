@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod list_cursor;
 mod me;
+mod metrics;
 pub mod response_headers;
 mod storage_io;
 
@@ -63,7 +64,7 @@ pub fn app(state: AppState) -> Router {
     let upload_limit = DefaultBodyLimit::max(state.registry.inspect_options().limits.max_compressed_bytes as usize + 64 * 1024);
     Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(metrics::render))
         .route("/readyz", get(health::readyz))
         .route("/v1/me", get(me::me))
         .route("/schemas/manifest.json", get(admin::manifest_schema))
@@ -83,7 +84,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(error::json_errors))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)

@@ -1,4 +1,4 @@
-//! The storage part of `alga-ext bench`: `ctx.storage` from JavaScript inside one isolate
+//! The storage part of `alga-bench`: `ctx.storage` from JavaScript inside one isolate
 //! (cache hits, sets, batches of 100) and the store's own write latency, on a scratch
 //! SQLite file and, when given, a PostgreSQL database.
 
@@ -9,9 +9,9 @@ use alga_store::{ConnectOptions, SetOptions, StorageKey, Store, TenantId};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::isolate::pool::{IsolatePool, PoolConfig};
-use crate::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateLimits};
-use crate::registry::Registry;
+use alga_ext::isolate::pool::{IsolatePool, PoolConfig};
+use alga_ext::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateLimits};
+use alga_ext::registry::Registry;
 
 const STORAGE_JS: &str = r#"
 export async function getLoop(request, ctx) {

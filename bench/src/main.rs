@@ -1,6 +1,10 @@
-//! `alga-ext bench`: measures isolate start-up, warm call overhead, idle memory, create/drop
-//! stability and HTTP throughput (optionally against `deno serve` and workerd), and prints
-//! the numbers BENCHMARKS.md records. Run it on a release build.
+//! `alga-bench`: measures isolate start-up, warm call overhead, idle memory, create/drop
+//! stability, storage and HTTP throughput (optionally against `deno serve` and workerd), and
+//! prints the numbers BENCHMARKS.md records. Run it on a release build. A workspace member of
+//! its own, so the shipped `alga-ext` carries none of it.
+
+mod http;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,10 +14,11 @@ use alga_bundle::{BundleFile, Files};
 use alga_ops::ExtensionIdentity;
 use serde_json::json;
 
-use crate::isolate::{CtxData, CtxExtension, CtxUser, Invocation, Isolate, IsolateHandle, IsolateLimits};
+use alga_ext::isolate::{CtxData, CtxExtension, CtxUser, Invocation, Isolate, IsolateHandle, IsolateLimits};
 
 /// Options of a benchmark run.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "alga-bench", version, about = "Measure isolate start-up, call overhead, memory, storage and HTTP throughput (build with --release)")]
 pub struct BenchArgs {
     /// Fresh-isolate start-ups to time.
     #[arg(long, default_value_t = 300)]
@@ -41,6 +46,13 @@ pub struct BenchArgs {
     /// (paths or names on PATH).
     #[arg(long, value_delimiter = ',')]
     pub compare: Vec<String>,
+    /// Log filter in `tracing` syntax (`alga-ext`'s `--log`).
+    #[arg(long, default_value = "warn")]
+    pub log: String,
+    /// Threads for HTTP and database I/O, as `alga-ext serve --worker-threads` (default, as
+    /// there: half the cores, at least one).
+    #[arg(long)]
+    pub worker_threads: Option<usize>,
 }
 
 /// A ~50 KB main module: many small functions plus the `hello` handler.
@@ -107,7 +119,17 @@ pub fn rss_bytes() -> u64 {
 }
 
 /// Runs every measurement and prints a report.
-pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    use clap::Parser;
+    let args = BenchArgs::parse();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&args.log)).with_writer(std::io::stderr).init();
+    // V8's platform is process-wide and must exist before any thread builds an isolate.
+    deno_core::JsRuntime::init_platform(None);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.worker_threads.unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1))).enable_all().build()?;
+    runtime.block_on(run(&args))
+}
+
+async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let (files, main) = bench_bundle();
     let files = Arc::new(files);
     let source_kb = files[&main].bytes.len() / 1024;
@@ -136,7 +158,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 2. The same through the pool's path: an isolate thread, then the first call; back to
     // back, so no blank isolate is ready and each start builds V8 from the snapshot.
-    crate::isolate::prepare_blanks(None, 0);
+    alga_ext::isolate::prepare_blanks(None, 0);
     let mut via_thread = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let started = Instant::now();
@@ -148,21 +170,21 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 2b. Cold starts as the pool sees them when they are not back to back: an idle thread
     // has a blank isolate ready, and the start only binds it and loads the bundle.
-    crate::isolate::prepare_blanks(Some(IsolateLimits::default()), 2);
+    alga_ext::isolate::prepare_blanks(Some(IsolateLimits::default()), 2);
     let mut from_blank = Vec::with_capacity(args.cold);
     for _ in 0..args.cold {
         let ready_by = Instant::now() + std::time::Duration::from_secs(2);
-        while crate::isolate::blank_counts().0 == 0 && Instant::now() < ready_by {
+        while alga_ext::isolate::blank_counts().0 == 0 && Instant::now() < ready_by {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        let taken = crate::isolate::blank_counts().1;
+        let taken = alga_ext::isolate::blank_counts().1;
         let started = Instant::now();
         let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), Default::default()).await?;
         handle.call(hello_invocation()).await?;
         from_blank.push(started.elapsed());
-        anyhow::ensure!(crate::isolate::blank_counts().1 > taken, "the start did not take the blank isolate that was ready: {:?} before {taken}", crate::isolate::blank_counts());
+        anyhow::ensure!(alga_ext::isolate::blank_counts().1 > taken, "the start did not take the blank isolate that was ready: {:?} before {taken}", alga_ext::isolate::blank_counts());
     }
-    crate::isolate::prepare_blanks(None, 0);
+    alga_ext::isolate::prepare_blanks(None, 0);
     println!("fresh isolate thread + {source_kb} KB bundle + first response, from a blank isolate: {}", summary(from_blank));
 
     // 3a. Warm calls on the isolate's own thread: the cost of the JS side alone.
@@ -237,10 +259,10 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     println!("create/drop cycles, RSS after: {}", rss.join(", "));
 
     if !args.no_storage {
-        super::bench_storage::run(args.storage_pg.as_deref()).await?;
+        storage::run(args.storage_pg.as_deref()).await?;
     }
     if args.http_seconds > 0 {
-        super::bench_http::run(args).await?;
+        http::run(args).await?;
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The HTTP part of `alga-ext bench`: hello-JSON req/s through the whole server with `wrk`,
+//! The HTTP part of `alga-bench`: hello-JSON req/s through the whole server with `wrk`,
 //! and the same handler under `deno serve` and workerd when they are given.
 
 use std::path::Path;
@@ -9,10 +9,10 @@ use std::time::Duration;
 use alga_store::{ConnectOptions, SqliteStore, Store, TenantId};
 use anyhow::{bail, Context};
 
-use crate::auth::TokenKeys;
-use crate::bench::BenchArgs;
-use crate::http::{app, AppState};
-use crate::registry::Registry;
+use alga_ext::auth::TokenKeys;
+use crate::BenchArgs;
+use alga_ext::http::{app, AppState};
+use alga_ext::registry::Registry;
 
 const HELLO_JS: &str = "export default { fetch() { return Response.json({ hello: \"world\" }); } };\n";
 
@@ -59,7 +59,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let tenant = TenantId::parse("bench")?;
 
     // Install the hello extension through the real pipeline.
-    let (mut files, _) = crate::bench::bench_bundle();
+    let (mut files, _) = crate::bench_bundle();
     let manifest = serde_json::json!({ "id": "com.bench.hello", "name": "Bench", "version": "1.0.0", "main": "index.js",
         "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/hello", "handler": "hello" }] } });
     files.insert("manifest.json".into(), alga_bundle::BundleFile::new(serde_json::to_vec(&manifest)?));
@@ -67,13 +67,15 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let outcome = registry.upload(&tenant, "bench", zip, None, false).await?;
     registry.approve(&tenant, outcome.extension.id, None, true, "bench").await?;
 
-    let secret = crate::auth::generate_secret();
+    let secret = alga_ext::auth::generate_secret();
     let tokens = TokenKeys::from_secret(secret.as_bytes());
     let token = tokens.mint(&tenant, "bench", &["admin".into()], Duration::from_secs(3600))?;
     let state = AppState::new(registry, tokens, vec!["admin".into()]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    // The production accept loop (header and idle timeouts, connection cap), as `serve` runs it.
+    let options = alga_ext::serve::ServeOptions::default();
+    tokio::spawn(async move { alga_ext::serve::serve_with(listener, app(state), std::future::pending(), options).await });
     let url = format!("http://{addr}/api/extensions/com.bench.hello/hello");
     let header = format!("Authorization: Bearer {token}");
     // Warm the isolate and the connection pool first.
