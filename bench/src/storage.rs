@@ -9,7 +9,7 @@ use alga_store::{ConnectOptions, SetOptions, StorageKey, Store, TenantId};
 use anyhow::Context;
 use serde_json::json;
 
-use alga_ext::isolate::pool::{IsolatePool, PoolConfig};
+use alga_ext::pool::{IsolatePool, PoolConfig};
 use alga_ext::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateLimits};
 use alga_ext::registry::Registry;
 

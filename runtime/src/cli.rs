@@ -369,9 +369,9 @@ pub struct IsolateArgs {
 }
 
 impl IsolateArgs {
-    pub fn pool_config(&self) -> crate::isolate::pool::PoolConfig {
+    pub fn pool_config(&self) -> crate::pool::PoolConfig {
         let mib = |n: u64| (n as usize).saturating_mul(1024 * 1024);
-        crate::isolate::pool::PoolConfig {
+        crate::pool::PoolConfig {
             max_live: self.max_isolates,
             idle_ttl: self.isolate_idle_ttl,
             blanks: self.blank_isolates as usize,

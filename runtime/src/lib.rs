@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod http;
 pub mod isolate;
+pub mod pool;
 pub mod registry;
 pub mod serve;
 pub mod telemetry;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use alga_ext::http::{app, AppState};
-use alga_ext::isolate::pool::PoolConfig;
+use alga_ext::pool::PoolConfig;
 use alga_ext::isolate::IsolateLimits;
 use axum::body::Body;
 use axum::http::{header, Method, Request};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use alga_ext::isolate::pool::PoolConfig;
+use alga_ext::pool::PoolConfig;
 use alga_ext::isolate::IsolateLimits;
 use axum::http::Method;
 use serde_json::json;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use alga_ext::auth::TokenKeys;
 use alga_ext::http::{app, AppState};
-use alga_ext::isolate::pool::PoolConfig;
+use alga_ext::pool::PoolConfig;
 use alga_ext::isolate::IsolateLimits;
 use alga_ext::registry::Registry;
 use alga_ops::console::{LogLine, LogSink};

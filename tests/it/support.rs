@@ -85,7 +85,7 @@ impl TestStore {
     }
 
     /// App state whose isolate pool uses `pool`.
-    pub fn app_state_with_pool(&self, pool: alga_ext::isolate::pool::PoolConfig) -> AppState {
+    pub fn app_state_with_pool(&self, pool: alga_ext::pool::PoolConfig) -> AppState {
         let registry = Arc::new(Registry::new(self.store.clone(), Default::default()));
         AppState::with_pool(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()], pool)
     }

@@ -146,7 +146,7 @@ async fn op_api_request(
 ) -> Result<ApiResponse, ApiOpError> {
     let (ctx, user) = {
         let state = state.borrow();
-        let ctx = state.try_borrow::<ApiContext>().cloned().ok_or_else(|| ApiOpError::Unavailable)?;
+        let ctx = state.try_borrow::<ApiContext>().cloned().ok_or(ApiOpError::Unavailable)?;
         let user = state.try_borrow::<CallUser>().and_then(|u| u.0.clone());
         (ctx, user)
     };
@@ -156,7 +156,7 @@ async fn op_api_request(
     if !ctx.granted.contains(&needed) {
         return Err(ApiOpError::PermissionDenied(format!("{method} {normalized} needs the {needed} capability, which this extension was not granted")));
     }
-    let host = ctx.host.clone().ok_or_else(|| ApiOpError::NotConfigured)?;
+    let host = ctx.host.clone().ok_or(ApiOpError::NotConfigured)?;
     let user = user.ok_or_else(|| ApiOpError::PermissionDenied("ctx.api acts for the user of a request; no request is running".into()))?;
     let options = options.unwrap_or_default();
     for (name, _) in &options.headers {

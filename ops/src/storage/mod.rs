@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use alga_store::{ListQuery, SetOptions, StorageKey, Store, TenantId};
+use alga_store::{SetOptions, StorageKey, Store, TenantId};
 use deno_core::{op2, OpState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,8 +43,10 @@ pub mod audit;
 pub mod cache;
 pub mod seal;
 pub mod tx;
+mod batch;
 mod checks;
 mod error;
+mod query;
 
 pub use error::StorageOpError;
 
@@ -52,6 +54,8 @@ pub use checks::{name_problem, value_problem, MAX_VALUE_DEPTH};
 use checks::text_problem;
 
 pub use tx::{call_ended, call_started, TenantShares, DEFAULT_MAX_DURATION as DEFAULT_TX_MAX_DURATION, MAX_OPEN_TRANSACTIONS};
+use batch::{op_storage_clear, op_storage_count, op_storage_delete_many, op_storage_get_many, op_storage_set_many};
+use query::{op_storage_history, op_storage_list, op_storage_search};
 use tx::{op_storage_tx_begin, op_storage_tx_delete, op_storage_tx_end, op_storage_tx_get, op_storage_tx_set};
 
 /// Longest key, in characters.
@@ -110,7 +114,7 @@ fn to_store(ctx: &StorageContext, namespace: &str, key: &str, value: Value, sens
     if !sensitive {
         return Ok(value);
     }
-    let sealer = ctx.sealer.as_ref().ok_or_else(|| {
+    let sealer = ctx.sealer.as_ref().ok_or({
         StorageOpError::EncryptionUnavailable("this runtime has no encryption keys (--encryption-keys), so sensitive values cannot be stored")
     })?;
     Ok(sealer.seal(&value, &seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, namespace, key)))
@@ -186,7 +190,7 @@ fn audit(state: &Rc<RefCell<OpState>>, ctx: &StorageContext, op: &str, namespace
 
 fn context(state: &Rc<RefCell<OpState>>, write: bool) -> Result<StorageContext, StorageOpError> {
     let state = state.borrow();
-    let ctx = state.try_borrow::<StorageContext>().ok_or_else(|| StorageOpError::Unavailable)?;
+    let ctx = state.try_borrow::<StorageContext>().ok_or(StorageOpError::Unavailable)?;
     let (allowed, capability) = if write { (ctx.can_write, "storage:write") } else { (ctx.can_read, "storage:read") };
     if !allowed {
         return Err(StorageOpError::PermissionDenied(capability));
@@ -388,17 +392,6 @@ fn prepare_write(
     Ok((ctx, options, value))
 }
 
-fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), StorageOpError> {
-    if len > MAX_BATCH {
-        return Err(StorageOpError::Validation(format!("batches hold at most {MAX_BATCH} keys, not {len}")));
-    }
-    check_names(namespace, None)?;
-    for key in keys {
-        check_names(namespace, Some(key.as_ref()))?;
-    }
-    Ok(())
-}
-
 #[op2]
 #[serde]
 async fn op_storage_set(
@@ -434,211 +427,3 @@ async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: Str
     }
     deleted
 }
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListArgs {
-    prefix: Option<String>,
-    cursor: Option<String>,
-    limit: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct Page {
-    items: Vec<Entry>,
-    cursor: Option<String>,
-}
-
-/// The page size of `list` and `search`: 100 unless given, at most 100.
-fn page_limit(limit: Option<u32>) -> Result<u32, StorageOpError> {
-    let value = limit.unwrap_or(100);
-    if !(1..=100).contains(&value) {
-        return Err(StorageOpError::Validation(format!("limit {value} is outside 1..=100")));
-    }
-    Ok(value)
-}
-
-#[op2]
-#[serde]
-async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, StorageOpError> {
-    let ctx = context(&state, false)?;
-    check_names(&namespace, None)?;
-    let options = options.unwrap_or_default();
-    let limit = page_limit(options.limit)?;
-    check_text("prefix", options.prefix.as_deref())?;
-    check_text("cursor", options.cursor.as_deref())?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
-    let items = on_server(&ctx, "list", async move {
-        store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
-    })
-    .await?;
-    // A full page may have more behind it; the cursor is the last key (keys are unique).
-    let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
-    Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
-}
-
-/// An earlier revision as JS sees it (opened when it was sealed).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Revision {
-    revision: i64,
-    value: Value,
-    written_at: String,
-}
-
-/// The earlier revisions of a key, newest first (at most 10 are kept).
-#[op2]
-#[serde]
-async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String, limit: Option<u32>) -> Result<Vec<Revision>, StorageOpError> {
-    let ctx = context(&state, false)?;
-    check_names(&namespace, Some(&key))?;
-    let limit = limit.unwrap_or(alga_store::HISTORY_KEPT);
-    if !(1..=alga_store::HISTORY_KEPT).contains(&limit) {
-        return Err(StorageOpError::Validation(format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
-    }
-    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let found = on_server(&ctx, "history", async move {
-        store.storage_history(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, limit).await
-    })
-    .await?;
-    let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, &namespace, &key);
-    found
-        .into_iter()
-        .map(|h| {
-            let value = match (&ctx.sealer, seal::is_sealed(&h.value)) {
-                (_, false) => h.value,
-                (Some(sealer), true) => sealer.open(&h.value, &aad).map_err(|e| StorageOpError::DecryptionFailed(format!("{key}: {e}")))?,
-                (None, true) => return Err(StorageOpError::DecryptionFailed("this runtime has no encryption keys (--encryption-keys)".into())),
-            };
-            Ok(Revision { revision: h.revision, value, written_at: h.written_at.to_rfc3339() })
-        })
-        .collect()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilterArg {
-    path: String,
-    op: alga_store::FilterOp,
-    value: Value,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SearchArgs {
-    cursor: Option<String>,
-    limit: Option<u32>,
-}
-
-/// Values of one namespace matching every filter, a page at a time in key order.
-#[op2]
-#[serde]
-async fn op_storage_search(
-    state: Rc<RefCell<OpState>>,
-    #[string] namespace: String,
-    #[serde] filters: Vec<FilterArg>,
-    #[serde] options: Option<SearchArgs>,
-) -> Result<Page, StorageOpError> {
-    let ctx = context(&state, false)?;
-    check_names(&namespace, None)?;
-    let options = options.unwrap_or_default();
-    let limit = page_limit(options.limit)?;
-    check_text("cursor", options.cursor.as_deref())?;
-    for filter in &filters {
-        check_text("path", Some(&filter.path))?;
-        if let Some(problem) = value_problem(&filter.value) {
-            return Err(StorageOpError::Validation(format!("{}: {problem}", filter.path)));
-        }
-    }
-    let filters: Vec<alga_store::Filter> = filters
-        .into_iter()
-        .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })
-        .collect();
-    let (store, tenant, id, ns, after) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), options.cursor);
-    let items = on_server(&ctx, "search", async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
-    let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
-    Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
-}
-
-#[op2]
-#[serde]
-async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<Vec<Entry>, StorageOpError> {
-    let ctx = context(&state, false)?;
-    check_batch(&namespace, keys.iter(), keys.len())?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let ns = namespace.clone();
-    let found = on_server(&ctx, "get_many", async move { store.storage_get_many(&tenant, id, &ns, &keys).await }).await?;
-    reveal_all(&ctx, &namespace, found)
-}
-
-#[op2]
-#[serde]
-async fn op_storage_set_many(
-    state: Rc<RefCell<OpState>>,
-    #[string] namespace: String,
-    #[serde] entries: Vec<(String, serde_json::Value)>,
-    #[serde] options: Option<SetArgs>,
-) -> Result<Vec<Entry>, StorageOpError> {
-    let ctx = context(&state, true)?;
-    check_batch(&namespace, entries.iter().map(|(k, _)| k), entries.len())?;
-    for (_, value) in &entries {
-        check_value(value)?;
-        check_schema(&ctx, &namespace, value)?;
-    }
-    let args = options.unwrap_or_default();
-    let sensitive = args.sensitive;
-    let options = args.options(&ctx)?;
-    let entries = entries
-        .into_iter()
-        .map(|(key, value)| Ok::<_, StorageOpError>((key.clone(), to_store(&ctx, &namespace, &key, value, sensitive)?)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let stored = on_server(&ctx, "set_many", async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await;
-    ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
-    let stored = stored?;
-    wrote(&ctx);
-    audit(&state, &ctx, "set", &namespace, &stored.iter().map(|v| (v.key.as_str(), v.size_bytes)).collect::<Vec<_>>());
-    reveal_all(&ctx, &namespace, stored)
-}
-
-#[op2]
-#[bigint]
-async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<u64, StorageOpError> {
-    let ctx = context(&state, true)?;
-    check_batch(&namespace, keys.iter(), keys.len())?;
-    let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());
-    let deleted = on_server(&ctx, "delete_many", async move { store.storage_delete_many(&tenant, id, &ns, &ks).await }).await;
-    ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
-    if matches!(deleted, Ok(n) if n > 0) {
-        audit(&state, &ctx, "delete", &namespace, &keys.iter().map(|k| (k.as_str(), 0)).collect::<Vec<_>>());
-    }
-    deleted
-}
-
-#[op2]
-#[bigint]
-async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, StorageOpError> {
-    let ctx = context(&state, true)?;
-    check_names(&namespace, None)?;
-    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let cleared = on_server(&ctx, "clear", async move { store.storage_clear(&tenant, id, &ns).await }).await;
-    if let Some(cache) = &ctx.cache {
-        cache.invalidate_namespace(&ctx.cache_scope, &namespace);
-    }
-    if matches!(cleared, Ok(n) if n > 0) {
-        audit(&state, &ctx, "clear", &namespace, &[("", 0)]);
-    }
-    cleared
-}
-
-#[op2]
-#[bigint]
-async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, StorageOpError> {
-    let ctx = context(&state, false)?;
-    check_names(&namespace, None)?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    on_server(&ctx, "count", async move { store.storage_count(&tenant, id, &namespace).await }).await
-}
-

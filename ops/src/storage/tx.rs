@@ -120,7 +120,7 @@ fn slot(state: &Rc<RefCell<OpState>>, id: u32) -> Result<Arc<TxSlot>, StorageOpE
     state
         .try_borrow::<OpenTransactions>()
         .and_then(|t| t.open.get(&id).map(|o| o.slot.clone()))
-        .ok_or_else(|| StorageOpError::TransactionClosed("the transaction has already ended"))
+        .ok_or(StorageOpError::TransactionClosed("the transaction has already ended"))
 }
 
 fn expired_error(ctx: &StorageContext) -> StorageOpError {
@@ -291,7 +291,7 @@ fn pend_audit(state: &Rc<RefCell<OpState>>, tx_id: u32, entry: alga_store::Stora
 pub async fn op_storage_tx_end(state: Rc<RefCell<OpState>>, tx_id: u32, commit: bool) -> Result<(), StorageOpError> {
     let ctx = context(&state, false)?;
     let open = state.borrow_mut().try_borrow_mut::<OpenTransactions>().and_then(|t| t.open.remove(&tx_id));
-    let open = open.ok_or_else(|| StorageOpError::TransactionClosed("the transaction has already ended"))?;
+    let open = open.ok_or(StorageOpError::TransactionClosed("the transaction has already ended"))?;
     open.reaper.abort();
     let slot = open.slot.clone();
     let ended = on_server(&ctx, "tx_end", async move {

@@ -47,7 +47,7 @@ pub struct FairnessArgs {
 
 impl FairnessArgs {
     /// Applies these settings to the pool's configuration.
-    pub fn apply(&self, pool: &mut crate::isolate::pool::PoolConfig) {
+    pub fn apply(&self, pool: &mut crate::pool::PoolConfig) {
         pool.limits.log = alga_ops::console::LogLimits {
             lines_per_call: self.log_lines_per_call,
             bytes_per_call: self.log_bytes_per_call,
@@ -59,7 +59,7 @@ impl FairnessArgs {
             n => n,
         };
         pool.memory_budget_bytes = match self.isolate_memory_budget_mb {
-            0 => crate::isolate::pool::default_memory_budget(),
+            0 => crate::pool::default_memory_budget(),
             n => (n as usize).saturating_mul(1024 * 1024),
         };
     }

@@ -18,7 +18,7 @@ use super::error::ExtensionAnswer;
 use super::extract::ApiPath;
 use super::response_headers::{self, Refusal};
 use super::{ApiError, AppState, Authenticated};
-use crate::isolate::pool::PoolError;
+use crate::pool::PoolError;
 use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, Invocation, IsolateError};
 
 /// Largest request body passed to a handler.

@@ -1,4 +1,4 @@
-//! The HTTP surface: `app()` builds the router from shared state; serving it lives in `crate::serve`.
+//! The HTTP surface: `app()` builds the router from shared state; serving it lives in the `serve` module.
 
 // An `ApiError` is built at most once per request, on the way out; its size does not matter.
 #![allow(clippy::result_large_err)]
@@ -31,7 +31,7 @@ use tracing::Span;
 pub use error::ApiError;
 
 use crate::auth::{Principal, TokenKeys};
-use crate::isolate::pool::{IsolatePool, PoolConfig};
+use crate::pool::{IsolatePool, PoolConfig};
 use crate::registry::Registry;
 
 /// What every handler may reach. Cheap to clone.

@@ -10,7 +10,6 @@ pub mod limits;
 mod loader;
 #[cfg(test)]
 mod op_fuzz;
-pub mod pool;
 mod threads;
 mod worker;
 

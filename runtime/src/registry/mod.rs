@@ -10,15 +10,19 @@ pub mod sandbox;
 pub mod settings;
 pub mod schemas;
 mod targets;
+mod upload;
 mod usage;
+
+pub use upload::{PermissionDiff, UploadKind, UploadOutcome};
+use upload::{capabilities_in, capabilities_of, diff};
 
 pub use usage::UsageReport;
 
 use std::sync::Arc;
 
-use alga_bundle::{BundleError, BundleSignature, InspectOptions, Inspection, Manifest, ManifestSummary, Problem};
+use alga_bundle::{BundleError, InspectOptions, Manifest, Problem};
 use alga_store::{
-    Approval, CapabilityGrant, Extension, ExtensionStatus, NewExtension, NewFile, NewVersion, Permission, Store,
+    Approval, CapabilityGrant, Extension, ExtensionStatus, Permission, Store,
     StoreError, TenantId, UserPermissionDef, VersionRecord, VersionState,
 };
 use serde::Serialize;
@@ -64,39 +68,6 @@ pub enum RegistryError {
     /// A lookup that concurrent callers shared (one load, every waiter gets its outcome).
     #[error(transparent)]
     Shared(Arc<RegistryError>),
-}
-
-/// What an upload did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UploadKind {
-    /// A new install, waiting for approval.
-    Installed,
-    /// A new version of an installed extension, waiting for approval.
-    Update,
-    /// The same bundle was uploaded before: nothing changed.
-    Unchanged,
-}
-
-/// Capabilities an update adds or drops compared with what is granted now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PermissionDiff {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub unchanged: Vec<String>,
-}
-
-/// The result of an upload: what the admin reviews before approving.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadOutcome {
-    pub kind: UploadKind,
-    pub extension: Extension,
-    pub version: VersionRecord,
-    pub manifest: ManifestSummary,
-    pub requested_permissions: Vec<String>,
-    pub permission_diff: PermissionDiff,
-    pub warnings: Vec<String>,
 }
 
 /// The registry and what it needs.
@@ -257,106 +228,6 @@ impl Registry {
         self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
     }
 
-    /// Checks an uploaded bundle and records it: a new install, a pending update, or
-    /// nothing when the same bundle is already there. Every step is one transaction, so a
-    /// refused bundle leaves nothing behind.
-    pub async fn upload(
-        &self,
-        tenant: &TenantId,
-        actor: &str,
-        bytes: Vec<u8>,
-        signature: Option<BundleSignature>,
-        allow_downgrade: bool,
-    ) -> Result<UploadOutcome, RegistryError> {
-        let options = self.inspect.clone();
-        // Parsing every module is CPU work: keep it off the async workers.
-        let inspection = tokio::task::spawn_blocking(move || alga_bundle::inspect_archive(&bytes, signature.as_ref(), &options))
-            .await
-            .map_err(|e| BundleError::Format(format!("inspection failed: {e}")))??;
-        // Concurrent first uploads race on the install row; the loser sees the winner's
-        // install on its second pass and reports it unchanged.
-        match self.record_upload(tenant, actor, &inspection, allow_downgrade).await {
-            Err(RegistryError::Store(StoreError::Conflict(_))) => self.record_upload(tenant, actor, &inspection, allow_downgrade).await,
-            other => other,
-        }
-    }
-
-    async fn record_upload(
-        &self,
-        tenant: &TenantId,
-        actor: &str,
-        inspection: &Inspection,
-        allow_downgrade: bool,
-    ) -> Result<UploadOutcome, RegistryError> {
-        let m = &inspection.manifest;
-        let requested = capabilities_of(m);
-        let version = NewVersion {
-            id: Uuid::new_v4(),
-            version: m.version.clone(),
-            bundle_hash: inspection.bundle_hash.clone(),
-            manifest: inspection.manifest_json.clone(),
-            main_entry_point: m.main.trim_start_matches("./").to_owned(),
-            signer: inspection.signer.clone(),
-        };
-        let outcome = |kind, extension, version, diff| UploadOutcome {
-            kind,
-            extension,
-            version,
-            manifest: ManifestSummary::from(m),
-            requested_permissions: m.permissions.clone(),
-            permission_diff: diff,
-            warnings: inspection.warnings.clone(),
-        };
-
-        let Some(existing) = self.store.find_extension_by_key(tenant, &m.id).await? else {
-            // Checked before the insert, outside its transaction: uploads racing for the
-            // last slot may pass together, so the cap can be overshot by that many at most.
-            let installed = self.store.count_extensions(tenant).await?;
-            if installed >= self.max_extensions_per_tenant {
-                return Err(RegistryError::ExtensionLimit { installed, max: self.max_extensions_per_tenant });
-            }
-            let new = NewExtension {
-                id: install_id(tenant, &m.id),
-                key: m.id.clone(),
-                name: m.name.clone(),
-                description: m.description.clone(),
-                version: m.version.clone(),
-                manifest: inspection.manifest_json.clone(),
-                main_entry_point: version.main_entry_point.clone(),
-                bundle_hash: inspection.bundle_hash.clone(),
-                status: ExtensionStatus::PendingApproval,
-            };
-            let ext = self.store.create_install(tenant, &new, &version, &new_files(inspection), &requested, actor).await?;
-            let record = self.pending_version(tenant, ext.id).await?;
-            self.publish(&ext, LifecycleKind::Registered { version: m.version.clone() });
-            let diff = diff(&[], &requested);
-            return Ok(outcome(UploadKind::Installed, ext, record, diff));
-        };
-
-        let versions = self.store.list_versions(tenant, existing.id).await?;
-        if let Some(same) = versions.iter().find(|v| v.version == m.version) {
-            if same.bundle_hash != inspection.bundle_hash {
-                return Err(RegistryError::VersionImmutable { key: m.id.clone(), version: m.version.clone() });
-            }
-            let granted = self.granted(tenant, existing.id).await?;
-            return Ok(outcome(UploadKind::Unchanged, existing, same.clone(), diff(&granted, &requested)));
-        }
-        if let Some(active) = versions.iter().find(|v| v.state == VersionState::Active) {
-            let older = match (semver::Version::parse(&m.version), semver::Version::parse(&active.version)) {
-                (Ok(new), Ok(current)) => new < current,
-                _ => false,
-            };
-            if older && !allow_downgrade {
-                return Err(RegistryError::Downgrade { key: m.id.clone(), from: active.version.clone(), to: m.version.clone() });
-            }
-        }
-        let record = self.store.add_pending_version(tenant, existing.id, &version, &new_files(inspection), actor).await?;
-        let ext = self.get(tenant, existing.id).await?;
-        let granted = self.granted(tenant, existing.id).await?;
-        self.publish(&ext, LifecycleKind::UpdateUploaded { version: m.version.clone() });
-        Ok(outcome(UploadKind::Update, ext, record, diff(&granted, &requested)))
-    }
-
     async fn granted(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Permission>, RegistryError> {
         let caps = self.store.capabilities(tenant, id).await?;
         Ok(caps.into_iter().filter(|c| c.granted).map(|c| c.permission).collect())
@@ -508,52 +379,6 @@ impl Registry {
         Ok(files)
     }
 
-    fn settings_defs(ext: &Extension) -> Vec<alga_bundle::manifest::SettingDef> {
-        ext.manifest
-            .get("settings")
-            .and_then(|s| serde_json::from_value(s.clone()).ok())
-            .unwrap_or_default()
-    }
-
-    /// Settings as an admin sees them (secrets masked) with their definitions.
-    pub async fn settings(&self, tenant: &TenantId, id: Uuid) -> Result<SettingsView, RegistryError> {
-        let ext = self.get(tenant, id).await?;
-        let defs = Self::settings_defs(&ext);
-        let saved = self.store.get_settings(tenant, id).await?;
-        Ok(SettingsView { values: settings::effective(&defs, saved.as_ref(), true), schema: defs })
-    }
-
-    pub async fn update_settings(&self, tenant: &TenantId, id: Uuid, update: &Value, actor: &str) -> Result<SettingsView, RegistryError> {
-        let ext = self.get(tenant, id).await?;
-        let defs = Self::settings_defs(&ext);
-        let saved = self.store.get_settings(tenant, id).await?;
-        let mut next = settings::apply_update(&defs, saved.as_ref(), update).map_err(RegistryError::Settings)?;
-        settings::seal_secrets(&defs, &mut next, self.sealer.as_deref(), tenant.as_str(), &id).map_err(RegistryError::Settings)?;
-        self.store.put_settings(tenant, id, &next).await?;
-        let keys: Vec<&String> = update.as_object().map(|o| o.keys().collect()).unwrap_or_default();
-        self.audit(tenant, actor, "extension.settings_updated", &ext, serde_json::json!({ "keys": keys })).await?;
-        self.publish(&ext, LifecycleKind::SettingsChanged);
-        Ok(SettingsView { values: settings::effective(&defs, Some(&next), true), schema: defs })
-    }
-
-    /// Replaces an extension's limit overrides (validated by the caller against ceilings).
-    pub async fn set_limits(&self, tenant: &TenantId, id: Uuid, overrides: &crate::isolate::limits::LimitOverrides, actor: &str) -> Result<Extension, RegistryError> {
-        self.get(tenant, id).await?;
-        let value = serde_json::to_value(overrides).map_err(|e| StoreError::Invalid { field: "limits", message: e.to_string() })?;
-        let ext = self.store.set_extension_limits(tenant, id, &value, actor).await?;
-        self.publish(&ext, LifecycleKind::LimitsChanged);
-        Ok(ext)
-    }
-
-    pub async fn reset_settings(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<SettingsView, RegistryError> {
-        let ext = self.get(tenant, id).await?;
-        self.store.delete_settings(tenant, id).await?;
-        self.audit(tenant, actor, "extension.settings_reset", &ext, Value::Null).await?;
-        self.publish(&ext, LifecycleKind::SettingsChanged);
-        let defs = Self::settings_defs(&ext);
-        Ok(SettingsView { values: settings::effective(&defs, None, true), schema: defs })
-    }
-
     async fn audit(&self, tenant: &TenantId, actor: &str, action: &str, ext: &Extension, details: Value) -> Result<(), RegistryError> {
         let entry = alga_store::NewAuditEntry { actor: actor.into(), action: action.into(), target: ext.id.to_string(), details };
         Ok(self.store.append_audit(tenant, &entry).await?)
@@ -582,29 +407,4 @@ pub struct PendingUpdate {
 pub struct SettingsView {
     pub values: serde_json::Map<String, Value>,
     pub schema: Vec<alga_bundle::manifest::SettingDef>,
-}
-
-fn new_files(inspection: &Inspection) -> Vec<NewFile> {
-    inspection
-        .files
-        .iter()
-        .map(|(path, f)| NewFile { path: path.clone(), content_hash: f.sha256.clone(), bytes: f.bytes.clone() })
-        .collect()
-}
-
-fn capabilities_of(m: &Manifest) -> Vec<Permission> {
-    m.permissions.iter().filter_map(|c| c.split_once(':')).map(|(r, a)| Permission::new(r, a)).collect()
-}
-
-fn capabilities_in(manifest: &Value) -> Vec<Permission> {
-    serde_json::from_value::<Manifest>(manifest.clone()).map(|m| capabilities_of(&m)).unwrap_or_default()
-}
-
-fn diff(granted: &[Permission], requested: &[Permission]) -> PermissionDiff {
-    let show = |p: &Permission| p.to_string();
-    PermissionDiff {
-        added: requested.iter().filter(|p| !granted.contains(p)).map(show).collect(),
-        removed: granted.iter().filter(|p| !requested.contains(p)).map(show).collect(),
-        unchanged: requested.iter().filter(|p| granted.contains(p)).map(show).collect(),
-    }
 }

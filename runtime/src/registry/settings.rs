@@ -1,6 +1,10 @@
 //! Extension settings as admins see them: manifest defaults merged with saved values,
 //! validated against the manifest's settings schema, secrets never shown back.
 
+use alga_store::{Extension, StoreError, TenantId};
+use uuid::Uuid;
+
+use super::{LifecycleKind, Registry, RegistryError, SettingsView};
 use alga_bundle::manifest::SettingDef;
 use alga_bundle::validate::check_setting_value;
 use alga_bundle::Problem;
@@ -124,6 +128,55 @@ pub fn apply_update(defs: &[SettingDef], saved: Option<&Value>, update: &Value) 
     } else {
         problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         Err(problems)
+    }
+}
+
+/// Settings and limit overrides of an install, as tenant admins read and change them.
+impl Registry {
+    fn settings_defs(ext: &Extension) -> Vec<alga_bundle::manifest::SettingDef> {
+        ext.manifest
+            .get("settings")
+            .and_then(|s| serde_json::from_value(s.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// Settings as an admin sees them (secrets masked) with their definitions.
+    pub async fn settings(&self, tenant: &TenantId, id: Uuid) -> Result<SettingsView, RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        let defs = Self::settings_defs(&ext);
+        let saved = self.store.get_settings(tenant, id).await?;
+        Ok(SettingsView { values: effective(&defs, saved.as_ref(), true), schema: defs })
+    }
+
+    pub async fn update_settings(&self, tenant: &TenantId, id: Uuid, update: &Value, actor: &str) -> Result<SettingsView, RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        let defs = Self::settings_defs(&ext);
+        let saved = self.store.get_settings(tenant, id).await?;
+        let mut next = apply_update(&defs, saved.as_ref(), update).map_err(RegistryError::Settings)?;
+        seal_secrets(&defs, &mut next, self.sealer.as_deref(), tenant.as_str(), &id).map_err(RegistryError::Settings)?;
+        self.store.put_settings(tenant, id, &next).await?;
+        let keys: Vec<&String> = update.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        self.audit(tenant, actor, "extension.settings_updated", &ext, serde_json::json!({ "keys": keys })).await?;
+        self.publish(&ext, LifecycleKind::SettingsChanged);
+        Ok(SettingsView { values: effective(&defs, Some(&next), true), schema: defs })
+    }
+
+    /// Replaces an extension's limit overrides (validated by the caller against ceilings).
+    pub async fn set_limits(&self, tenant: &TenantId, id: Uuid, overrides: &crate::isolate::limits::LimitOverrides, actor: &str) -> Result<Extension, RegistryError> {
+        self.get(tenant, id).await?;
+        let value = serde_json::to_value(overrides).map_err(|e| StoreError::Invalid { field: "limits", message: e.to_string() })?;
+        let ext = self.store.set_extension_limits(tenant, id, &value, actor).await?;
+        self.publish(&ext, LifecycleKind::LimitsChanged);
+        Ok(ext)
+    }
+
+    pub async fn reset_settings(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<SettingsView, RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        self.store.delete_settings(tenant, id).await?;
+        self.audit(tenant, actor, "extension.settings_reset", &ext, Value::Null).await?;
+        self.publish(&ext, LifecycleKind::SettingsChanged);
+        let defs = Self::settings_defs(&ext);
+        Ok(SettingsView { values: effective(&defs, None, true), schema: defs })
     }
 }
 

@@ -1,6 +1,7 @@
 //! The registry of live isolates: one per (tenant, extension, bundle hash), built once
 //! however many first requests arrive together, evicted when idle or over capacity, and
-//! retired when the extension is disabled, uninstalled or updated.
+//! retired when the extension is disabled, uninstalled or updated. It joins the registry
+//! (what to run) and `isolate` (how to run it), so it sits above both.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use alga_store::{Extension, TenantId, VersionState};
 use moka::future::Cache;
 use uuid::Uuid;
 
-use super::{IsolateError, IsolateHandle, IsolateLimits};
+use crate::isolate::{IsolateError, IsolateHandle, IsolateLimits};
 use crate::registry::{LifecycleKind, Registry, RegistryError};
 
 /// How the pool sizes itself.
@@ -24,7 +25,7 @@ pub struct PoolConfig {
     pub blanks: usize,
     /// Defaults; an extension's overrides apply on top, within `ceilings`.
     pub limits: IsolateLimits,
-    pub ceilings: super::limits::LimitCeilings,
+    pub ceilings: crate::isolate::limits::LimitCeilings,
     /// Most isolates one tenant may hold; past it the tenant's own least recently used
     /// isolate makes room.
     pub max_per_tenant: u64,
@@ -113,7 +114,7 @@ impl IsolatePool {
             .support_invalidation_closures()
             .build();
         // Idle isolate threads keep blank isolates with these limits ready for cold starts.
-        super::threads::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
+        crate::isolate::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
         let pool = Arc::new(Self { cache, registry, config, reserved: Default::default(), building: Default::default() });
         let mut events = pool.registry.events().subscribe();
         let cache = pool.cache.clone();
@@ -151,7 +152,7 @@ impl IsolatePool {
 
     /// The limits `ext` runs under: the defaults with its overrides, within the ceilings.
     pub fn limits_for(&self, ext: &Extension) -> IsolateLimits {
-        let overrides: super::limits::LimitOverrides = serde_json::from_value(ext.limits.clone()).unwrap_or_default();
+        let overrides: crate::isolate::limits::LimitOverrides = serde_json::from_value(ext.limits.clone()).unwrap_or_default();
         self.config.limits.with_overrides(&overrides, &self.config.ceilings)
     }
 
@@ -181,7 +182,7 @@ impl IsolatePool {
 
     /// Runs one call on the extension's isolate. A call that never reached JavaScript
     /// because its isolate was being discarded is retried once on a fresh one.
-    pub async fn call(&self, ext: &Extension, invocation: super::Invocation) -> Result<super::HandlerResponse, PoolError> {
+    pub async fn call(&self, ext: &Extension, invocation: crate::isolate::Invocation) -> Result<crate::isolate::HandlerResponse, PoolError> {
         let started = std::time::Instant::now();
         let outcome = self.call_once_or_twice(ext, invocation).await;
         let label = match &outcome {
@@ -193,7 +194,7 @@ impl IsolatePool {
         outcome
     }
 
-    async fn call_once_or_twice(&self, ext: &Extension, invocation: super::Invocation) -> Result<super::HandlerResponse, PoolError> {
+    async fn call_once_or_twice(&self, ext: &Extension, invocation: crate::isolate::Invocation) -> Result<crate::isolate::HandlerResponse, PoolError> {
         let handle = self.handle_for(ext).await?;
         match handle.call(invocation.clone()).await {
             Err(IsolateError::Discarded) => {
@@ -274,12 +275,12 @@ impl IsolatePool {
 
     /// Reserves `bytes` of the memory budget, evicting idle isolates (least recently used
     /// first) to make room; refuses when only busy isolates are left.
-    async fn reserve(&self, bytes: usize) -> Result<super::Reservation, PoolError> {
+    async fn reserve(&self, bytes: usize) -> Result<crate::isolate::Reservation, PoolError> {
         let budget = self.config.memory_budget_bytes;
         let mut idle: Vec<(Arc<PoolKey>, Arc<IsolateHandle>)> = Vec::new();
         let mut listed = false;
         loop {
-            if let Some(reservation) = super::Reservation::take(&self.reserved, bytes, budget) {
+            if let Some(reservation) = crate::isolate::Reservation::take(&self.reserved, bytes, budget) {
                 return Ok(reservation);
             }
             if !listed {

@@ -1,0 +1,138 @@
+//! Reading many values: `list` (by key order and prefix), `search` (by JSON fields) and
+//! `history` (earlier revisions of one key), a page at a time.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use alga_store::{ListQuery, StorageKey};
+use deno_core::{op2, OpState};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{check_names, check_text, context, on_server, reveal_all, seal, value_problem, Entry, StorageOpError};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListArgs {
+    prefix: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    items: Vec<Entry>,
+    cursor: Option<String>,
+}
+
+/// The page size of `list` and `search`: 100 unless given, at most 100.
+fn page_limit(limit: Option<u32>) -> Result<u32, StorageOpError> {
+    let value = limit.unwrap_or(100);
+    if !(1..=100).contains(&value) {
+        return Err(StorageOpError::Validation(format!("limit {value} is outside 1..=100")));
+    }
+    Ok(value)
+}
+
+#[op2]
+#[serde]
+pub(super) async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, StorageOpError> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, None)?;
+    let options = options.unwrap_or_default();
+    let limit = page_limit(options.limit)?;
+    check_text("prefix", options.prefix.as_deref())?;
+    check_text("cursor", options.cursor.as_deref())?;
+    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
+    let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
+    let items = on_server(&ctx, "list", async move {
+        store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
+    })
+    .await?;
+    // A full page may have more behind it; the cursor is the last key (keys are unique).
+    let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
+    Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
+}
+
+/// An earlier revision as JS sees it (opened when it was sealed).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Revision {
+    revision: i64,
+    value: Value,
+    written_at: String,
+}
+
+/// The earlier revisions of a key, newest first (at most 10 are kept).
+#[op2]
+#[serde]
+pub(super) async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String, limit: Option<u32>) -> Result<Vec<Revision>, StorageOpError> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, Some(&key))?;
+    let limit = limit.unwrap_or(alga_store::HISTORY_KEPT);
+    if !(1..=alga_store::HISTORY_KEPT).contains(&limit) {
+        return Err(StorageOpError::Validation(format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
+    }
+    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
+    let found = on_server(&ctx, "history", async move {
+        store.storage_history(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, limit).await
+    })
+    .await?;
+    let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, &namespace, &key);
+    found
+        .into_iter()
+        .map(|h| {
+            let value = match (&ctx.sealer, seal::is_sealed(&h.value)) {
+                (_, false) => h.value,
+                (Some(sealer), true) => sealer.open(&h.value, &aad).map_err(|e| StorageOpError::DecryptionFailed(format!("{key}: {e}")))?,
+                (None, true) => return Err(StorageOpError::DecryptionFailed("this runtime has no encryption keys (--encryption-keys)".into())),
+            };
+            Ok(Revision { revision: h.revision, value, written_at: h.written_at.to_rfc3339() })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterArg {
+    path: String,
+    op: alga_store::FilterOp,
+    value: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Values of one namespace matching every filter, a page at a time in key order.
+#[op2]
+#[serde]
+pub(super) async fn op_storage_search(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[serde] filters: Vec<FilterArg>,
+    #[serde] options: Option<SearchArgs>,
+) -> Result<Page, StorageOpError> {
+    let ctx = context(&state, false)?;
+    check_names(&namespace, None)?;
+    let options = options.unwrap_or_default();
+    let limit = page_limit(options.limit)?;
+    check_text("cursor", options.cursor.as_deref())?;
+    for filter in &filters {
+        check_text("path", Some(&filter.path))?;
+        if let Some(problem) = value_problem(&filter.value) {
+            return Err(StorageOpError::Validation(format!("{}: {problem}", filter.path)));
+        }
+    }
+    let filters: Vec<alga_store::Filter> = filters
+        .into_iter()
+        .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })
+        .collect();
+    let (store, tenant, id, ns, after) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), options.cursor);
+    let items = on_server(&ctx, "search", async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
+    let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
+    Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
+}
