@@ -62,6 +62,13 @@ impl ConnectOptions {
     }
 }
 
+/// sqlx logs a statement slower than a second at WARN with its whole text: a batched insert
+/// printed 500 rows of values that way, and statement text may carry tenant data. Slow
+/// statements go to DEBUG instead (operators see latency in the storage metrics).
+pub(crate) fn quiet_slow_statements<O: sqlx::ConnectOptions>(options: O) -> O {
+    options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1))
+}
+
 /// Whether the schema the binary expects is in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaStatus {

@@ -47,6 +47,7 @@ impl PgStore {
     pub async fn connect(options: &ConnectOptions) -> Result<Self> {
         let owner_options: PgConnectOptions =
             options.url.parse().map_err(|e: sqlx::Error| StoreError::InvalidUrl(e.to_string()))?;
+        let owner_options = crate::quiet_slow_statements(owner_options);
         let role = match &options.pg_app_role {
             Some(role) => Some(quote_role(role)?),
             None => None,

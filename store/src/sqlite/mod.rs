@@ -67,6 +67,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(options.sqlite_lock_wait.max(options.connect_timeout));
+        let connect = crate::quiet_slow_statements(connect);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
