@@ -9,8 +9,8 @@ use std::time::Duration;
 use alga_store::{ConnectOptions, SqliteStore, Store, TenantId};
 use anyhow::{bail, Context};
 
-use alga_ext::auth::TokenKeys;
 use crate::BenchArgs;
+use alga_ext::auth::TokenKeys;
 use alga_ext::http::{app, AppState};
 use alga_ext::registry::Registry;
 

@@ -18,7 +18,11 @@ use alga_ext::isolate::{CtxData, CtxExtension, CtxUser, Invocation, Isolate, Iso
 
 /// Options of a benchmark run.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "alga-bench", version, about = "Measure isolate start-up, call overhead, memory, storage and HTTP throughput (build with --release)")]
+#[command(
+    name = "alga-bench",
+    version,
+    about = "Measure isolate start-up, call overhead, memory, storage and HTTP throughput (build with --release)"
+)]
 pub struct BenchArgs {
     /// Fresh-isolate start-ups to time.
     #[arg(long, default_value_t = 300)]
@@ -125,7 +129,10 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&args.log)).with_writer(std::io::stderr).init();
     // V8's platform is process-wide and must exist before any thread builds an isolate.
     deno_core::JsRuntime::init_platform(None);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.worker_threads.unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1))).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.worker_threads.unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)))
+        .enable_all()
+        .build()?;
     runtime.block_on(run(&args))
 }
 
@@ -182,7 +189,11 @@ async fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let handle = IsolateHandle::start(identity(), IsolateLimits::default(), files.clone(), main.clone(), Default::default()).await?;
         handle.call(hello_invocation()).await?;
         from_blank.push(started.elapsed());
-        anyhow::ensure!(alga_ext::isolate::blank_counts().1 > taken, "the start did not take the blank isolate that was ready: {:?} before {taken}", alga_ext::isolate::blank_counts());
+        anyhow::ensure!(
+            alga_ext::isolate::blank_counts().1 > taken,
+            "the start did not take the blank isolate that was ready: {:?} before {taken}",
+            alga_ext::isolate::blank_counts()
+        );
     }
     alga_ext::isolate::prepare_blanks(None, 0);
     println!("fresh isolate thread + {source_kb} KB bundle + first response, from a blank isolate: {}", summary(from_blank));

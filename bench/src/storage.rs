@@ -9,8 +9,8 @@ use alga_store::{ConnectOptions, SetOptions, StorageKey, Store, TenantId};
 use anyhow::Context;
 use serde_json::json;
 
-use alga_ext::pool::{IsolatePool, PoolConfig};
 use alga_ext::isolate::{CtxData, CtxExtension, CtxUser, Invocation, IsolateLimits};
+use alga_ext::pool::{IsolatePool, PoolConfig};
 use alga_ext::registry::Registry;
 
 const STORAGE_JS: &str = r#"
@@ -75,7 +75,8 @@ async fn measure(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let outcome = registry.upload(&tenant, "bench", zip, None, false).await?;
     let ext = registry.approve(&tenant, outcome.extension.id, None, true, "bench").await?;
     // Loops of many operations need more than a request's CPU budget.
-    let limits = IsolateLimits { cpu_soft: Duration::from_secs(60), cpu_hard: Duration::from_secs(60), wall: Duration::from_secs(120), ..Default::default() };
+    let limits =
+        IsolateLimits { cpu_soft: Duration::from_secs(60), cpu_hard: Duration::from_secs(60), wall: Duration::from_secs(120), ..Default::default() };
     let pool = IsolatePool::new(registry.clone(), PoolConfig { limits, ..Default::default() });
     let call = |handler: &str, n: u32| {
         let (pool, ext) = (pool.clone(), ext.clone());
@@ -102,14 +103,19 @@ async fn measure(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let sets = call("setLoop", 2_000).await?;
     println!("{name}: ctx.storage.set from JS: {:.0} µs/op average (2,000 in a loop)", sets["usPerOp"].as_f64().unwrap_or(f64::NAN));
     let batches = call("batchLoop", 50).await?;
-    println!("{name}: ctx.storage.setBatch of 100 from JS: {:.2} ms/batch (one transaction, 50 batches)", batches["usPerBatch"].as_f64().unwrap_or(f64::NAN) / 1000.0);
+    println!(
+        "{name}: ctx.storage.setBatch of 100 from JS: {:.2} ms/batch (one transaction, 50 batches)",
+        batches["usPerBatch"].as_f64().unwrap_or(f64::NAN) / 1000.0
+    );
 
     // The store alone, per call, for percentiles.
     let mut samples = Vec::with_capacity(2_000);
     for i in 0..2_000 {
         let key = format!("direct{}", i % 100);
         let started = Instant::now();
-        store.storage_set(&tenant, StorageKey { extension_id: ext.id, namespace: "direct", key: &key }, &json!({ "i": i }), SetOptions::default()).await?;
+        store
+            .storage_set(&tenant, StorageKey { extension_id: ext.id, namespace: "direct", key: &key }, &json!({ "i": i }), SetOptions::default())
+            .await?;
         samples.push(started.elapsed());
     }
     println!("{name}: Store::storage_set: p50 {:.3} ms, p99 {:.3} ms (n=2000)", percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
@@ -120,7 +126,11 @@ async fn measure(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
         store.storage_set_many(&tenant, ext.id, "direct", &entries, SetOptions::default()).await?;
         samples.push(started.elapsed());
     }
-    println!("{name}: Store::storage_set_many of 100: p50 {:.3} ms, p99 {:.3} ms (n=50)", percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
+    println!(
+        "{name}: Store::storage_set_many of 100: p50 {:.3} ms, p99 {:.3} ms (n=50)",
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.99)
+    );
     let (h, m) = registry.storage_cache().counters();
     println!("{name}: storage cache: {h} hits, {m} misses");
     registry.uninstall(&tenant, ext.id, true, "bench").await?;

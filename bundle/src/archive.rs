@@ -24,13 +24,7 @@ pub struct BundleLimits {
 
 impl Default for BundleLimits {
     fn default() -> Self {
-        Self {
-            max_compressed_bytes: 10 * 1024 * 1024,
-            max_unpacked_bytes: 50 * 1024 * 1024,
-            max_entries: 2_000,
-            max_path_bytes: 255,
-            max_ratio: 100,
-        }
+        Self { max_compressed_bytes: 10 * 1024 * 1024, max_unpacked_bytes: 50 * 1024 * 1024, max_entries: 2_000, max_path_bytes: 255, max_ratio: 100 }
     }
 }
 
@@ -118,10 +112,7 @@ impl Budget {
     fn read_all(&mut self, reader: impl Read) -> Result<Vec<u8>, BundleError> {
         let allowed = self.remaining();
         let mut out = Vec::new();
-        reader
-            .take(allowed + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| BundleError::Format(format!("cannot decompress: {e}")))?;
+        reader.take(allowed + 1).read_to_end(&mut out).map_err(|e| BundleError::Format(format!("cannot decompress: {e}")))?;
         self.used += out.len() as u64;
         if out.len() as u64 > allowed {
             return Err(if self.used > self.max_unpacked {
@@ -226,9 +217,7 @@ fn special_kind(type_bits: u32) -> Option<&'static str> {
 fn central_directory_names(bytes: &[u8], limits: &BundleLimits) -> Result<Vec<Vec<u8>>, BundleError> {
     let bad = |what: &str| BundleError::Format(format!("invalid zip: {what}"));
     let u16_at = |at: usize| -> Option<usize> { bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize) };
-    let u32_at = |at: usize| -> Option<usize> {
-        bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
+    let u32_at = |at: usize| -> Option<usize> { bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize) };
     // The end-of-central-directory record is in the last 22 + 65,535 (comment) bytes.
     let search_from = bytes.len().saturating_sub(22 + 65_535);
     let eocd = (search_from..bytes.len().saturating_sub(21))

@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 
 use swc_common::sync::Lrc;
 use swc_common::{FileName, SourceMap, Span, Spanned};
-use swc_ecma_ast::{
-    CallExpr, Callee, Decl, EsVersion, Expr, ExportSpecifier, Lit, Module, ModuleDecl, ModuleItem, NewExpr, Pat,
-};
+use swc_ecma_ast::{CallExpr, Callee, Decl, EsVersion, ExportSpecifier, Expr, Lit, Module, ModuleDecl, ModuleItem, NewExpr, Pat};
 use swc_ecma_parser::{parse_file_as_module, EsSyntax, Syntax, TsSyntax};
 use swc_ecma_visit::{Visit, VisitWith};
 
@@ -50,12 +48,7 @@ pub fn is_module_path(path: &str) -> bool {
 /// errors, each located by line and column.
 pub fn analyze(path: &str, source: &str) -> Result<ModuleInfo, Vec<SourceProblem>> {
     if let Some((line, column)) = too_deep(source) {
-        return Err(vec![SourceProblem {
-            file: path.into(),
-            line,
-            column,
-            message: format!("brackets nest deeper than {MAX_NESTING} levels"),
-        }]);
+        return Err(vec![SourceProblem { file: path.into(), line, column, message: format!("brackets nest deeper than {MAX_NESTING} levels") }]);
     }
     let (path_owned, source_owned) = (path.to_owned(), source.to_owned());
     let worker = std::thread::Builder::new()
@@ -71,11 +64,8 @@ pub fn analyze(path: &str, source: &str) -> Result<ModuleInfo, Vec<SourceProblem
 fn analyze_on_this_thread(path: &str, source: String) -> Result<ModuleInfo, Vec<SourceProblem>> {
     let cm: Lrc<SourceMap> = Default::default();
     let fm = cm.new_source_file(FileName::Custom(path.to_owned()).into(), source);
-    let syntax = if path.ends_with(".ts") || path.ends_with(".mts") {
-        Syntax::Typescript(TsSyntax::default())
-    } else {
-        Syntax::Es(EsSyntax::default())
-    };
+    let syntax =
+        if path.ends_with(".ts") || path.ends_with(".mts") { Syntax::Typescript(TsSyntax::default()) } else { Syntax::Es(EsSyntax::default()) };
     let locate = |span: Span| {
         let loc = cm.lookup_char_pos(span.lo);
         (loc.line, loc.col.0 + 1)
@@ -87,8 +77,7 @@ fn analyze_on_this_thread(path: &str, source: String) -> Result<ModuleInfo, Vec<
 
     let mut recovered = Vec::new();
     let parsed = parse_file_as_module(&fm, syntax, EsVersion::latest(), None, &mut recovered);
-    let mut errors: Vec<SourceProblem> =
-        recovered.into_iter().map(|e| problem(e.span(), e.into_kind().msg().into_owned())).collect();
+    let mut errors: Vec<SourceProblem> = recovered.into_iter().map(|e| problem(e.span(), e.into_kind().msg().into_owned())).collect();
     let module = match parsed {
         Ok(module) => module,
         Err(e) => {
@@ -146,9 +135,7 @@ fn collect_module_items(module: &Module, info: &mut ModuleInfo, locate: &dyn Fn(
             ModuleDecl::ExportNamed(n) if !n.type_only => {
                 for spec in &n.specifiers {
                     let name = match spec {
-                        ExportSpecifier::Named(s) if !s.is_type_only => {
-                            s.exported.as_ref().unwrap_or(&s.orig).atom().to_string()
-                        }
+                        ExportSpecifier::Named(s) if !s.is_type_only => s.exported.as_ref().unwrap_or(&s.orig).atom().to_string(),
                         ExportSpecifier::Namespace(s) => s.name.atom().to_string(),
                         ExportSpecifier::Default(s) => s.exported.sym.to_string(),
                         _ => continue,
@@ -212,9 +199,7 @@ impl Visit for CallFinder {
     fn visit_call_expr(&mut self, call: &CallExpr) {
         match &call.callee {
             Callee::Import(_) => match call.args.first().map(|a| &*a.expr) {
-                Some(Expr::Lit(Lit::Str(s))) => {
-                    self.hits.push((s.span, Finding::Import(s.value.to_string_lossy().into_owned())))
-                }
+                Some(Expr::Lit(Lit::Str(s))) => self.hits.push((s.span, Finding::Import(s.value.to_string_lossy().into_owned()))),
                 _ => self.hits.push((call.span, Finding::Warning("dynamic import() with a computed specifier cannot be checked at install"))),
             },
             Callee::Expr(callee) => match &**callee {

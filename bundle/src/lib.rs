@@ -120,8 +120,7 @@ pub fn inspect_files(files: Files, signature: Option<&BundleSignature>, options:
     }
 
     let bundle_hash = bundle_hash(&files);
-    let (signer, signature_warning) =
-        signing::check(options.signature_policy, &options.trusted_keys, &bundle_hash, signature)?;
+    let (signer, signature_warning) = signing::check(options.signature_policy, &options.trusted_keys, &bundle_hash, signature)?;
     warnings.extend(signature_warning);
     Ok(Inspection { manifest, manifest_json, files, bundle_hash, signer, warnings })
 }

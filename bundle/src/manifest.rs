@@ -251,7 +251,8 @@ impl Manifest {
     /// All handler names the manifest refers to, with the JSON pointer of each reference.
     pub fn handler_refs(&self) -> Vec<(String, &str)> {
         let ep = &self.extension_points;
-        let widgets = ep.dashboard_widgets.iter().enumerate().map(|(i, w)| (format!("/extensionPoints/dashboardWidgets/{i}/handler"), w.handler.as_str()));
+        let widgets =
+            ep.dashboard_widgets.iter().enumerate().map(|(i, w)| (format!("/extensionPoints/dashboardWidgets/{i}/handler"), w.handler.as_str()));
         let pages = ep.pages.iter().enumerate().map(|(i, p)| (format!("/extensionPoints/pages/{i}/handler"), p.handler.as_str()));
         let endpoints = ep.endpoints.iter().enumerate().map(|(i, e)| (format!("/extensionPoints/endpoints/{i}/handler"), e.handler.as_str()));
         widgets.chain(pages).chain(endpoints).collect()

@@ -38,20 +38,12 @@ pub struct PublisherKey {
 impl PublisherKey {
     pub fn generate(key_id: &str) -> Self {
         let key = SigningKey::generate(&mut rand_core::OsRng);
-        Self {
-            key_id: key_id.to_owned(),
-            secret_key: B64.encode(key.to_bytes()),
-            public_key: B64.encode(key.verifying_key().to_bytes()),
-        }
+        Self { key_id: key_id.to_owned(), secret_key: B64.encode(key.to_bytes()), public_key: B64.encode(key.verifying_key().to_bytes()) }
     }
 
     /// Signs a bundle hash.
     pub fn sign(&self, bundle_hash: &str) -> Result<BundleSignature, String> {
-        let seed: [u8; 32] = B64
-            .decode(&self.secret_key)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or("secretKey must be base64 of 32 bytes")?;
+        let seed: [u8; 32] = B64.decode(&self.secret_key).ok().and_then(|b| b.try_into().ok()).ok_or("secretKey must be base64 of 32 bytes")?;
         let key = SigningKey::from_bytes(&seed);
         let signature = key.sign(&message(bundle_hash));
         Ok(BundleSignature { key_id: self.key_id.clone(), algorithm: "ed25519".into(), signature: B64.encode(signature.to_bytes()) })
@@ -82,11 +74,8 @@ impl TrustedKeys {
         let mut keys = BTreeMap::new();
         for entry in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|e| !e.is_empty()) {
             let (id, key) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not keyId=base64PublicKey"))?;
-            let bytes: [u8; 32] = B64
-                .decode(key)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| format!("key {id:?}: public key must be base64 of 32 bytes"))?;
+            let bytes: [u8; 32] =
+                B64.decode(key).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| format!("key {id:?}: public key must be base64 of 32 bytes"))?;
             let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("key {id:?}: {e}"))?;
             keys.insert(id.to_owned(), key);
         }
@@ -127,9 +116,7 @@ pub fn check(
     let Some(key) = keys.0.get(&sig.key_id) else {
         return match policy {
             SignaturePolicy::Required => Err(BundleError::SignatureUntrusted { key_id: sig.key_id.clone() }),
-            SignaturePolicy::Optional => {
-                Ok((None, Some(format!("signed by key {:?}, which is not trusted here; treated as unsigned", sig.key_id))))
-            }
+            SignaturePolicy::Optional => Ok((None, Some(format!("signed by key {:?}, which is not trusted here; treated as unsigned", sig.key_id)))),
         };
     };
     key.verify(&message(bundle_hash), &ed25519_dalek::Signature::from_bytes(&bytes))

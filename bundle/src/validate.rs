@@ -13,12 +13,9 @@ use crate::{catalog, BundleError, Files, Problem};
 pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| BundleError::ManifestParse(e.to_string()))?;
     let schema = Manifest::json_schema();
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| BundleError::ManifestParse(format!("internal schema error: {e}")))?;
-    let mut problems: Vec<Problem> = validator
-        .iter_errors(&value)
-        .map(|e| Problem::new(e.instance_path().to_string(), "schema", e.to_string()))
-        .collect();
+    let validator = jsonschema::validator_for(&schema).map_err(|e| BundleError::ManifestParse(format!("internal schema error: {e}")))?;
+    let mut problems: Vec<Problem> =
+        validator.iter_errors(&value).map(|e| Problem::new(e.instance_path().to_string(), "schema", e.to_string())).collect();
     nul_problems(&value, String::new(), &mut problems);
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
@@ -70,7 +67,11 @@ fn check_storage(m: &Manifest, p: &mut Vec<Problem>) {
     for (namespace, schema) in &m.storage.schemas {
         let pointer = format!("/storage/schemas/{}", namespace.replace('~', "~0").replace('/', "~1"));
         if namespace.chars().count() > 64 || !namespace.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            p.push(Problem::new(pointer.clone(), "storage_namespace", format!("namespace {namespace:?} must be at most 64 characters of [A-Za-z0-9._-]")));
+            p.push(Problem::new(
+                pointer.clone(),
+                "storage_namespace",
+                format!("namespace {namespace:?} must be at most 64 characters of [A-Za-z0-9._-]"),
+            ));
         }
         if let Err(e) = jsonschema::validator_for(schema) {
             p.push(Problem::new(pointer, "storage_schema", format!("not a usable JSON Schema: {e}")));
@@ -286,7 +287,9 @@ fn check_settings(settings: &[SettingDef], p: &mut Vec<Problem>) {
             (Some(o), true) if o.is_empty() => {
                 p.push(Problem::new(format!("{at}/options"), "options_required", "select settings need at least one option"))
             }
-            (Some(_), false) => p.push(Problem::new(format!("{at}/options"), "options_unexpected", "only select and multiselect settings take options")),
+            (Some(_), false) => {
+                p.push(Problem::new(format!("{at}/options"), "options_unexpected", "only select and multiselect settings take options"))
+            }
             _ => {}
         }
         if s.secret && s.kind != SettingType::String {
@@ -308,9 +311,7 @@ pub fn check_setting_value(s: &SettingDef, value: &Value) -> Result<(), String> 
         SettingType::Number => value.is_number(),
         SettingType::Boolean => value.is_boolean(),
         SettingType::Select => value.as_str().is_some_and(|v| options.iter().any(|o| o == v)),
-        SettingType::Multiselect => value
-            .as_array()
-            .is_some_and(|vs| vs.iter().all(|v| v.as_str().is_some_and(|v| options.iter().any(|o| o == v)))),
+        SettingType::Multiselect => value.as_array().is_some_and(|vs| vs.iter().all(|v| v.as_str().is_some_and(|v| options.iter().any(|o| o == v)))),
     };
     if ok {
         return Ok(());

@@ -66,7 +66,18 @@ mod tests {
 
     #[test]
     fn dangerous_core_ops_are_not_allowed_and_ours_are() {
-        for name in ["op_panic", "op_print", "op_current_user_call_site", "op_read", "op_write", "op_resources", "op_eval_context", "op_import_sync", "op_memory_usage", "op_op_names"] {
+        for name in [
+            "op_panic",
+            "op_print",
+            "op_current_user_call_site",
+            "op_read",
+            "op_write",
+            "op_resources",
+            "op_eval_context",
+            "op_import_sync",
+            "op_memory_usage",
+            "op_op_names",
+        ] {
             assert!(!op_allowed(name), "{name} must be disabled");
         }
         for name in ["op_storage_get", "op_console_write", "op_timer_schedule", "op_base64_encode"] {

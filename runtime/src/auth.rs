@@ -83,15 +83,8 @@ impl TokenKeys {
     pub fn mint(&self, tenant: &TenantId, user: &str, roles: &[String], ttl: Duration) -> Result<String, AuthError> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(ttl.as_secs()).map_err(|_| AuthError::Invalid("ttl is too long".into()))?;
-        let claims = Claims {
-            tenant: tenant.to_string(),
-            sub: user.to_owned(),
-            roles: roles.to_vec(),
-            exp: now.saturating_add(ttl),
-            iat: now,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| AuthError::Invalid(e.to_string()))
+        let claims = Claims { tenant: tenant.to_string(), sub: user.to_owned(), roles: roles.to_vec(), exp: now.saturating_add(ttl), iat: now };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| AuthError::Invalid(e.to_string()))
     }
 
     /// Checks signature, algorithm and expiry, and that the claims name a valid tenant.
@@ -134,9 +127,10 @@ pub const MAX_ROLE_BYTES: usize = 128;
 /// the offending value: a claim is the caller's input, and may be 10 KB of anything.
 fn check_claims(claims: &Claims) -> Result<TenantId, AuthError> {
     // Length first: TenantId's own error would quote the whole value.
-    let tenant = (claims.tenant.len() <= 128).then(|| TenantId::parse(&claims.tenant).ok()).flatten().ok_or_else(|| {
-        AuthError::Invalid("`tenant` claim must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit".into())
-    })?;
+    let tenant = (claims.tenant.len() <= 128)
+        .then(|| TenantId::parse(&claims.tenant).ok())
+        .flatten()
+        .ok_or_else(|| AuthError::Invalid("`tenant` claim must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit".into()))?;
     if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_BYTES || !printable(&claims.sub) {
         return Err(AuthError::Invalid(format!("`sub` claim must be 1-{MAX_SUB_BYTES} bytes of printable characters")));
     }
@@ -151,7 +145,9 @@ fn check_claims(claims: &Claims) -> Result<TenantId, AuthError> {
 /// No control characters (newlines would forge log lines), no line/paragraph separators
 /// and no bidirectional overrides (which make a logged name read as another).
 fn printable(text: &str) -> bool {
-    !text.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    !text
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
 }
 
 /// A fixed message per kind of failure: jsonwebtoken's own text may quote claim values
@@ -225,12 +221,8 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let claims = Claims { tenant: "acme".into(), sub: "a".into(), roles: vec![], exp: 1_000, iat: 0 };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-        )
-        .unwrap();
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef")).unwrap();
         assert_eq!(keys().verify(&token), Err(AuthError::Expired));
     }
 
@@ -249,12 +241,8 @@ mod tests {
         let token = keys().mint(&TenantId::parse("acme").unwrap(), "a", &[], Duration::from_secs(60)).unwrap();
         assert!(keys().verify(&token).is_ok());
         let claims = Claims { tenant: "../etc".into(), sub: "a".into(), roles: vec![], exp: i64::MAX / 2, iat: 0 };
-        let bad = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-        )
-        .unwrap();
+        let bad =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef")).unwrap();
         assert!(matches!(keys().verify(&bad), Err(AuthError::Invalid(_))));
     }
     fn sign(claims: &serde_json::Value) -> String {
@@ -296,4 +284,3 @@ mod tests {
         assert!(keys().verify(&sign(&ok)).is_ok());
     }
 }
-

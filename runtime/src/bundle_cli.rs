@@ -41,9 +41,7 @@ fn report(err: BundleError) -> anyhow::Error {
 
 fn inspect(path: &Path, limits: BundleLimits) -> anyhow::Result<Inspection> {
     let options = InspectOptions { limits, ..Default::default() };
-    read_bundle(path, &limits)
-        .and_then(|files| alga_bundle::inspect_files(files, None, &options))
-        .map_err(report)
+    read_bundle(path, &limits).and_then(|files| alga_bundle::inspect_files(files, None, &options)).map_err(report)
 }
 
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<()> {
@@ -158,8 +156,12 @@ pub async fn install(args: &InstallArgs) -> anyhow::Result<()> {
             .await?;
         let approved = api_result(res).await?;
         let ext = &approved["extension"];
-        println!("\napproved: {} {} ({})", ext["key"].as_str().unwrap_or(""), ext["version"].as_str().unwrap_or(""),
-            if ext["enabled"] == true { "enabled" } else { "not enabled yet" });
+        println!(
+            "\napproved: {} {} ({})",
+            ext["key"].as_str().unwrap_or(""),
+            ext["version"].as_str().unwrap_or(""),
+            if ext["enabled"] == true { "enabled" } else { "not enabled yet" }
+        );
     } else {
         let id = outcome["extension"]["id"].as_str().unwrap_or_default();
         println!("\nto approve: POST {base}/admin/v1/extensions/{id}/approve  (or rerun with --approve / --enable)");
@@ -176,7 +178,14 @@ async fn api_result(res: reqwest::Response) -> anyhow::Result<Value> {
     let err = &body["error"];
     if let Some(problems) = err["details"]["problems"].as_array() {
         for p in problems {
-            eprintln!("  {}", p.get("pointer").or(p.get("file")).and_then(Value::as_str).map(|at| format!("{at}: {}", p["message"].as_str().unwrap_or(""))).unwrap_or_else(|| p.to_string()));
+            eprintln!(
+                "  {}",
+                p.get("pointer")
+                    .or(p.get("file"))
+                    .and_then(Value::as_str)
+                    .map(|at| format!("{at}: {}", p["message"].as_str().unwrap_or("")))
+                    .unwrap_or_else(|| p.to_string())
+            );
         }
     }
     bail!("server answered {status}: {}: {}", err["code"].as_str().unwrap_or("?"), err["message"].as_str().unwrap_or("no message"))
@@ -189,11 +198,16 @@ fn strings(v: &Value) -> Vec<&str> {
 fn print_review(outcome: &Value) {
     let m = &outcome["manifest"];
     let kind = outcome["kind"].as_str().unwrap_or("");
-    println!("{} {} — {}", m["name"].as_str().unwrap_or(""), m["version"].as_str().unwrap_or(""), match kind {
-        "installed" => "uploaded, waiting for approval",
-        "update" => "update uploaded, waiting for approval (the installed version keeps serving)",
-        _ => "already uploaded, nothing changed",
-    });
+    println!(
+        "{} {} — {}",
+        m["name"].as_str().unwrap_or(""),
+        m["version"].as_str().unwrap_or(""),
+        match kind {
+            "installed" => "uploaded, waiting for approval",
+            "update" => "update uploaded, waiting for approval (the installed version keeps serving)",
+            _ => "already uploaded, nothing changed",
+        }
+    );
     println!("id: {}", outcome["extension"]["id"].as_str().unwrap_or(""));
     let diff = &outcome["permissionDiff"];
     let added = strings(&diff["added"]);

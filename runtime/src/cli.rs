@@ -481,11 +481,8 @@ mod tests {
 
     #[test]
     fn roles_split_on_commas() {
-        let cli = Cli::try_parse_from([
-            "alga-ext", "token", "--tenant", "acme", "--user", "u1", "--roles", "admin,technician",
-            "--jwt-secret", "x",
-        ])
-        .unwrap();
+        let cli = Cli::try_parse_from(["alga-ext", "token", "--tenant", "acme", "--user", "u1", "--roles", "admin,technician", "--jwt-secret", "x"])
+            .unwrap();
         let Command::Token(args) = cli.command else { panic!("expected token") };
         assert_eq!(args.roles, ["admin", "technician"]);
     }

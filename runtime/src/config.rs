@@ -41,9 +41,7 @@ pub enum ConfigError {
 /// data directory.
 pub fn connect_options(args: &DatabaseArgs) -> Result<ConnectOptions, ConfigError> {
     let url = match &args.database_url {
-        Some(url) if url.trim().is_empty() => {
-            return Err(ConfigError::Database { url: url.clone(), reason: "is empty".into() })
-        }
+        Some(url) if url.trim().is_empty() => return Err(ConfigError::Database { url: url.clone(), reason: "is empty".into() }),
         Some(url) => url.clone(),
         None => default_sqlite_url(&args.data_dir)?,
     };
@@ -66,10 +64,9 @@ fn default_sqlite_url(data_dir: &Path) -> Result<String, ConfigError> {
 /// Connects to the configured database; migrations are left to the caller.
 pub async fn open_store(options: &ConnectOptions) -> Result<Arc<dyn Store>, ConfigError> {
     alga_store::connect(options).await.map_err(|err| match err {
-        alga_store::StoreError::Invalid { field: "pg_app_role", message } => ConfigError::PgAppRole {
-            role: options.pg_app_role.clone().unwrap_or_default(),
-            reason: message,
-        },
+        alga_store::StoreError::Invalid { field: "pg_app_role", message } => {
+            ConfigError::PgAppRole { role: options.pg_app_role.clone().unwrap_or_default(), reason: message }
+        }
         other => ConfigError::Database { url: redact_url(&options.url), reason: crate::diagnostics::error_chain(&other) },
     })
 }

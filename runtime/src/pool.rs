@@ -108,11 +108,7 @@ impl IsolatePool {
     /// Builds the pool and subscribes it to the registry's lifecycle events. Must be called
     /// inside a tokio runtime.
     pub fn new(registry: Arc<Registry>, config: PoolConfig) -> Arc<Self> {
-        let cache = Cache::builder()
-            .max_capacity(config.max_live)
-            .time_to_idle(config.idle_ttl)
-            .support_invalidation_closures()
-            .build();
+        let cache = Cache::builder().max_capacity(config.max_live).time_to_idle(config.idle_ttl).support_invalidation_closures().build();
         // Idle isolate threads keep blank isolates with these limits ready for cold starts.
         crate::isolate::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
         let pool = Arc::new(Self { cache, registry, config, reserved: Default::default(), building: Default::default() });
@@ -164,12 +160,8 @@ impl IsolatePool {
 
     /// The live isolate serving `ext`'s active version, building it when there is none.
     pub async fn handle_for(&self, ext: &Extension) -> Result<Arc<IsolateHandle>, PoolError> {
-        let key = PoolKey {
-            tenant: ext.tenant_id.clone(),
-            extension_id: ext.id,
-            bundle_hash: ext.bundle_hash.clone(),
-            limits: ext.limits.to_string(),
-        };
+        let key =
+            PoolKey { tenant: ext.tenant_id.clone(), extension_id: ext.id, bundle_hash: ext.bundle_hash.clone(), limits: ext.limits.to_string() };
         if let Some(handle) = self.cache.get(&key).await {
             if !handle.is_retired() {
                 return Ok(handle);
@@ -194,7 +186,11 @@ impl IsolatePool {
         outcome
     }
 
-    async fn call_once_or_twice(&self, ext: &Extension, invocation: crate::isolate::Invocation) -> Result<crate::isolate::HandlerResponse, PoolError> {
+    async fn call_once_or_twice(
+        &self,
+        ext: &Extension,
+        invocation: crate::isolate::Invocation,
+    ) -> Result<crate::isolate::HandlerResponse, PoolError> {
         let handle = self.handle_for(ext).await?;
         match handle.call(invocation.clone()).await {
             Err(IsolateError::Discarded) => {

@@ -32,10 +32,10 @@ pub async fn migrate(args: &DatabaseArgs) -> Result<(), ConfigError> {
     let options = config::connect_options(args)?;
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
-    let status = store.schema_status().await.map_err(|e| ConfigError::Database {
-        url: alga_store::redact_url(&options.url),
-        reason: crate::diagnostics::error_chain(&e),
-    })?;
+    let status = store
+        .schema_status()
+        .await
+        .map_err(|e| ConfigError::Database { url: alga_store::redact_url(&options.url), reason: crate::diagnostics::error_chain(&e) })?;
     tracing::info!(applied = status.applied, "migrations applied");
     Ok(())
 }

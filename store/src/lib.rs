@@ -95,9 +95,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Arc<dyn Store>> {
     match scheme {
         "postgres" | "postgresql" => Ok(Arc::new(PgStore::connect(options).await?)),
         "sqlite" => Ok(Arc::new(SqliteStore::connect(options).await?)),
-        _ => Err(StoreError::InvalidUrl(format!(
-            "unsupported scheme {scheme:?} (expected postgres:// or sqlite://)"
-        ))),
+        _ => Err(StoreError::InvalidUrl(format!("unsupported scheme {scheme:?} (expected postgres:// or sqlite://)"))),
     }
 }
 
@@ -210,14 +208,7 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the pending version active: retires the previous one, records the granted
     /// capabilities, registers user permissions (granting new ones to their default
     /// roles, dropping ones no longer declared), optionally enables — one transaction.
-    async fn approve_version(
-        &self,
-        tenant: &TenantId,
-        extension_id: Uuid,
-        version_id: Uuid,
-        approval: &Approval,
-        actor: &str,
-    ) -> Result<Extension>;
+    async fn approve_version(&self, tenant: &TenantId, extension_id: Uuid, version_id: Uuid, approval: &Approval, actor: &str) -> Result<Extension>;
 
     /// The capabilities of the active (or first pending) version, with their grant state.
     async fn capabilities(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<CapabilityGrant>>;
@@ -252,7 +243,14 @@ pub trait Store: Send + Sync + 'static {
     async fn storage_get_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>>;
 
     /// Writes several values of one namespace in one transaction: all or nothing.
-    async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>>;
+    async fn storage_set_many(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        entries: &[(String, Value)],
+        options: SetOptions,
+    ) -> Result<Vec<StoredValue>>;
 
     /// Deletes several keys of one namespace in one transaction; returns how many were live.
     async fn storage_delete_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<u64>;
@@ -280,7 +278,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// A page of live values of one namespace whose fields match every filter, in key order
     /// after `after`.
-    async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>>;
+    async fn storage_search(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        filters: &[Filter],
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredValue>>;
 
     /// A page of an extension's live values across namespaces, in (namespace, key) byte
     /// order, after the given (namespace, key).
@@ -288,7 +294,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes exported values back in one transaction, keeping their revisions and expiry;
     /// `replace` first deletes everything the extension stored. All or nothing, within `quota`.
-    async fn storage_import(&self, tenant: &TenantId, extension_id: Uuid, values: &[PortableValue], replace: bool, quota: Option<StorageQuota>) -> Result<u64>;
+    async fn storage_import(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        values: &[PortableValue],
+        replace: bool,
+        quota: Option<StorageQuota>,
+    ) -> Result<u64>;
 
     /// An extension's storage usage as counted (values stored, expired ones until swept).
     async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;

@@ -3,8 +3,8 @@
 //! Ids come back as text (PostgreSQL selects `id::text`, SQLite stores TEXT) and JSON as
 //! `Json<Value>` (jsonb there, checked TEXT here), which lets one `FromRow` serve both.
 
-use chrono::{DateTime, Utc};
 use crate::SetOptions;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -258,12 +258,6 @@ pub(crate) fn requested_capabilities(manifest: &Value) -> Vec<Permission> {
     manifest
         .get("permissions")
         .and_then(Value::as_array)
-        .map(|caps| {
-            caps.iter()
-                .filter_map(Value::as_str)
-                .filter_map(|c| c.split_once(':'))
-                .map(|(r, a)| Permission::new(r, a))
-                .collect()
-        })
+        .map(|caps| caps.iter().filter_map(Value::as_str).filter_map(|c| c.split_once(':')).map(|(r, a)| Permission::new(r, a)).collect())
         .unwrap_or_default()
 }

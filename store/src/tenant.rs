@@ -21,9 +21,7 @@ impl TenantId {
         let ok = !raw.is_empty()
             && raw.len() <= 64
             && raw.as_bytes()[0].is_ascii_alphanumeric()
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if ok {
             Ok(TenantId(raw.to_owned()))
         } else {

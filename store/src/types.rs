@@ -39,12 +39,7 @@ impl ExtensionStatus {
             "installed" => Self::Installed,
             "suspended" => Self::Suspended,
             "failed" => Self::Failed,
-            other => {
-                return Err(StoreError::Corrupt {
-                    table: "extensions",
-                    message: format!("unknown status {other:?}"),
-                })
-            }
+            other => return Err(StoreError::Corrupt { table: "extensions", message: format!("unknown status {other:?}") }),
         })
     }
 }
@@ -231,9 +226,7 @@ impl VersionState {
             "pending" => Self::Pending,
             "active" => Self::Active,
             "retired" => Self::Retired,
-            other => {
-                return Err(StoreError::Corrupt { table: "extension_versions", message: format!("unknown state {other:?}") })
-            }
+            other => return Err(StoreError::Corrupt { table: "extension_versions", message: format!("unknown state {other:?}") }),
         })
     }
 }

@@ -85,10 +85,9 @@ fn build(case: &Case) -> Vec<u8> {
     let mut entries = Vec::new();
     let overridden: Vec<&str> = case.files.iter().filter_map(|f| f.path.as_deref()).collect();
     if case.base {
-        for (path, bytes) in [
-            ("manifest.json", serde_json::to_vec(&manifest).unwrap()),
-            ("index.js", b"export function home() { return '<p>hi</p>'; }".to_vec()),
-        ] {
+        for (path, bytes) in
+            [("manifest.json", serde_json::to_vec(&manifest).unwrap()), ("index.js", b"export function home() { return '<p>hi</p>'; }".to_vec())]
+        {
             if !overridden.contains(&path) {
                 entries.push(Entry::file(path, bytes));
             }

@@ -172,22 +172,14 @@ fn serve_refuses_to_start_without_a_jwt_secret() {
     let cwd = tempfile::tempdir().unwrap();
     let output = alga_ext(cwd.path()).args(["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
     assert_one_line_error(&output, "--jwt-secret");
-    let output = alga_ext(cwd.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", "too-short"])
-        .output()
-        .unwrap();
+    let output = alga_ext(cwd.path()).args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", "too-short"]).output().unwrap();
     assert_one_line_error(&output, "--jwt-secret");
 }
 
 #[test]
 fn bad_database_settings_fail_with_one_line_naming_the_setting() {
     let cwd = tempfile::tempdir().unwrap();
-    let cases = [
-        "postgres://postgres@127.0.0.1:1/unreachable",
-        "postgres://user:hunter2@[not-a-host/db",
-        "mysql://localhost/db",
-        "",
-    ];
+    let cases = ["postgres://postgres@127.0.0.1:1/unreachable", "postgres://user:hunter2@[not-a-host/db", "mysql://localhost/db", ""];
     for url in cases {
         for command in [&["migrate"][..], &["serve", "--dev", "--listen", "127.0.0.1:0"][..]] {
             let output = alga_ext(cwd.path()).args(command).args(["--database-url", url]).output().unwrap();
@@ -211,10 +203,8 @@ fn bad_database_settings_fail_with_one_line_naming_the_setting() {
 #[test]
 fn token_refuses_bad_input() {
     let cwd = tempfile::tempdir().unwrap();
-    let output = alga_ext(cwd.path())
-        .args(["token", "--tenant", "not a tenant", "--user", "u", "--jwt-secret", crate::support::SECRET])
-        .output()
-        .unwrap();
+    let output =
+        alga_ext(cwd.path()).args(["token", "--tenant", "not a tenant", "--user", "u", "--jwt-secret", crate::support::SECRET]).output().unwrap();
     assert_one_line_error(&output, "--tenant");
     let output = alga_ext(cwd.path()).args(["token", "--tenant", "acme", "--user", "u"]).output().unwrap();
     assert!(!output.status.success(), "a secret is required");

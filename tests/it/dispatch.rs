@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use alga_ext::http::{app, AppState};
-use alga_ext::pool::PoolConfig;
 use alga_ext::isolate::IsolateLimits;
+use alga_ext::pool::PoolConfig;
 use axum::body::Body;
 use axum::http::{header, Method, Request};
 use http_body_util::BodyExt;
@@ -411,7 +411,10 @@ async fn hostile_extensions_hit_their_limits_while_others_keep_answering() {
         ("export async function attack() { for (;;) await null; }", "EXTENSION_CPU_LIMIT"),
         ("export function attack() { for (;;) crypto.randomUUID(); }", "EXTENSION_CPU_LIMIT"),
         ("export function attack() { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }", "EXTENSION_MEMORY_LIMIT"),
-        ("export function attack() { let s = 'xy'; const keep = []; for (;;) { s = s + s.slice(0, 1 << 20) + Math.random(); keep.push(s); } }", "EXTENSION_MEMORY_LIMIT"),
+        (
+            "export function attack() { let s = 'xy'; const keep = []; for (;;) { s = s + s.slice(0, 1 << 20) + Math.random(); keep.push(s); } }",
+            "EXTENSION_MEMORY_LIMIT",
+        ),
         ("export function attack() { const k = []; for (;;) k.push(new ArrayBuffer(1 << 20)); }", "EXTENSION_MEMORY_LIMIT"),
         ("export function attack() { return new Promise(() => {}); }", "EXTENSION_ERROR"),
         ("export function attack() { setInterval(() => {}, 5); return new Promise(() => {}); }", "EXTENSION_TIMEOUT"),
@@ -521,10 +524,7 @@ async fn lifecycle_hooks_run_and_a_failing_install_or_update_hook_changes_nothin
     let upload = |version: &str, index_js: &str| {
         let manifest = json!({ "id": "com.example.hooks", "name": "Hooks", "version": version, "main": "index.js",
             "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/v", "handler": "v" }] } });
-        archives::zip(&[
-            Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
-            Entry::file("index.js", index_js.as_bytes().to_vec()),
-        ])
+        archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", index_js.as_bytes().to_vec())])
     };
     let post = |path: String, body: Vec<u8>, content_type: &'static str| {
         let (state, admin) = (state.clone(), admin.clone());
@@ -574,7 +574,8 @@ async fn lifecycle_hooks_run_and_a_failing_install_or_update_hook_changes_nothin
     assert_eq!(served, json!("2.0.0"), "the previous version keeps serving");
 
     // Hooks of enable/disable/uninstall cannot block the operation; failures are audited.
-    let v4 = "export function onDisable() { throw new Error('nope'); }\nexport function onUninstall() { for (;;) {} }\nexport function v() { return {}; }";
+    let v4 =
+        "export function onDisable() { throw new Error('nope'); }\nexport function onUninstall() { for (;;) {} }\nexport function v() { return {}; }";
     post("/admin/v1/extensions?force=true".into(), upload("4.0.0", v4), "application/zip").await;
     let (status, _) = post(format!("/admin/v1/extensions/{id}/approve"), b"".to_vec(), "application/json").await;
     assert_eq!(status, 200);
@@ -640,7 +641,8 @@ async fn tenant_admins_set_per_extension_limits_within_the_ceilings() {
     let db = TestStore::sqlite().await;
     let state = state_with(IsolateLimits::default(), &db);
     // Spins for `?ms=` of wall time: its CPU time is at most that, and close to it on an idle core.
-    let busy = "export function busy(request) { const end = Date.now() + Number(request.query.ms); while (Date.now() < end) {} return { body: 'done' }; }";
+    let busy =
+        "export function busy(request) { const end = Date.now() + Number(request.query.ms); while (Date.now() < end) {} return { body: 'done' }; }";
     let id = install(&state, "acme", "com.example.busy", "1.0.0", busy, &["busy"]).await;
     let admin = admin_token("acme");
     let call = |ms: u32| {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use alga_ext::pool::PoolConfig;
 use alga_ext::isolate::IsolateLimits;
+use alga_ext::pool::PoolConfig;
 use axum::http::Method;
 use serde_json::json;
 
@@ -25,7 +25,8 @@ async fn install(state: &alga_ext::http::AppState, tenant: &str, key: &str) {
             { "method": "GET", "path": "/slow", "handler": "slow" },
         ] },
     });
-    let zip = archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", HANDLERS.as_bytes().to_vec())]);
+    let zip =
+        archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", HANDLERS.as_bytes().to_vec())]);
     install_zip(state, tenant, zip).await;
 }
 

@@ -141,9 +141,10 @@ async fn ctx_api_calls_the_host_within_granted_capabilities() {
     let token = seen[0].2.strip_prefix("Bearer ").expect("a bearer token");
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_audience(&["alga-host-api"]);
-    let claims = jsonwebtoken::decode::<alga_ops::api::ApiClaims>(token, &jsonwebtoken::DecodingKey::from_secret(HOST_SECRET.as_bytes()), &validation)
-        .expect("the host can verify the token")
-        .claims;
+    let claims =
+        jsonwebtoken::decode::<alga_ops::api::ApiClaims>(token, &jsonwebtoken::DecodingKey::from_secret(HOST_SECRET.as_bytes()), &validation)
+            .expect("the host can verify the token")
+            .claims;
     assert_eq!((claims.tenant.as_str(), claims.sub.as_str(), claims.extension.as_str()), ("acme", "alice", "com.example.api"));
     assert_eq!(claims.capabilities, ["tickets:read"]);
     assert!(claims.exp - claims.iat <= 60, "tokens are short-lived");

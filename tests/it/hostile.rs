@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use alga_ext::auth::TokenKeys;
 use alga_ext::http::{app, AppState};
-use alga_ext::pool::PoolConfig;
 use alga_ext::isolate::IsolateLimits;
+use alga_ext::pool::PoolConfig;
 use alga_ext::registry::Registry;
 use alga_ops::console::{LogLine, LogSink};
 use axum::body::Body;
@@ -91,7 +91,8 @@ impl Case {
 
 fn cases() -> Vec<Case> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/hostile");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "js")).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "js")).collect();
     files.sort();
     files.iter().map(|p| Case::parse(p)).collect()
 }
@@ -211,7 +212,8 @@ async fn run_suite(db: TestStore) {
     // push the bystander's out.
     let pool = PoolConfig { limits, max_live: 8, max_per_tenant: 3, ..Default::default() };
     let state = AppState::with_pool(Arc::new(registry), TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()], pool);
-    install_zip(&state, "bystander", bundle("com.example.bystander", &[("index.js", BYSTANDER)], &["work"], &["storage:read", "storage:write"])).await;
+    install_zip(&state, "bystander", bundle("com.example.bystander", &[("index.js", BYSTANDER)], &["work"], &["storage:read", "storage:write"]))
+        .await;
     let mut last_calls = bystander(state.clone(), Arc::new(AtomicBool::new(true)), 20, 0).await.last_calls;
 
     let mut problems = Vec::new();
@@ -266,7 +268,15 @@ impl From<String> for Failure {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn attack_once(state: &AppState, case: &Case, tenant: &str, keys: &[String], logs: &Logs, sqlite: bool, last_calls: &mut u64) -> Result<(), Failure> {
+async fn attack_once(
+    state: &AppState,
+    case: &Case,
+    tenant: &str,
+    keys: &[String],
+    logs: &Logs,
+    sqlite: bool,
+    last_calls: &mut u64,
+) -> Result<(), Failure> {
     let token = admin_token(tenant);
     // Log lines of this try only.
     logs.take(tenant);

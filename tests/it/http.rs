@@ -26,9 +26,7 @@ async fn call(state: AppState, path: &str, token: Option<&str>) -> (StatusCode, 
 
 fn token(tenant_id: &str, roles: &[&str]) -> String {
     let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-    TokenKeys::from_secret(SECRET.as_bytes())
-        .mint(&tenant(tenant_id), "alice", &roles, Duration::from_secs(60))
-        .unwrap()
+    TokenKeys::from_secret(SECRET.as_bytes()).mint(&tenant(tenant_id), "alice", &roles, Duration::from_secs(60)).unwrap()
 }
 
 fn assert_error_shape(body: &Value, code: &str) {
@@ -126,10 +124,7 @@ async fn me_shows_the_callers_tenant_roles_and_permissions() {
 
     let (status, body) = call(db.app_state(), "/v1/me", Some(&token("acme", &["admin"]))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        body,
-        json!({ "tenant": "acme", "user": "alice", "roles": ["admin"], "permissions": ["extension:manage"] })
-    );
+    assert_eq!(body, json!({ "tenant": "acme", "user": "alice", "roles": ["admin"], "permissions": ["extension:manage"] }));
 }
 
 #[tokio::test]

@@ -116,10 +116,24 @@ async fn extension_responses_cannot_set_connection_or_host_owned_headers_or_inte
     let headers = res.headers().clone();
     let names: Vec<&str> = headers.keys().map(|n| n.as_str()).collect();
     for refused in [
-        "connection", "upgrade", "keep-alive", "transfer-encoding", "te", "trailer", "proxy-authenticate", "server",
-        "strict-transport-security", "access-control-allow-origin", "access-control-allow-credentials",
-        "content-security-policy", "x-frame-options", "x-content-type-options", "permissions-policy",
-        "cross-origin-opener-policy", "x-injected", "x-tab",
+        "connection",
+        "upgrade",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "proxy-authenticate",
+        "server",
+        "strict-transport-security",
+        "access-control-allow-origin",
+        "access-control-allow-credentials",
+        "content-security-policy",
+        "x-frame-options",
+        "x-content-type-options",
+        "permissions-policy",
+        "cross-origin-opener-policy",
+        "x-injected",
+        "x-tab",
     ] {
         assert!(!names.contains(&refused), "{refused} reached the client: {headers:?}");
     }
@@ -200,7 +214,12 @@ async fn every_error_has_the_json_shape() {
     let db = TestStore::sqlite().await;
     let state = db.app_state();
     let admin = admin_token("acme");
-    let id = install_zip(&state, "acme", bundle("com.example.shape", "1.0.0", HOSTILE, &["secret"], &[json!({ "method": "POST", "path": "/in", "handler": "secret" })])).await;
+    let id = install_zip(
+        &state,
+        "acme",
+        bundle("com.example.shape", "1.0.0", HOSTILE, &["secret"], &[json!({ "method": "POST", "path": "/in", "handler": "secret" })]),
+    )
+    .await;
 
     // Routing: an unknown method of a known route.
     let res = app(state.clone()).oneshot(Request::put("/healthz").body(Body::empty()).unwrap()).await.unwrap();
@@ -224,7 +243,15 @@ async fn every_error_has_the_json_shape() {
     assert_error(status, &body, 413, "BODY_TOO_LARGE");
     let (status, body) = oneshot(&state, post(format!("/admin/v1/extensions/{id}/approve"), big.clone(), "application/json")).await;
     assert_error(status, &body, 413, "BODY_TOO_LARGE");
-    let (status, body) = oneshot(&state, Request::put(format!("/admin/v1/extensions/{id}/settings")).header(header::AUTHORIZATION, format!("Bearer {admin}")).header(header::CONTENT_TYPE, "application/json").body(Body::from(big)).unwrap()).await;
+    let (status, body) = oneshot(
+        &state,
+        Request::put(format!("/admin/v1/extensions/{id}/settings"))
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(big))
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &body, 413, "BODY_TOO_LARGE");
 
     // Extractor rejections: JSON, path, query.

@@ -77,8 +77,7 @@ async fn round_trip(db: TestStore) {
     // Approve, declining one capability; asking for one it does not request is refused.
     let (status, body) = post_json(&state, &format!("{ext_path}/approve"), &admin, json!({ "permissions": ["rockets:launch"] })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_ARGUMENT")), "{body}");
-    let (status, body) =
-        post_json(&state, &format!("{ext_path}/approve"), &admin, json!({ "permissions": ["storage:read", "tickets:read"] })).await;
+    let (status, body) = post_json(&state, &format!("{ext_path}/approve"), &admin, json!({ "permissions": ["storage:read", "tickets:read"] })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["extension"]["status"].as_str(), body["extension"]["enabled"].as_bool()), (Some("installed"), Some(false)));
     let (_, detail) = get(&state, &ext_path, &admin).await;
@@ -106,8 +105,7 @@ async fn round_trip(db: TestStore) {
     let settings_path = format!("{ext_path}/settings");
     let (_, body) = get(&state, &settings_path, &admin).await;
     assert_eq!(body["values"], json!({ "maxTagsPerTicket": 10, "palette": "pastel", "showOnDashboard": true }));
-    let (status, body) =
-        call(&state, Method::PUT, &settings_path, &admin, Body::from(r#"{"palette":"neon","bogus":1}"#), "application/json").await;
+    let (status, body) = call(&state, Method::PUT, &settings_path, &admin, Body::from(r#"{"palette":"neon","bogus":1}"#), "application/json").await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("SETTINGS_INVALID")), "{body}");
     let pointers: Vec<&str> = body["error"]["details"]["problems"].as_array().unwrap().iter().map(|p| p["pointer"].as_str().unwrap()).collect();
     assert_eq!(pointers, ["/bogus", "/palette"]);
@@ -142,12 +140,8 @@ async fn round_trip(db: TestStore) {
     let (status, body) = post_json(&state, &format!("{ext_path}/approve"), &admin, json!({})).await;
     assert_eq!((status, body["extension"]["version"].as_str()), (200, Some("1.1.0")), "{body}");
     let (_, detail) = get(&state, &ext_path, &admin).await;
-    let states: Vec<(&str, &str)> = detail["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| (v["version"].as_str().unwrap(), v["state"].as_str().unwrap()))
-        .collect();
+    let states: Vec<(&str, &str)> =
+        detail["versions"].as_array().unwrap().iter().map(|v| (v["version"].as_str().unwrap(), v["state"].as_str().unwrap())).collect();
     assert_eq!(states, [("1.1.0", "active"), ("1.0.0", "retired")]);
     assert!(detail["pendingUpdate"].is_null());
 
@@ -192,9 +186,17 @@ async fn round_trip(db: TestStore) {
         ]
     );
     let audit: Vec<String> = db.store.list_audit(&t, 100).await.unwrap().into_iter().rev().map(|a| a.action).collect();
-    for action in ["extension.registered", "extension.approved", "extension.enabled", "extension.disabled",
-        "extension.settings_updated", "extension.settings_reset", "extension.update_uploaded", "extension.updated",
-        "extension.uninstalled"] {
+    for action in [
+        "extension.registered",
+        "extension.approved",
+        "extension.enabled",
+        "extension.disabled",
+        "extension.settings_updated",
+        "extension.settings_reset",
+        "extension.update_uploaded",
+        "extension.updated",
+        "extension.uninstalled",
+    ] {
         assert!(audit.iter().any(|a| a == action), "audit lacks {action}: {audit:?}");
     }
 }
@@ -281,9 +283,18 @@ async fn required_signatures_accept_only_trusted_untampered_bundles() {
     // The genuine signature, as a multipart field next to the bundle.
     let boundary = "alga-test-boundary";
     let mut form = Vec::new();
-    form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.zip\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes());
+    form.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.zip\"\r\nContent-Type: application/zip\r\n\r\n")
+            .as_bytes(),
+    );
     form.extend_from_slice(&zip);
-    form.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"signature\"\r\n\r\n{}\r\n--{boundary}--\r\n", serde_json::to_string(&signature).unwrap()).as_bytes());
+    form.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"signature\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+            serde_json::to_string(&signature).unwrap()
+        )
+        .as_bytes(),
+    );
     let (status, body) =
         call(&state, Method::POST, "/admin/v1/extensions", &admin, Body::from(form), &format!("multipart/form-data; boundary={boundary}")).await;
     assert_eq!(status, 201, "{body}");

@@ -39,16 +39,10 @@ impl Write for Captured {
 async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = tracing_subscriber::fmt().json().with_max_level(tracing::Level::DEBUG).with_writer(move || writer.clone()).finish();
     tracing::subscriber::with_default(subscriber, || {
         let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
-        isolate
-            .eval_json("<test>", "console.log('hello', { n: 1 }, [2]); console.error(new Error('bad')); 0".into())
-            .unwrap();
+        isolate.eval_json("<test>", "console.log('hello', { n: 1 }, [2]); console.error(new Error('bad')); 0".into()).unwrap();
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -63,9 +57,7 @@ async fn console_output_reaches_tracing_tagged_with_tenant_and_extension() {
 #[tokio::test(flavor = "current_thread")]
 async fn console_cannot_be_replaced_by_extension_code() {
     let mut isolate = Isolate::new(identity("acme"), IsolateLimits::default(), None, Default::default()).unwrap();
-    let value = isolate
-        .eval_json("<test>", "try { console.log = () => 1; } catch {} ; globalThis.console = 1; typeof console.log".into())
-        .unwrap();
+    let value = isolate.eval_json("<test>", "try { console.log = () => 1; } catch {} ; globalThis.console = 1; typeof console.log".into()).unwrap();
     assert_eq!(value, json!("function"));
 }
 
@@ -73,9 +65,7 @@ async fn console_cannot_be_replaced_by_extension_code() {
 async fn exhausting_the_heap_terminates_the_script_not_the_process() {
     let limits = IsolateLimits { heap_max_bytes: 16 * 1024 * 1024, ..Default::default() };
     let mut greedy = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
-    let err = greedy
-        .eval_json("<test>", "const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); 0".into())
-        .unwrap_err();
+    let err = greedy.eval_json("<test>", "const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); 0".into()).unwrap_err();
     assert!(matches!(err, IsolateError::MemoryLimit { limit_bytes } if limit_bytes == limits.heap_max_bytes), "{err}");
     assert!(greedy.is_poisoned());
     assert!(matches!(greedy.eval_json("<test>", "1".into()), Err(IsolateError::MemoryLimit { .. })));
@@ -158,13 +148,11 @@ async fn an_infinite_loop_is_stopped_by_the_cpu_limit_not_wall_time() {
 async fn array_buffer_memory_counts_against_a_budget() {
     let limits = IsolateLimits { array_buffer_max_bytes: 8 * 1024 * 1024, ..Default::default() };
     let mut isolate = Isolate::new(identity("acme"), limits, None, Default::default()).unwrap();
-    let err = isolate
-        .eval_json("<test>", "const keep = []; for (let i = 0; i < 1000; i++) keep.push(new ArrayBuffer(1 << 20)); 0".into())
-        .unwrap_err();
+    let err =
+        isolate.eval_json("<test>", "const keep = []; for (let i = 0; i < 1000; i++) keep.push(new ArrayBuffer(1 << 20)); 0".into()).unwrap_err();
     assert!(matches!(err, IsolateError::MemoryLimit { limit_bytes } if limit_bytes == 8 * 1024 * 1024), "{err}");
     assert!(isolate.array_buffer_bytes() <= 8 * 1024 * 1024);
 }
-
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_wall_clock_limit_stops_javascript_that_no_timer_could_interrupt() {
@@ -189,7 +177,7 @@ async fn atomics_wait_is_refused_instead_of_blocking() {
             "const out = [typeof SharedArrayBuffer];\n\
              try { Atomics.wait(new Int32Array(4), 0, 0, 5000); out.push('returned'); } catch (e) { out.push(e.name); }\n\
              out"
-                .into(),
+            .into(),
         )
         .unwrap();
     assert_eq!(value, json!(["undefined", "TypeError"]));

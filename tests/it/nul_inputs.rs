@@ -24,7 +24,8 @@ async fn refused_everywhere(db: TestStore) {
     let deepest = nested(alga_ops::storage::MAX_VALUE_DEPTH);
     let (status, _, body) = send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/deep", &acme, Some(deepest.clone())).await;
     assert_eq!(status, 204, "{body}");
-    let (status, _, body) = send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/deeper", &acme, Some(nested(alga_ops::storage::MAX_VALUE_DEPTH + 1))).await;
+    let (status, _, body) =
+        send(&state, Method::PUT, "/api/extensions/com.example.kv/kv/deeper", &acme, Some(nested(alga_ops::storage::MAX_VALUE_DEPTH + 1))).await;
     assert_eq!(status, 500, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("StorageError") && message.contains("nested deeper than 64 levels"), "{body}");
@@ -47,7 +48,8 @@ async fn refused_everywhere(db: TestStore) {
     }
 
     // Settings.
-    let (status, _, body) = send(&state, Method::PUT, &format!("/admin/v1/extensions/{source}/settings"), &acme, Some(json!({ "apiKey": "a\u{0}b" }))).await;
+    let (status, _, body) =
+        send(&state, Method::PUT, &format!("/admin/v1/extensions/{source}/settings"), &acme, Some(json!({ "apiKey": "a\u{0}b" }))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("SETTINGS_INVALID")), "{body}");
 
     // Admin list filters.

@@ -28,8 +28,7 @@ async fn select_without_where_returns_only_the_current_tenants_rows() {
     let (db, _) = two_tenants_with_data().await;
     let pg = db.pg.as_ref().unwrap();
     let mut tx = pg.begin_tenant(&tenant("acme")).await.unwrap();
-    let rows: Vec<(String, serde_json::Value)> =
-        sqlx::query_as("SELECT tenant_id, value FROM extension_storage").fetch_all(&mut *tx).await.unwrap();
+    let rows: Vec<(String, serde_json::Value)> = sqlx::query_as("SELECT tenant_id, value FROM extension_storage").fetch_all(&mut *tx).await.unwrap();
     assert_eq!(rows, [("acme".to_string(), json!("hello again from acme"))]);
     let history: Vec<(String, serde_json::Value)> =
         sqlx::query_as("SELECT tenant_id, value FROM extension_storage_history").fetch_all(&mut *tx).await.unwrap();
@@ -59,10 +58,7 @@ async fn updates_and_deletes_cannot_reach_another_tenant() {
     let (db, _) = two_tenants_with_data().await;
     let pg = db.pg.as_ref().unwrap();
     let mut tx = pg.begin_tenant(&tenant("acme")).await.unwrap();
-    let moved = sqlx::query("UPDATE extension_storage SET value = '\"hijacked\"' WHERE tenant_id = 'globex'")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let moved = sqlx::query("UPDATE extension_storage SET value = '\"hijacked\"' WHERE tenant_id = 'globex'").execute(&mut *tx).await.unwrap();
     assert_eq!(moved.rows_affected(), 0);
     // Moving one's own row into another tenant is refused by WITH CHECK.
     let err = sqlx::query("UPDATE extension_storage SET tenant_id = 'globex'").execute(&mut *tx).await.unwrap_err();
@@ -91,12 +87,11 @@ async fn the_runtime_role_is_not_privileged_and_cannot_rewrite_the_audit_log() {
     let (db, _) = two_tenants_with_data().await;
     let pg = db.pg.as_ref().unwrap();
     let mut tx = pg.begin_tenant(&tenant("acme")).await.unwrap();
-    let (user, superuser, bypass): (String, bool, bool) = sqlx::query_as(
-        "SELECT current_user::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let (user, superuser, bypass): (String, bool, bool) =
+        sqlx::query_as("SELECT current_user::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     assert_eq!((user.as_str(), superuser, bypass), ("alga_ext_app", false, false));
     let err = sqlx::query("DELETE FROM audit_log").execute(&mut *tx).await.unwrap_err();
     assert!(err.to_string().contains("permission denied"), "{err}");

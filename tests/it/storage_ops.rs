@@ -313,7 +313,8 @@ export async function fill(request, ctx) {
         let manifest = json!({ "id": "com.example.quota", "name": "Quota", "version": "1.0.0", "main": "index.js",
             "permissions": ["storage:read", "storage:write"],
             "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/fill", "handler": "fill" }] } });
-        let zip = archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", js.as_bytes().to_vec())]);
+        let zip =
+            archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", js.as_bytes().to_vec())]);
         install_zip(&state, "acme", zip).await;
         let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.quota/fill", &admin_token("acme"), None).await;
         assert_eq!(status, 200, "{body}");
@@ -378,7 +379,10 @@ async fn usage_is_reported_and_warned_about_at_eighty_percent() {
     assert!(warning.to_string().contains("\"max_keys\":10"), "{warning}");
     let (status, _, usage) = send(&state, Method::GET, &format!("/admin/v1/extensions/{id}/storage/usage"), &acme, None).await;
     assert_eq!(status, 200, "{usage}");
-    assert_eq!((usage["keys"].clone(), usage["maxKeys"].clone(), usage["keysPercent"].clone(), usage["warning"].clone()), (json!(8), json!(10), json!(80.0), json!(true)));
+    assert_eq!(
+        (usage["keys"].clone(), usage["maxKeys"].clone(), usage["keysPercent"].clone(), usage["warning"].clone()),
+        (json!(8), json!(10), json!(80.0), json!(true))
+    );
     let audit = db.store.list_audit(&crate::support::tenant("acme"), 50).await.unwrap();
     assert_eq!(audit.iter().filter(|a| a.action == "storage.quota_warning").count(), 1, "one warning per crossing");
 }
@@ -488,7 +492,8 @@ async fn sensitive_values_and_secret_settings_are_encrypted_at_rest() {
         let state = AppState::new(registry, TokenKeys::from_secret(crate::support::SECRET.as_bytes()), vec!["admin".into()]);
         let id = install_zip(&state, "acme", bundle("com.example.kv", "1.0.0", &["storage:read", "storage:write"])).await;
         let acme = admin_token("acme");
-        let (status, _, saved) = send(&state, Method::PUT, &format!("/admin/v1/extensions/{id}/settings"), &acme, Some(json!({ "apiKey": "sk-plaintext" }))).await;
+        let (status, _, saved) =
+            send(&state, Method::PUT, &format!("/admin/v1/extensions/{id}/settings"), &acme, Some(json!({ "apiKey": "sk-plaintext" }))).await;
         assert_eq!(status, 200, "{saved}");
         assert_eq!(saved["values"]["apiKey"], "********");
 

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use alga_store::{
-    Filter, FilterOp, ExtensionFilter, ExtensionStatus, ListQuery, NewAuditEntry, NewExtension, Permission, SetOptions,
-    Store, StorageKey, StorageQuota, StorageUsage, StoreError,
+    ExtensionFilter, ExtensionStatus, Filter, FilterOp, ListQuery, NewAuditEntry, NewExtension, Permission, SetOptions, StorageKey, StorageQuota,
+    StorageUsage, Store, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -244,10 +244,7 @@ async fn storage_list_pages_in_byte_order_within_a_prefix(store: &dyn Store) {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = store
-            .storage_list(&t, ext, "", ListQuery { prefix: "user:", after: after.as_deref(), limit: 2 })
-            .await
-            .unwrap();
+        let page = store.storage_list(&t, ext, "", ListQuery { prefix: "user:", after: after.as_deref(), limit: 2 }).await.unwrap();
         if page.is_empty() {
             break;
         }
@@ -329,18 +326,12 @@ async fn tenants_never_see_each_others_rows(store: &dyn Store) {
 async fn out_of_range_limits_are_invalid(store: &dyn Store) {
     let t = tenant("acme");
     for limit in [0, 1001] {
-        let err = store
-            .storage_list(&t, Uuid::new_v4(), "", ListQuery { prefix: "", after: None, limit })
-            .await
-            .unwrap_err();
+        let err = store.storage_list(&t, Uuid::new_v4(), "", ListQuery { prefix: "", after: None, limit }).await.unwrap_err();
         assert!(matches!(err, StoreError::Invalid { field: "limit", .. }), "{err:?}");
         let err = store.list_audit(&t, limit).await.unwrap_err();
         assert!(matches!(err, StoreError::Invalid { field: "limit", .. }), "{err:?}");
     }
-    store
-        .append_audit(&t, &NewAuditEntry { actor: "x".into(), action: "y".into(), target: "z".into(), details: json!({}) })
-        .await
-        .unwrap();
+    store.append_audit(&t, &NewAuditEntry { actor: "x".into(), action: "y".into(), target: "z".into(), details: json!({}) }).await.unwrap();
     assert_eq!(store.list_audit(&t, 1).await.unwrap().len(), 1);
 }
 
@@ -484,9 +475,7 @@ async fn search_filters_json_fields_alike_on_both_backends(store: &dyn Store) {
     let f = |path: &str, op: FilterOp, value: serde_json::Value| Filter { path: path.split('.').map(String::from).collect(), op, value };
     let search = |filters: Vec<Filter>, after: Option<&'static str>, limit: u32| {
         let t = t.clone();
-        async move {
-            store.storage_search(&t, ext, "tickets", &filters, after, limit).await.unwrap().into_iter().map(|v| v.key).collect::<Vec<_>>()
-        }
+        async move { store.storage_search(&t, ext, "tickets", &filters, after, limit).await.unwrap().into_iter().map(|v| v.key).collect::<Vec<_>>() }
     };
     assert_eq!(search(vec![f("status", FilterOp::Eq, json!("open"))], None, 10).await, ["t1", "t3", "t4"]);
     assert_eq!(search(vec![f("status", FilterOp::Eq, json!("open")), f("priority", FilterOp::Gte, json!(3))], None, 10).await, ["t1", "t3"]);
@@ -503,7 +492,9 @@ async fn search_filters_json_fields_alike_on_both_backends(store: &dyn Store) {
     assert_eq!(search(open(), None, 2).await, ["t1", "t3"]);
     assert_eq!(search(open(), Some("t3"), 2).await, ["t4"]);
     // Bad filters are refused before any SQL runs.
-    for bad in [f("a b", FilterOp::Eq, json!(1)), f("x", FilterOp::Gt, json!(true)), f("x", FilterOp::Exists, json!(1)), f("x", FilterOp::Eq, json!([1]))] {
+    for bad in
+        [f("a b", FilterOp::Eq, json!(1)), f("x", FilterOp::Gt, json!(true)), f("x", FilterOp::Exists, json!(1)), f("x", FilterOp::Eq, json!([1]))]
+    {
         let err = store.storage_search(&t, ext, "tickets", &[bad], None, 10).await.unwrap_err();
         assert!(matches!(err, StoreError::Invalid { field: "where", .. }), "{err:?}");
     }

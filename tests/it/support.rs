@@ -29,9 +29,7 @@ impl PgTestDb {
     pub async fn create() -> Self {
         let name = format!("alga_it_{}", uuid::Uuid::new_v4().simple());
         let admin = pg_admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin}: {e}"));
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin}: {e}"));
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
         conn.close().await.ok();
         let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);

@@ -14,8 +14,8 @@ use deno_core::{op2, OpState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-mod paths;
 mod error;
+mod paths;
 
 pub use error::ApiOpError;
 
@@ -154,7 +154,9 @@ async fn op_api_request(
     let normalized = paths::normalize(&path).map_err(|e| ApiOpError::InvalidPath(e.to_string()))?;
     let needed = capability_for(&method, &normalized).map_err(|e| ApiOpError::PermissionDenied(e.to_string()))?;
     if !ctx.granted.contains(&needed) {
-        return Err(ApiOpError::PermissionDenied(format!("{method} {normalized} needs the {needed} capability, which this extension was not granted")));
+        return Err(ApiOpError::PermissionDenied(format!(
+            "{method} {normalized} needs the {needed} capability, which this extension was not granted"
+        )));
     }
     let host = ctx.host.clone().ok_or(ApiOpError::NotConfigured)?;
     let user = user.ok_or_else(|| ApiOpError::PermissionDenied("ctx.api acts for the user of a request; no request is running".into()))?;
@@ -209,7 +211,10 @@ async fn op_api_request(
                 return Err(ApiOpError::RedirectRefused(format!("more than {MAX_REDIRECTS} redirects")));
             }
             if next.origin() != host.base.origin() {
-                return Err(ApiOpError::RedirectRefused(format!("the host API redirected to {}, off its own origin; not followed", next.origin().ascii_serialization())));
+                return Err(ApiOpError::RedirectRefused(format!(
+                    "the host API redirected to {}, off its own origin; not followed",
+                    next.origin().ascii_serialization()
+                )));
             }
             // 301/302/303 turn into a GET without a body, as browsers do; 307/308 repeat.
             if !matches!(response.status().as_u16(), 307 | 308) {

@@ -51,10 +51,7 @@ pub fn capability_for(method: &str, normalized: &str) -> Result<String, String> 
     let route = normalized.split_once('?').map_or(normalized, |(r, _)| r);
     let rest = route.strip_prefix(PREFIX).ok_or_else(|| format!("{route} is outside the host API ({PREFIX}...)"))?;
     let segment = rest.split('/').next().unwrap_or("");
-    let (resource, _) = HOST_PATHS
-        .iter()
-        .find(|(_, s)| *s == segment)
-        .ok_or_else(|| format!("no capability covers {PREFIX}{segment}"))?;
+    let (resource, _) = HOST_PATHS.iter().find(|(_, s)| *s == segment).ok_or_else(|| format!("no capability covers {PREFIX}{segment}"))?;
     let action = match method {
         "GET" | "HEAD" => "read",
         "POST" | "PUT" | "PATCH" => "write",

@@ -6,7 +6,9 @@ use std::rc::Rc;
 
 use deno_core::{op2, OpState};
 
-use super::{audit, check_names, check_schema, check_value, context, on_server, reveal_all, to_store, wrote, Entry, SetArgs, StorageOpError, MAX_BATCH};
+use super::{
+    audit, check_names, check_schema, check_value, context, on_server, reveal_all, to_store, wrote, Entry, SetArgs, StorageOpError, MAX_BATCH,
+};
 
 fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), StorageOpError> {
     if len > MAX_BATCH {
@@ -21,7 +23,11 @@ fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len
 
 #[op2]
 #[serde]
-pub(super) async fn op_storage_get_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<Vec<Entry>, StorageOpError> {
+pub(super) async fn op_storage_get_many(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[serde] keys: Vec<String>,
+) -> Result<Vec<Entry>, StorageOpError> {
     let ctx = context(&state, false)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
@@ -63,7 +69,11 @@ pub(super) async fn op_storage_set_many(
 
 #[op2]
 #[bigint]
-pub(super) async fn op_storage_delete_many(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] keys: Vec<String>) -> Result<u64, StorageOpError> {
+pub(super) async fn op_storage_delete_many(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[serde] keys: Vec<String>,
+) -> Result<u64, StorageOpError> {
     let ctx = context(&state, true)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
     let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());

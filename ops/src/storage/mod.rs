@@ -40,22 +40,22 @@ deno_core::extension!(
 );
 
 pub mod audit;
-pub mod cache;
-pub mod seal;
-pub mod tx;
 mod batch;
+pub mod cache;
 mod checks;
 mod error;
 mod query;
+pub mod seal;
+pub mod tx;
 
 pub use error::StorageOpError;
 
-pub use checks::{name_problem, value_problem, MAX_VALUE_DEPTH};
 use checks::text_problem;
+pub use checks::{name_problem, value_problem, MAX_VALUE_DEPTH};
 
-pub use tx::{call_ended, call_started, TenantShares, DEFAULT_MAX_DURATION as DEFAULT_TX_MAX_DURATION, MAX_OPEN_TRANSACTIONS};
 use batch::{op_storage_clear, op_storage_count, op_storage_delete_many, op_storage_get_many, op_storage_set_many};
 use query::{op_storage_history, op_storage_list, op_storage_search};
+pub use tx::{call_ended, call_started, TenantShares, DEFAULT_MAX_DURATION as DEFAULT_TX_MAX_DURATION, MAX_OPEN_TRANSACTIONS};
 use tx::{op_storage_tx_begin, op_storage_tx_delete, op_storage_tx_end, op_storage_tx_get, op_storage_tx_set};
 
 /// Longest key, in characters.
@@ -124,7 +124,8 @@ fn to_store(ctx: &StorageContext, namespace: &str, key: &str, value: Value, sens
 fn reveal(ctx: &StorageContext, namespace: &str, stored: alga_store::StoredValue) -> Result<Entry, StorageOpError> {
     let mut entry = Entry::from(stored);
     if seal::is_sealed(&entry.value) {
-        let sealer = ctx.sealer.as_ref().ok_or_else(|| StorageOpError::DecryptionFailed("this runtime has no encryption keys (--encryption-keys)".into()))?;
+        let sealer =
+            ctx.sealer.as_ref().ok_or_else(|| StorageOpError::DecryptionFailed("this runtime has no encryption keys (--encryption-keys)".into()))?;
         let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, namespace, &entry.key);
         entry.value = sealer.open(&entry.value, &aad).map_err(|e| StorageOpError::DecryptionFailed(format!("{}: {e}", entry.key)))?;
     }
@@ -162,7 +163,14 @@ fn wrote(ctx: &StorageContext) {
 
 /// An audit entry for a change made now by whoever the isolate acts for: the request's
 /// user, or the extension itself outside a request.
-fn audit_entry(state: &Rc<RefCell<OpState>>, ctx: &StorageContext, op: &str, namespace: &str, key: &str, size_bytes: i64) -> alga_store::StorageAuditEntry {
+fn audit_entry(
+    state: &Rc<RefCell<OpState>>,
+    ctx: &StorageContext,
+    op: &str,
+    namespace: &str,
+    key: &str,
+    size_bytes: i64,
+) -> alga_store::StorageAuditEntry {
     let state = state.borrow();
     let actor = match state.try_borrow::<crate::api::CallUser>().and_then(|u| u.0.clone()) {
         Some(user) => user,
@@ -242,9 +250,7 @@ async fn run_on_server<T: Send + 'static>(
     metrics::histogram!("alga_storage_op_duration_seconds", "op" => op, "outcome" => outcome).record(started.elapsed().as_secs_f64());
     joined.map_err(|e| match e {
         alga_store::StoreError::Invalid { field, message } => StorageOpError::Validation(format!("{field}: {message}")),
-        alga_store::StoreError::RevisionMismatch { expected, current } => {
-            StorageOpError::RevisionMismatch { expected, found: current }
-        }
+        alga_store::StoreError::RevisionMismatch { expected, current } => StorageOpError::RevisionMismatch { expected, found: current },
         alga_store::StoreError::QuotaExceeded { keys, bytes, max_keys, max_bytes } => StorageOpError::QuotaExceeded(format!(
             "the write would bring storage to {keys} keys and {bytes} bytes; the limits are {max_keys} keys and {max_bytes} bytes"
         )),
@@ -280,10 +286,8 @@ async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String
     check_names(&namespace, Some(&key))?;
     let generation = ctx.cache.as_ref().map(|c| c.generation());
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let found = on_server(&ctx, "get", async move {
-        store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await
-    })
-    .await?;
+    let found =
+        on_server(&ctx, "get", async move { store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await?;
     let entry = found.map(|v| reveal(&ctx, &namespace, v)).transpose()?;
     if let (Some(cache), Some(generation)) = (&ctx.cache, generation) {
         let cached = entry.as_ref().map(|e| cache::CachedValue { value: e.value.clone(), revision: e.revision, expires_at: e.expires_at_time });
@@ -403,10 +407,13 @@ async fn op_storage_set(
 ) -> Result<Entry, StorageOpError> {
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let stored = on_server(&ctx, "set", async move {
-        store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, &value, options).await
-    })
-    .await;
+    let stored =
+        on_server(
+            &ctx,
+            "set",
+            async move { store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, &value, options).await },
+        )
+        .await;
     // Even a failed conditional write may have raced another: forget the key either way.
     ctx.forget(&namespace, &[&key]);
     let stored = stored?;
@@ -420,7 +427,8 @@ async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: Str
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let deleted = on_server(&ctx, "delete", async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
+    let deleted =
+        on_server(&ctx, "delete", async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
     ctx.forget(&namespace, &[&key]);
     if matches!(deleted, Ok(true)) {
         audit(&state, &ctx, "delete", &namespace, &[(&key, 0)]);

@@ -36,7 +36,11 @@ fn page_limit(limit: Option<u32>) -> Result<u32, StorageOpError> {
 
 #[op2]
 #[serde]
-pub(super) async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[serde] options: Option<ListArgs>) -> Result<Page, StorageOpError> {
+pub(super) async fn op_storage_list(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[serde] options: Option<ListArgs>,
+) -> Result<Page, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
     let options = options.unwrap_or_default();
@@ -45,10 +49,13 @@ pub(super) async fn op_storage_list(state: Rc<RefCell<OpState>>, #[string] names
     check_text("cursor", options.cursor.as_deref())?;
     let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
     let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
-    let items = on_server(&ctx, "list", async move {
-        store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
-    })
-    .await?;
+    let items =
+        on_server(
+            &ctx,
+            "list",
+            async move { store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await },
+        )
+        .await?;
     // A full page may have more behind it; the cursor is the last key (keys are unique).
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
@@ -66,7 +73,12 @@ struct Revision {
 /// The earlier revisions of a key, newest first (at most 10 are kept).
 #[op2]
 #[serde]
-pub(super) async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String, limit: Option<u32>) -> Result<Vec<Revision>, StorageOpError> {
+pub(super) async fn op_storage_history(
+    state: Rc<RefCell<OpState>>,
+    #[string] namespace: String,
+    #[string] key: String,
+    limit: Option<u32>,
+) -> Result<Vec<Revision>, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
     let limit = limit.unwrap_or(alga_store::HISTORY_KEPT);
@@ -74,10 +86,13 @@ pub(super) async fn op_storage_history(state: Rc<RefCell<OpState>>, #[string] na
         return Err(StorageOpError::Validation(format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
     }
     let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let found = on_server(&ctx, "history", async move {
-        store.storage_history(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, limit).await
-    })
-    .await?;
+    let found =
+        on_server(
+            &ctx,
+            "history",
+            async move { store.storage_history(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, limit).await },
+        )
+        .await?;
     let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, &namespace, &key);
     found
         .into_iter()
@@ -127,10 +142,8 @@ pub(super) async fn op_storage_search(
             return Err(StorageOpError::Validation(format!("{}: {problem}", filter.path)));
         }
     }
-    let filters: Vec<alga_store::Filter> = filters
-        .into_iter()
-        .map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value })
-        .collect();
+    let filters: Vec<alga_store::Filter> =
+        filters.into_iter().map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value }).collect();
     let (store, tenant, id, ns, after) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), options.cursor);
     let items = on_server(&ctx, "search", async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();

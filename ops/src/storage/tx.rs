@@ -241,7 +241,12 @@ async fn with_tx<T: Send + 'static>(
 
 #[op2]
 #[serde]
-pub async fn op_storage_tx_get(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<Option<Entry>, StorageOpError> {
+pub async fn op_storage_tx_get(
+    state: Rc<RefCell<OpState>>,
+    tx_id: u32,
+    #[string] namespace: String,
+    #[string] key: String,
+) -> Result<Option<Entry>, StorageOpError> {
     let ctx = context(&state, false)?;
     super::check_names(&namespace, Some(&key))?;
     let ns = namespace.clone();
@@ -268,7 +273,12 @@ pub async fn op_storage_tx_set(
 }
 
 #[op2]
-pub async fn op_storage_tx_delete(state: Rc<RefCell<OpState>>, tx_id: u32, #[string] namespace: String, #[string] key: String) -> Result<bool, StorageOpError> {
+pub async fn op_storage_tx_delete(
+    state: Rc<RefCell<OpState>>,
+    tx_id: u32,
+    #[string] namespace: String,
+    #[string] key: String,
+) -> Result<bool, StorageOpError> {
     let ctx = context(&state, true)?;
     super::check_names(&namespace, Some(&key))?;
     let (ns, k) = (namespace.clone(), key.clone());
@@ -359,7 +369,11 @@ impl TenantShares {
         let semaphore = self.semaphore(tenant);
         match tokio::time::timeout(self.wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(StorageOpError::Busy(format!("this tenant's {} database connections stayed busy for {} ms", self.per_tenant, self.wait.as_millis()))),
+            _ => Err(StorageOpError::Busy(format!(
+                "this tenant's {} database connections stayed busy for {} ms",
+                self.per_tenant,
+                self.wait.as_millis()
+            ))),
         }
     }
 }

@@ -49,10 +49,7 @@ fn op_crypto_random_uuid() -> String {
 fn op_crypto_get_random_values(#[buffer] out: &mut [u8]) -> Result<(), JsErrorBox> {
     if out.len() > MAX_RANDOM_BYTES {
         // The JS side throws the spec's QuotaExceededError first; this guards the op itself.
-        return Err(JsErrorBox::range_error(format!(
-            "getRandomValues: {} bytes requested; at most {MAX_RANDOM_BYTES}",
-            out.len()
-        )));
+        return Err(JsErrorBox::range_error(format!("getRandomValues: {} bytes requested; at most {MAX_RANDOM_BYTES}", out.len())));
     }
     rand::RngCore::fill_bytes(&mut rand::rng(), out);
     Ok(())

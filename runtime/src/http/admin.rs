@@ -40,7 +40,11 @@ pub async fn upload(
         return Err(too_large(limit));
     }
     if bytes.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "BUNDLE_MISSING", "the request body must be the bundle (.zip or .tar.gz), raw or as multipart field `bundle`"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BUNDLE_MISSING",
+            "the request body must be the bundle (.zip or .tar.gz), raw or as multipart field `bundle`",
+        ));
     }
     let outcome = state.registry.upload(&who.tenant, &who.user, bytes.to_vec(), signature, query.force).await?;
     let status = if outcome.kind == UploadKind::Unchanged { StatusCode::OK } else { StatusCode::CREATED };
@@ -123,21 +127,28 @@ pub async fn list(
         "createdAt" => ExtensionOrder::CreatedAt,
         "updatedAt" => ExtensionOrder::UpdatedAt,
         other => {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("sort: unknown field {:?}; use name, createdAt or updatedAt", clip(other)))
-                .with_details(json!({ "field": "sort" })))
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                format!("sort: unknown field {:?}; use name, createdAt or updatedAt", clip(other)),
+            )
+            .with_details(json!({ "field": "sort" })))
         }
     };
     let limit = match query.limit.as_deref() {
         None => LIST_DEFAULT_LIMIT,
-        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=LIST_MAX_LIMIT).contains(n)).ok_or_else(|| {
-            validation_failed("limit", format!("limit must be a whole number from 1 to {LIST_MAX_LIMIT}"))
-        })?,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=LIST_MAX_LIMIT).contains(n))
+            .ok_or_else(|| validation_failed("limit", format!("limit must be a whole number from 1 to {LIST_MAX_LIMIT}")))?,
     };
     let after = match query.cursor.as_deref() {
         None => None,
-        Some(raw) => Some(super::list_cursor::decode(raw, order, descending).ok_or_else(|| {
-            validation_failed("cursor", "cursor is not one this list handed out for this sort; start again without it")
-        })?),
+        Some(raw) => Some(
+            super::list_cursor::decode(raw, order, descending)
+                .ok_or_else(|| validation_failed("cursor", "cursor is not one this list handed out for this sort; start again without it"))?,
+        ),
     };
     let page = alga_store::ExtensionPage { order, descending, after, limit: limit + 1 };
     let mut found = state.store.list_extensions_page(&who.tenant, &filter, &page).await?;
@@ -188,7 +199,11 @@ pub async fn storage_audit(
 }
 
 /// The extension's storage usage against its quota.
-pub async fn storage_usage(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
+pub async fn storage_usage(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&id)?).await?)))
 }
 
@@ -244,7 +259,11 @@ pub async fn uninstall(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_settings(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.settings(&who.tenant, extension_id(&id)?).await?)))
 }
 
@@ -257,7 +276,11 @@ pub async fn put_settings(
     Ok(Json(json!(state.registry.update_settings(&who.tenant, extension_id(&id)?, &update, &who.user).await?)))
 }
 
-pub async fn reset_settings(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
+pub async fn reset_settings(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.registry.reset_settings(&who.tenant, extension_id(&id)?, &who.user).await?)))
 }
 

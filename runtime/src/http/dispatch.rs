@@ -18,8 +18,8 @@ use super::error::ExtensionAnswer;
 use super::extract::ApiPath;
 use super::response_headers::{self, Refusal};
 use super::{ApiError, AppState, Authenticated};
-use crate::pool::PoolError;
 use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, Invocation, IsolateError};
+use crate::pool::PoolError;
 
 /// Largest request body passed to a handler.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,7 +47,11 @@ pub async fn dispatch(
     });
     let Some((endpoint, params)) = matched else {
         if endpoints.iter().any(|e| alga_bundle::validate::match_route(&e.path, &request_path).is_some()) {
-            return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for {}", clip(&request_path))));
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!("{method} is not declared for {}", clip(&request_path)),
+            ));
         }
         return Err(not_found());
     };
@@ -99,8 +103,12 @@ pub async fn dispatch(
 fn extension_response(answer: HandlerResponse, ext: &alga_store::Extension) -> Response {
     let Some(status) = response_headers::status(answer.status) else {
         tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, status = answer.status, "extension answered a status outside 200-599");
-        return ApiError::new(StatusCode::BAD_GATEWAY, "EXTENSION_ERROR", format!("the extension answered status {}, which is not a final HTTP status (200-599)", answer.status))
-            .into_response();
+        return ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "EXTENSION_ERROR",
+            format!("the extension answered status {}, which is not a final HTTP status (200-599)", answer.status),
+        )
+        .into_response();
     };
     let mut response = Response::new(Body::from(answer.body.unwrap_or_default()));
     *response.status_mut() = status;
@@ -212,7 +220,8 @@ fn request_json(
 
 /// Content types whose bodies are bytes even when they happen to be valid UTF-8.
 fn is_binary_type(content_type: &str) -> bool {
-    const BINARY: [&str; 8] = ["application/octet-stream", "application/pdf", "application/zip", "image/", "audio/", "video/", "font/", "application/gzip"];
+    const BINARY: [&str; 8] =
+        ["application/octet-stream", "application/pdf", "application/zip", "image/", "audio/", "video/", "font/", "application/gzip"];
     BINARY.iter().any(|prefix| content_type.starts_with(prefix))
 }
 

@@ -154,8 +154,7 @@ impl From<alga_store::StoreError> for ApiError {
             E::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
             E::Conflict(what) => Self::new(StatusCode::CONFLICT, "CONFLICT", format!("{what} already exists")),
             E::Invalid { field, message } => {
-                Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("{field}: {message}"))
-                    .with_details(json!({ "field": field }))
+                Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", format!("{field}: {message}")).with_details(json!({ "field": field }))
             }
             E::InvalidTenant(_) => Self::new(StatusCode::BAD_REQUEST, "INVALID_TENANT", err.to_string()),
             E::QuotaExceeded { keys, bytes, max_keys, max_bytes } => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "QUOTA_EXCEEDED", err.to_string())
@@ -174,9 +173,7 @@ impl From<crate::registry::RegistryError> for ApiError {
         match err {
             E::Bundle(bundle) => {
                 let status = match bundle {
-                    alga_bundle::BundleError::TooLarge { .. } | alga_bundle::BundleError::UnpackedTooLarge { .. } => {
-                        StatusCode::PAYLOAD_TOO_LARGE
-                    }
+                    alga_bundle::BundleError::TooLarge { .. } | alga_bundle::BundleError::UnpackedTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 Self::new(status, bundle.code(), message).with_details(bundle.details())
@@ -186,15 +183,14 @@ impl From<crate::registry::RegistryError> for ApiError {
             E::Downgrade { .. } => Self::new(StatusCode::CONFLICT, "DOWNGRADE_REFUSED", message),
             E::NothingToApprove(_) => Self::new(StatusCode::CONFLICT, "NOTHING_TO_APPROVE", message),
             E::NotApproved(_) => Self::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
-            E::ExtensionLimit { installed, max } => Self::new(StatusCode::CONFLICT, "EXTENSION_LIMIT", message)
-                .with_details(json!({ "installed": installed, "maxExtensions": max })),
-            E::HookFailed { hook, .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "HOOK_FAILED", message)
-                .with_details(json!({ "hook": hook })),
-            E::NotRequested { index, .. } => Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
-                .with_details(json!({ "field": format!("permissions/{index}") })),
-            E::Settings(problems) => {
-                Self::new(StatusCode::BAD_REQUEST, "SETTINGS_INVALID", message).with_details(json!({ "problems": problems }))
+            E::ExtensionLimit { installed, max } => {
+                Self::new(StatusCode::CONFLICT, "EXTENSION_LIMIT", message).with_details(json!({ "installed": installed, "maxExtensions": max }))
             }
+            E::HookFailed { hook, .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "HOOK_FAILED", message).with_details(json!({ "hook": hook })),
+            E::NotRequested { index, .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message).with_details(json!({ "field": format!("permissions/{index}") }))
+            }
+            E::Settings(problems) => Self::new(StatusCode::BAD_REQUEST, "SETTINGS_INVALID", message).with_details(json!({ "problems": problems })),
             E::Store(store) => store.into(),
             E::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
                 Ok(own) => own.into(),

@@ -68,8 +68,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
-            Err(rejection) => Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", rejection.body_text())
-                .with_details(json!({ "field": "path" }))),
+            Err(rejection) => {
+                Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", rejection.body_text()).with_details(json!({ "field": "path" })))
+            }
         }
     }
 }
@@ -78,8 +79,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 /// PostgreSQL cannot even compare text with it (it would answer an error, not "no match").
 fn refuse_nul<'a>(mut pairs: impl Iterator<Item = &'a (String, String)>) -> Result<(), ApiError> {
     match pairs.find(|(name, value)| name.contains('\0') || value.contains('\0')) {
-        Some((name, _)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_FAILED", format!("{} cannot contain NUL characters", clip_name(name)))
-            .with_details(json!({ "field": clip_name(name) }))),
+        Some((name, _)) => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_FAILED", format!("{} cannot contain NUL characters", clip_name(name)))
+                .with_details(json!({ "field": clip_name(name) })))
+        }
         None => Ok(()),
     }
 }

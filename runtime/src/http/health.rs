@@ -22,8 +22,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         .map_err(|e| ApiError::unavailable("NOT_READY", "database unreachable", crate::diagnostics::error_chain(&e)))?;
     let schema = json!({ "applied": status.applied, "expected": status.expected });
     if !status.is_current() {
-        return Err(ApiError::unavailable("NOT_READY", "database migrations are not applied", "schema behind")
-            .with_details(json!({ "schema": schema })));
+        return Err(
+            ApiError::unavailable("NOT_READY", "database migrations are not applied", "schema behind").with_details(json!({ "schema": schema }))
+        );
     }
     let backend = match state.store.backend() {
         alga_store::Backend::Postgres => "postgres",

@@ -26,7 +26,11 @@ fn tag(order: ExtensionOrder, descending: bool) -> String {
         ExtensionOrder::CreatedAt => "createdAt",
         ExtensionOrder::UpdatedAt => "updatedAt",
     };
-    if descending { format!("-{field}") } else { field.to_owned() }
+    if descending {
+        format!("-{field}")
+    } else {
+        field.to_owned()
+    }
 }
 
 /// The cursor of the page that starts after `last`.

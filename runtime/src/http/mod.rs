@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alga_store::Store;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
@@ -78,20 +78,11 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage))
         .route("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit))
         .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
-        .route(
-            "/admin/v1/extensions/{id}/settings",
-            get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings),
-        )
+        .route("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_request(())
-                .on_response(record_response)
-                .on_failure(()),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(record_response).on_failure(()))
         .with_state(state)
 }
 
@@ -127,9 +118,9 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
-            Some(value) => Some(value.to_str().map_err(|_| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Authorization header is not ASCII")
-            })?),
+            Some(value) => {
+                Some(value.to_str().map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Authorization header is not ASCII"))?)
+            }
         };
         let principal = state.tokens.verify_header(header)?;
         Span::current().record("tenant", principal.tenant.as_str());

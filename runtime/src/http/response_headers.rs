@@ -126,8 +126,19 @@ mod tests {
     #[test]
     fn connection_level_headers_are_refused() {
         for name in [
-            "connection", "upgrade", "keep-alive", "transfer-encoding", "te", "trailer", "proxy-authenticate",
-            "proxy-connection", "content-length", "host", "date", "server", "alt-svc",
+            "connection",
+            "upgrade",
+            "keep-alive",
+            "transfer-encoding",
+            "te",
+            "trailer",
+            "proxy-authenticate",
+            "proxy-connection",
+            "content-length",
+            "host",
+            "date",
+            "server",
+            "alt-svc",
         ] {
             assert_eq!(check(name, "x").unwrap_err(), Refusal::NotAllowed, "{name}");
         }
@@ -136,10 +147,20 @@ mod tests {
     #[test]
     fn host_owned_security_headers_are_refused() {
         for name in [
-            "strict-transport-security", "access-control-allow-origin", "access-control-allow-credentials",
-            "access-control-expose-headers", "content-security-policy", "content-security-policy-report-only",
-            "x-frame-options", "X-Content-Type-Options", "permissions-policy", "cross-origin-opener-policy",
-            "cross-origin-resource-policy", "cross-origin-embedder-policy", "referrer-policy", "x-",
+            "strict-transport-security",
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "access-control-expose-headers",
+            "content-security-policy",
+            "content-security-policy-report-only",
+            "x-frame-options",
+            "X-Content-Type-Options",
+            "permissions-policy",
+            "cross-origin-opener-policy",
+            "cross-origin-resource-policy",
+            "cross-origin-embedder-policy",
+            "referrer-policy",
+            "x-",
         ] {
             assert_eq!(check(name, "x").unwrap_err(), Refusal::NotAllowed, "{name}");
         }

@@ -119,7 +119,9 @@ pub async fn import(
         if size > alga_ops::storage::MAX_VALUE_BYTES {
             return Err(invalid(line_no, format!("value is {size} bytes; the limit is {}", alga_ops::storage::MAX_VALUE_BYTES)));
         }
-        if let Some(problem) = schemas.as_ref().and_then(|s| alga_ops::storage::ValueValidator::check(s.as_ref(), &value.namespace, &value.value).err()) {
+        if let Some(problem) =
+            schemas.as_ref().and_then(|s| alga_ops::storage::ValueValidator::check(s.as_ref(), &value.namespace, &value.value).err())
+        {
             return Err(invalid(line_no, problem));
         }
         if !seen.insert((value.namespace.clone(), value.key.clone())) {
@@ -130,7 +132,11 @@ pub async fn import(
             return Ok(());
         }
         if values.len() as i64 >= quota.max_keys {
-            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "QUOTA_EXCEEDED", format!("more than the {} keys an extension may store", quota.max_keys)));
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "QUOTA_EXCEEDED",
+                format!("more than the {} keys an extension may store", quota.max_keys),
+            ));
         }
         values.push(value);
         Ok(())

@@ -32,9 +32,7 @@ impl BufferBudget {
     }
 
     fn reserve(&self, len: usize) -> bool {
-        let reserved = self.used.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
-            used.checked_add(len).filter(|total| *total <= self.max)
-        });
+        let reserved = self.used.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| used.checked_add(len).filter(|total| *total <= self.max));
         if reserved.is_err() {
             self.refused.store(true, Ordering::SeqCst);
         }
@@ -78,8 +76,7 @@ unsafe extern "C" fn drop_budget(budget: *const BufferBudget) {
     drop(unsafe { Arc::from_raw(budget) });
 }
 
-static VTABLE: v8::RustAllocatorVtable<BufferBudget> =
-    v8::RustAllocatorVtable { allocate, allocate_uninitialized, free, drop: drop_budget };
+static VTABLE: v8::RustAllocatorVtable<BufferBudget> = v8::RustAllocatorVtable { allocate, allocate_uninitialized, free, drop: drop_budget };
 
 /// An allocator charging `budget`; hand it to `CreateParams::array_buffer_allocator`.
 pub fn allocator(budget: &Arc<BufferBudget>) -> v8::UniqueRef<v8::Allocator> {

@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use alga_bundle::Files;
 use deno_core::{
-    ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleSource, ModuleSourceCode,
-    ModuleSpecifier, ModuleType, ResolutionKind, SourceCodeCacheInfo,
+    ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleSource, ModuleSourceCode, ModuleSpecifier, ModuleType,
+    ResolutionKind, SourceCodeCacheInfo,
 };
 use deno_error::JsErrorBox;
 

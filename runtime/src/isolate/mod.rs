@@ -23,8 +23,8 @@ use alga_ops::ExtensionIdentity;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use serde::Deserialize;
 
-pub use limits::IsolateLimits;
 pub use invocation::{CtxData, CtxExtension, CtxUser, Invocation};
+pub use limits::IsolateLimits;
 pub use threads::{blank_counts, prepare_blanks};
 pub use worker::{IsolateHandle, Reservation};
 
@@ -161,9 +161,7 @@ impl Blank {
             return Err(IsolateError::NoAsyncRuntime);
         }
         let buffers = BufferBudget::new(limits.array_buffer_max_bytes);
-        let params = v8::CreateParams::default()
-            .heap_limits(0, limits.heap_max_bytes)
-            .array_buffer_allocator(allocator::allocator(&buffers));
+        let params = v8::CreateParams::default().heap_limits(0, limits.heap_max_bytes).array_buffer_allocator(allocator::allocator(&buffers));
         let loader = Rc::new(loader::BundleLoader::default());
         let mut runtime = JsRuntime::new(RuntimeOptions {
             extensions: alga_ops::extensions(),
@@ -252,12 +250,7 @@ static SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ALGA_SNAPSHOT
 impl Isolate {
     /// Builds an isolate for `identity` under `limits`, able to load modules from `files`.
     /// Must be called inside a tokio runtime context, on the thread that will run it.
-    pub fn new(
-        identity: ExtensionIdentity,
-        limits: IsolateLimits,
-        files: Option<Arc<Files>>,
-        services: Services,
-    ) -> Result<Self, IsolateError> {
+    pub fn new(identity: ExtensionIdentity, limits: IsolateLimits, files: Option<Arc<Files>>, services: Services) -> Result<Self, IsolateError> {
         Ok(Blank::new(limits)?.assign(identity, limits, files, services))
     }
 
@@ -330,10 +323,7 @@ impl Isolate {
         let evaluated = tokio::time::timeout(limit, async {
             let id = self.runtime.load_main_es_module(&url).await.map_err(|e| IsolateError::Script(e.to_string()))?;
             let evaluation = self.runtime.mod_evaluate(id);
-            self.runtime
-                .run_event_loop(PollEventLoopOptions::default())
-                .await
-                .map_err(|e| IsolateError::Script(e.to_string()))?;
+            self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(|e| IsolateError::Script(e.to_string()))?;
             evaluation.await.map_err(|e| IsolateError::Script(e.to_string()))?;
             Ok::<_, IsolateError>(id)
         })
@@ -397,9 +387,8 @@ impl Isolate {
         let ctx = self.contexts.lookup(&invocation.ctx).map_err(|e| IsolateError::Result(format!("context: {e}")))?;
         let args = {
             deno_core::scope!(scope, &mut self.runtime);
-            let string = |scope: &mut v8::PinScope, text: &str| {
-                v8::String::new(scope, text).map(|s| v8::Global::new(scope, v8::Local::<v8::Value>::from(s)))
-            };
+            let string =
+                |scope: &mut v8::PinScope, text: &str| v8::String::new(scope, text).map(|s| v8::Global::new(scope, v8::Local::<v8::Value>::from(s)));
             let number = |scope: &mut v8::PinScope, n: Option<u32>| {
                 let value: v8::Local<v8::Value> = match n {
                     Some(n) => v8::Integer::new_from_unsigned(scope, n).into(),

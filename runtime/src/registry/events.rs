@@ -10,20 +10,38 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LifecycleKind {
-    Registered { version: String },
-    UpdateUploaded { version: String },
-    Approved { version: String },
-    Updated { from_version: String, to_version: String },
+    Registered {
+        version: String,
+    },
+    UpdateUploaded {
+        version: String,
+    },
+    Approved {
+        version: String,
+    },
+    Updated {
+        from_version: String,
+        to_version: String,
+    },
     Enabled,
     Disabled,
-    Uninstalled { purged: bool },
+    Uninstalled {
+        purged: bool,
+    },
     /// The circuit breaker switched it off in this tenant.
-    Suspended { reason: String },
+    Suspended {
+        reason: String,
+    },
     SettingsChanged,
     /// A tenant admin changed its isolate limits.
     LimitsChanged,
     /// Its storage passed the warning share of a quota limit.
-    StorageQuotaWarning { keys: i64, bytes: i64, max_keys: i64, max_bytes: i64 },
+    StorageQuotaWarning {
+        keys: i64,
+        bytes: i64,
+        max_keys: i64,
+        max_bytes: i64,
+    },
 }
 
 /// One lifecycle event of one tenant's extension.

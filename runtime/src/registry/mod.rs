@@ -7,14 +7,14 @@ pub mod breaker;
 mod events;
 mod hooks;
 pub mod sandbox;
-pub mod settings;
 pub mod schemas;
+pub mod settings;
 mod targets;
 mod upload;
 mod usage;
 
-pub use upload::{PermissionDiff, UploadKind, UploadOutcome};
 use upload::{capabilities_in, capabilities_of, diff};
+pub use upload::{PermissionDiff, UploadKind, UploadOutcome};
 
 pub use usage::UsageReport;
 
@@ -22,8 +22,7 @@ use std::sync::Arc;
 
 use alga_bundle::{BundleError, InspectOptions, Manifest, Problem};
 use alga_store::{
-    Approval, CapabilityGrant, Extension, ExtensionStatus, Permission, Store,
-    StoreError, TenantId, UserPermissionDef, VersionRecord, VersionState,
+    Approval, CapabilityGrant, Extension, ExtensionStatus, Permission, Store, StoreError, TenantId, UserPermissionDef, VersionRecord, VersionState,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -103,7 +102,22 @@ impl Registry {
     }
 
     pub fn with_breaker(store: Arc<dyn Store>, inspect: InspectOptions, breaker: breaker::BreakerConfig) -> Self {
-        Self { store, events: EventBus::default(), inspect, breaker: breaker::CircuitBreaker::new(breaker), hook_limits: hooks::default_hook_limits(), targets: targets::TargetCache::new(), storage_quota: Default::default(), host_api: None, warned: Default::default(), sealer: None, storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)), storage_audit: Default::default(), sandbox: Default::default(), max_extensions_per_tenant: MAX_EXTENSIONS_PER_TENANT }
+        Self {
+            store,
+            events: EventBus::default(),
+            inspect,
+            breaker: breaker::CircuitBreaker::new(breaker),
+            hook_limits: hooks::default_hook_limits(),
+            targets: targets::TargetCache::new(),
+            storage_quota: Default::default(),
+            host_api: None,
+            warned: Default::default(),
+            sealer: None,
+            storage_cache: Arc::new(alga_ops::storage::cache::StorageCache::new(STORAGE_CACHE_ENTRIES, STORAGE_CACHE_TTL)),
+            storage_audit: Default::default(),
+            sandbox: Default::default(),
+            max_extensions_per_tenant: MAX_EXTENSIONS_PER_TENANT,
+        }
     }
 
     /// Sets how many extensions one tenant may have installed (default 100).
@@ -235,10 +249,7 @@ impl Registry {
 
     async fn pending_version(&self, tenant: &TenantId, id: Uuid) -> Result<VersionRecord, RegistryError> {
         let versions = self.store.list_versions(tenant, id).await?;
-        versions
-            .into_iter()
-            .find(|v| v.state == VersionState::Pending)
-            .ok_or_else(|| RegistryError::NothingToApprove(id.to_string()))
+        versions.into_iter().find(|v| v.state == VersionState::Pending).ok_or_else(|| RegistryError::NothingToApprove(id.to_string()))
     }
 
     pub async fn get(&self, tenant: &TenantId, id: Uuid) -> Result<Extension, RegistryError> {

@@ -134,10 +134,7 @@ pub fn apply_update(defs: &[SettingDef], saved: Option<&Value>, update: &Value) 
 /// Settings and limit overrides of an install, as tenant admins read and change them.
 impl Registry {
     fn settings_defs(ext: &Extension) -> Vec<alga_bundle::manifest::SettingDef> {
-        ext.manifest
-            .get("settings")
-            .and_then(|s| serde_json::from_value(s.clone()).ok())
-            .unwrap_or_default()
+        ext.manifest.get("settings").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default()
     }
 
     /// Settings as an admin sees them (secrets masked) with their definitions.
@@ -162,7 +159,13 @@ impl Registry {
     }
 
     /// Replaces an extension's limit overrides (validated by the caller against ceilings).
-    pub async fn set_limits(&self, tenant: &TenantId, id: Uuid, overrides: &crate::isolate::limits::LimitOverrides, actor: &str) -> Result<Extension, RegistryError> {
+    pub async fn set_limits(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        overrides: &crate::isolate::limits::LimitOverrides,
+        actor: &str,
+    ) -> Result<Extension, RegistryError> {
         self.get(tenant, id).await?;
         let value = serde_json::to_value(overrides).map_err(|e| StoreError::Invalid { field: "limits", message: e.to_string() })?;
         let ext = self.store.set_extension_limits(tenant, id, &value, actor).await?;

@@ -46,9 +46,8 @@ impl TargetCache {
     /// Forgets what is cached about one extension of a tenant.
     pub(super) fn forget(&self, tenant: &TenantId, id: Uuid) {
         let tenant = tenant.clone();
-        let _ = self.targets.invalidate_entries_if(move |(t, _), target| {
-            *t == tenant && target.as_ref().is_none_or(|target| target.extension.id == id)
-        });
+        let _ =
+            self.targets.invalidate_entries_if(move |(t, _), target| *t == tenant && target.as_ref().is_none_or(|target| target.extension.id == id));
     }
 }
 
@@ -56,11 +55,7 @@ impl Registry {
     /// The tenant's enabled, approved extension named by install id or manifest id.
     pub async fn dispatch_target(&self, tenant: &TenantId, id_or_key: &str) -> Result<Option<Arc<DispatchTarget>>, RegistryError> {
         let key = (tenant.clone(), id_or_key.to_owned());
-        self.targets
-            .targets
-            .try_get_with(key, self.load_target(tenant, id_or_key))
-            .await
-            .map_err(RegistryError::Shared)
+        self.targets.targets.try_get_with(key, self.load_target(tenant, id_or_key)).await.map_err(RegistryError::Shared)
     }
 
     async fn load_target(&self, tenant: &TenantId, id_or_key: &str) -> Result<Option<Arc<DispatchTarget>>, RegistryError> {

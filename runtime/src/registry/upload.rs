@@ -145,11 +145,7 @@ impl Registry {
 }
 
 fn new_files(inspection: &Inspection) -> Vec<NewFile> {
-    inspection
-        .files
-        .iter()
-        .map(|(path, f)| NewFile { path: path.clone(), content_hash: f.sha256.clone(), bytes: f.bytes.clone() })
-        .collect()
+    inspection.files.iter().map(|(path, f)| NewFile { path: path.clone(), content_hash: f.sha256.clone(), bytes: f.bytes.clone() }).collect()
 }
 
 pub(super) fn capabilities_of(m: &Manifest) -> Vec<Permission> {

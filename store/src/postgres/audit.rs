@@ -12,7 +12,8 @@ impl PgStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut q = sqlx::QueryBuilder::new("INSERT INTO extension_storage_audit (tenant_id, extension_id, at, actor, op, namespace, key, size_bytes) ");
+        let mut q =
+            sqlx::QueryBuilder::new("INSERT INTO extension_storage_audit (tenant_id, extension_id, at, actor, op, namespace, key, size_bytes) ");
         q.push_values(entries, |mut row, e| {
             row.push_bind(tenant.as_str())
                 .push_bind(e.extension_id)
@@ -43,7 +44,15 @@ impl PgStore {
         tx.commit().await?;
         Ok(rows
             .into_iter()
-            .map(|(extension_id, at, actor, op, namespace, key, size_bytes)| StorageAuditEntry { extension_id, at, actor, op, namespace, key, size_bytes })
+            .map(|(extension_id, at, actor, op, namespace, key, size_bytes)| StorageAuditEntry {
+                extension_id,
+                at,
+                actor,
+                op,
+                namespace,
+                key,
+                size_bytes,
+            })
             .collect())
     }
 }

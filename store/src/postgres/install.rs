@@ -8,8 +8,7 @@ use uuid::Uuid;
 use super::{PgStore, EXTENSION_COLUMNS};
 use crate::rows::{self, ExtensionRow, StoredFileRow, VersionRow};
 use crate::{
-    Approval, CapabilityGrant, Extension, NewExtension, NewFile, NewVersion, Permission, Result, StoreError,
-    StoredFile, TenantId, VersionRecord,
+    Approval, CapabilityGrant, Extension, NewExtension, NewFile, NewVersion, Permission, Result, StoreError, StoredFile, TenantId, VersionRecord,
 };
 
 pub(super) const VERSION_COLUMNS: &str = "id::text AS id, extension_id::text AS extension_id, version, bundle_hash, \
@@ -157,8 +156,7 @@ impl PgStore {
             "UPDATE extension_versions SET state = 'active', approved_at = now() WHERE tenant_id = $1 \
              AND extension_id = $2 AND id = $3 AND state = 'pending' RETURNING {VERSION_COLUMNS}"
         );
-        let row: Option<VersionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(extension_id).bind(version_id).fetch_optional(&mut *tx).await?;
+        let row: Option<VersionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(extension_id).bind(version_id).fetch_optional(&mut *tx).await?;
         let version = row.ok_or_else(not_found)?.into_record()?;
         let new_version = NewVersion {
             id: version.id,
@@ -223,13 +221,12 @@ impl PgStore {
 
     pub(super) async fn capabilities_impl(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<CapabilityGrant>> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let found: Vec<(String, String, bool)> = sqlx::query_as(
-            "SELECT resource, action, granted FROM extension_permissions WHERE tenant_id = $1 AND extension_id = $2 ORDER BY 1, 2",
-        )
-        .bind(tenant.as_str())
-        .bind(extension_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let found: Vec<(String, String, bool)> =
+            sqlx::query_as("SELECT resource, action, granted FROM extension_permissions WHERE tenant_id = $1 AND extension_id = $2 ORDER BY 1, 2")
+                .bind(tenant.as_str())
+                .bind(extension_id)
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(found.into_iter().map(|(r, a, granted)| CapabilityGrant { permission: Permission::new(r, a), granted }).collect())
     }

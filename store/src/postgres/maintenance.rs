@@ -29,10 +29,8 @@ impl PgStore {
 
     pub(super) async fn delete_orphaned_storage_impl(&self, retention: Duration) -> Result<u64> {
         let seconds = retention.as_secs_f64();
-        let removed: i64 = sqlx::query_scalar("SELECT alga_delete_orphaned_storage(make_interval(secs => $1))")
-            .bind(seconds)
-            .fetch_one(&self.pool)
-            .await?;
+        let removed: i64 =
+            sqlx::query_scalar("SELECT alga_delete_orphaned_storage(make_interval(secs => $1))").bind(seconds).fetch_one(&self.pool).await?;
         Ok(removed.max(0) as u64)
     }
 

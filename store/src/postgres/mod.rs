@@ -1,7 +1,7 @@
 //! The PostgreSQL store: every operation runs in a transaction scoped to its tenant by RLS.
 
-use async_trait::async_trait;
 use crate::{PortableValue, StorageQuota};
+use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -19,8 +19,8 @@ mod storage;
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
     Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionPage, ExtensionStatus, ListQuery,
-    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, Store,
-    StorageKey, StorageUsage, StoreError, StoredFile, StoredValue, TenantId, VersionRecord,
+    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, StorageKey, StorageUsage, Store, StoreError,
+    StoredFile, StoredValue, TenantId, VersionRecord,
 };
 
 /// The role migrations create and the server's pooled connections switch to.
@@ -45,8 +45,7 @@ impl PgStore {
     /// Checks that the database answers, then opens a lazy pool whose connections run as
     /// the app role. Migrations are not applied here; see [`Store::migrate`].
     pub async fn connect(options: &ConnectOptions) -> Result<Self> {
-        let owner_options: PgConnectOptions =
-            options.url.parse().map_err(|e: sqlx::Error| StoreError::InvalidUrl(e.to_string()))?;
+        let owner_options: PgConnectOptions = options.url.parse().map_err(|e: sqlx::Error| StoreError::InvalidUrl(e.to_string()))?;
         let owner_options = crate::quiet_slow_statements(owner_options);
         let role = match &options.pg_app_role {
             Some(role) => Some(quote_role(role)?),
@@ -80,10 +79,7 @@ impl PgStore {
     /// Starts a transaction whose row-level security sees only `tenant`'s rows.
     pub async fn begin_tenant(&self, tenant: &TenantId) -> Result<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT set_config('app.current_tenant', $1, true)")
-            .bind(tenant.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("SELECT set_config('app.current_tenant', $1, true)").bind(tenant.as_str()).execute(&mut *tx).await?;
         Ok(tx)
     }
 
@@ -101,8 +97,7 @@ impl PgStore {
 
     async fn fetch_extension(tx: &mut Transaction<'static, Postgres>, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
         let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = $1 AND id = $2");
-        let row: Option<ExtensionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id).fetch_optional(&mut **tx).await?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(id).fetch_optional(&mut **tx).await?;
         row.map(ExtensionRow::into_record).transpose()
     }
 }
@@ -183,22 +178,14 @@ impl PgStore {
 
 /// Quotes a role name for `SET ROLE`, accepting only plain identifiers.
 fn quote_role(role: &str) -> Result<String> {
-    let ok = !role.is_empty()
-        && role.len() <= 63
-        && role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let ok = !role.is_empty() && role.len() <= 63 && role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !ok {
-        return Err(StoreError::Invalid {
-            field: "pg_app_role",
-            message: format!("{role:?} must be 1-63 characters of [a-z0-9_]"),
-        });
+        return Err(StoreError::Invalid { field: "pg_app_role", message: format!("{role:?} must be 1-63 characters of [a-z0-9_]") });
     }
     Ok(format!("\"{role}\""))
 }
 
-async fn tokio_timeout<T>(
-    limit: std::time::Duration,
-    fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-) -> Result<T> {
+async fn tokio_timeout<T>(limit: std::time::Duration, fut: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T> {
     match tokio::time::timeout(limit, fut).await {
         Ok(result) => Ok(result?),
         Err(_) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::new(
@@ -228,13 +215,9 @@ impl Store for PgStore {
     async fn schema_status(&self) -> Result<SchemaStatus> {
         let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         let mut conn = self.pool.acquire().await?;
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(&mut *conn)
-            .await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *conn).await?;
         let applied = if exists {
-            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&mut *conn)
-                .await?
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&mut *conn).await?
         } else {
             0
         };
@@ -268,7 +251,14 @@ impl Store for PgStore {
         self.create_install_impl(tenant, extension, version, files, requested, actor).await
     }
 
-    async fn add_pending_version(&self, tenant: &TenantId, extension_id: Uuid, version: &NewVersion, files: &[NewFile], actor: &str) -> Result<VersionRecord> {
+    async fn add_pending_version(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        version: &NewVersion,
+        files: &[NewFile],
+        actor: &str,
+    ) -> Result<VersionRecord> {
         self.add_pending_version_impl(tenant, extension_id, version, files, actor).await
     }
 
@@ -326,7 +316,15 @@ impl Store for PgStore {
         self.gc_file_blobs_impl().await
     }
 
-    async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[crate::Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>> {
+    async fn storage_search(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        filters: &[crate::Filter],
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredValue>> {
         self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
     }
 
@@ -346,7 +344,14 @@ impl Store for PgStore {
         self.storage_export_impl(tenant, extension_id, after, limit).await
     }
 
-    async fn storage_import(&self, tenant: &TenantId, extension_id: Uuid, values: &[PortableValue], replace: bool, quota: Option<StorageQuota>) -> Result<u64> {
+    async fn storage_import(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        values: &[PortableValue],
+        replace: bool,
+        quota: Option<StorageQuota>,
+    ) -> Result<u64> {
         self.storage_import_impl(tenant, extension_id, values, replace, quota).await
     }
 
@@ -376,8 +381,7 @@ impl Store for PgStore {
     async fn find_extension_by_key(&self, tenant: &TenantId, key: &str) -> Result<Option<Extension>> {
         let mut tx = self.begin_tenant(tenant).await?;
         let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = $1 AND extension_key = $2");
-        let row: Option<ExtensionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(key).fetch_optional(&mut *tx).await?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(key).fetch_optional(&mut *tx).await?;
         tx.commit().await?;
         row.map(ExtensionRow::into_record).transpose()
     }
@@ -404,8 +408,7 @@ impl Store for PgStore {
         let mut tx = self.begin_tenant(tenant).await?;
         // The database function flips the flag and writes the audit row in one statement.
         let sql = format!("SELECT {EXTENSION_COLUMNS} FROM alga_set_extension_enabled($1, $2, $3)");
-        let row: Option<ExtensionRow> =
-            sqlx::query_as(&sql).bind(id).bind(enabled).bind(actor).fetch_optional(&mut *tx).await?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(id).bind(enabled).bind(actor).fetch_optional(&mut *tx).await?;
         tx.commit().await?;
         row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()
     }
@@ -419,14 +422,11 @@ impl Store for PgStore {
         entry: &NewAuditEntry,
     ) -> Result<Extension> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let sql = format!("UPDATE extensions SET status = $3, is_enabled = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {EXTENSION_COLUMNS}");
-        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(id)
-            .bind(status.as_str())
-            .bind(enabled)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let sql = format!(
+            "UPDATE extensions SET status = $3, is_enabled = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {EXTENSION_COLUMNS}"
+        );
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id).bind(status.as_str()).bind(enabled).fetch_optional(&mut *tx).await?;
         let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         let entry = NewAuditEntry { target: ext.id.to_string(), ..entry.clone() };
         Self::audit_in(&mut tx, tenant, &entry).await?;
@@ -437,12 +437,7 @@ impl Store for PgStore {
     async fn set_extension_limits(&self, tenant: &TenantId, id: Uuid, limits: &Value, actor: &str) -> Result<Extension> {
         let mut tx = self.begin_tenant(tenant).await?;
         let sql = format!("UPDATE extensions SET limits = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING {EXTENSION_COLUMNS}");
-        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(id)
-            .bind(Json(limits))
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(id).bind(Json(limits)).fetch_optional(&mut *tx).await?;
         let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         let entry = NewAuditEntry {
             actor: actor.to_owned(),
@@ -457,16 +452,11 @@ impl Store for PgStore {
 
     async fn delete_extension(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<()> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let ext = Self::fetch_extension(&mut tx, tenant, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?;
+        let ext =
+            Self::fetch_extension(&mut tx, tenant, id).await?.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?;
         // Files, requested capabilities and extension-owned permissions (with their role
         // grants) go with the row through ON DELETE CASCADE.
-        sqlx::query("DELETE FROM extensions WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM extensions WHERE tenant_id = $1 AND id = $2").bind(tenant.as_str()).bind(id).execute(&mut *tx).await?;
         if purge {
             Self::purge_in(&mut tx, tenant, id).await?;
         }
@@ -498,7 +488,14 @@ impl Store for PgStore {
         self.get_many_impl(tenant, extension_id, namespace, keys).await
     }
 
-    async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
+    async fn storage_set_many(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        entries: &[(String, Value)],
+        options: SetOptions,
+    ) -> Result<Vec<StoredValue>> {
         let mut tx = self.begin_tenant(tenant).await?;
         let stored = if options.if_revision.is_none() {
             Self::set_batch_in(&mut tx, tenant, extension_id, namespace, entries, options).await?
@@ -558,23 +555,18 @@ impl Store for PgStore {
     async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
         let mut tx = self.begin_tenant(tenant).await?;
         let (key_count, bytes): (i64, i64) =
-            sqlx::query_as("SELECT key_count, bytes FROM alga_recount_storage_usage($1)")
-                .bind(extension_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            sqlx::query_as("SELECT key_count, bytes FROM alga_recount_storage_usage($1)").bind(extension_id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(StorageUsage { key_count, bytes })
     }
 
     async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
         let mut tx = self.begin_tenant(tenant).await?;
-        let found: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT settings FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(extension_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let found: Option<Json<Value>> = sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2")
+            .bind(tenant.as_str())
+            .bind(extension_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(found.map(|j| j.0))
     }

@@ -67,13 +67,23 @@ impl PgStore {
         let new_bytes: i64 = sizes.iter().sum();
         charge(tx, tenant, extension_id, keys.len() as i64 - old_count, new_bytes - old_bytes, options.quota).await?;
         // In the caller's order, one per key as written.
-        keys.iter().map(|k| written.get(*k).cloned().ok_or_else(|| StoreError::Corrupt { table: "extension_storage", message: format!("batch write lost {k}") })).collect()
+        keys.iter()
+            .map(|k| {
+                written.get(*k).cloned().ok_or_else(|| StoreError::Corrupt { table: "extension_storage", message: format!("batch write lost {k}") })
+            })
+            .collect()
     }
 
     /// One write inside `tx`, honouring `if_revision` as an atomic compare-and-set: the
     /// UPDATE re-checks the revision under the row lock, and the insert-if-absent only
     /// replaces an expired row.
-    pub(super) async fn set_in(tx: &mut PgConnection, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+    pub(super) async fn set_in(
+        tx: &mut PgConnection,
+        tenant: &TenantId,
+        key: StorageKey<'_>,
+        value: &Value,
+        options: SetOptions,
+    ) -> Result<StoredValue> {
         let expires_at = rows::expiry(options)?;
         let size = crate::json_size(value);
         // The row being replaced, locked: the write changes usage by the difference.
@@ -234,13 +244,8 @@ impl PgStore {
             "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
              AND namespace = $3 AND key = $4 AND {LIVE}"
         );
-        let row: Option<StoredValueRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(key.extension_id)
-            .bind(key.namespace)
-            .bind(key.key)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row: Option<StoredValueRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(key.extension_id).bind(key.namespace).bind(key.key).fetch_optional(&mut *conn).await?;
         Ok(row.map(Into::into))
     }
 
@@ -250,13 +255,8 @@ impl PgStore {
             "DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 \
              AND key = $4 RETURNING {LIVE}, size_bytes"
         );
-        let gone: Option<(bool, i64)> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(key.extension_id)
-            .bind(key.namespace)
-            .bind(key.key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let gone: Option<(bool, i64)> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(key.extension_id).bind(key.namespace).bind(key.key).fetch_optional(&mut *tx).await?;
         let Some((live, size)) = gone else { return Ok(false) };
         charge(tx, tenant, key.extension_id, -1, -size, None).await?;
         Ok(live)
@@ -266,7 +266,14 @@ impl PgStore {
 /// Adds to an extension's usage counters and enforces its quota. The upsert locks the usage
 /// row, so concurrent writers of one extension queue here and cannot overshoot together.
 /// Only growth is refused: a write that shrinks usage passes even above a lowered quota.
-pub(super) async fn charge(tx: &mut PgConnection, tenant: &TenantId, extension_id: Uuid, keys: i64, bytes: i64, quota: Option<StorageQuota>) -> Result<()> {
+pub(super) async fn charge(
+    tx: &mut PgConnection,
+    tenant: &TenantId,
+    extension_id: Uuid,
+    keys: i64,
+    bytes: i64,
+    quota: Option<StorageQuota>,
+) -> Result<()> {
     if keys == 0 && bytes == 0 {
         return Ok(());
     }

@@ -10,7 +10,8 @@ impl SqliteStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut q = sqlx::QueryBuilder::new("INSERT INTO extension_storage_audit (tenant_id, extension_id, at, actor, op, namespace, key, size_bytes) ");
+        let mut q =
+            sqlx::QueryBuilder::new("INSERT INTO extension_storage_audit (tenant_id, extension_id, at, actor, op, namespace, key, size_bytes) ");
         q.push_values(entries, |mut row, e| {
             row.push_bind(tenant.as_str())
                 .push_bind(e.extension_id.to_string())

@@ -10,12 +10,10 @@ use uuid::Uuid;
 use super::{now, SqliteStore, EXTENSION_COLUMNS};
 use crate::rows::{self, ExtensionRow, StoredFileRow, VersionRow};
 use crate::{
-    Approval, CapabilityGrant, Extension, NewExtension, NewFile, NewVersion, Permission, Result, StoreError,
-    StoredFile, TenantId, VersionRecord,
+    Approval, CapabilityGrant, Extension, NewExtension, NewFile, NewVersion, Permission, Result, StoreError, StoredFile, TenantId, VersionRecord,
 };
 
-const VERSION_COLUMNS: &str =
-    "id, extension_id, version, bundle_hash, manifest, main_entry_point, signer, state, created_at, approved_at";
+const VERSION_COLUMNS: &str = "id, extension_id, version, bundle_hash, manifest, main_entry_point, signer, state, created_at, approved_at";
 
 type Tx = Transaction<'static, Sqlite>;
 
@@ -111,13 +109,12 @@ impl SqliteStore {
         actor: &str,
     ) -> Result<VersionRecord> {
         let mut tx = self.pool.begin().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("UPDATE extensions SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 RETURNING status")
-                .bind(tenant.as_str())
-                .bind(extension_id.to_string())
-                .bind(now())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let status: Option<String> = sqlx::query_scalar("UPDATE extensions SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 RETURNING status")
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
         let status = status.ok_or_else(|| StoreError::NotFound { entity: "extension", id: extension_id.to_string() })?;
         sqlx::query("DELETE FROM extension_versions WHERE tenant_id = ?1 AND extension_id = ?2 AND state = 'pending'")
             .bind(tenant.as_str())
@@ -139,8 +136,7 @@ impl SqliteStore {
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM extension_versions WHERE tenant_id = ?1 AND extension_id = ?2 ORDER BY created_at DESC, version DESC"
         );
-        let found: Vec<VersionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(extension_id.to_string()).fetch_all(&self.pool).await?;
+        let found: Vec<VersionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(extension_id.to_string()).fetch_all(&self.pool).await?;
         found.into_iter().map(VersionRow::into_record).collect()
     }
 
@@ -244,24 +240,22 @@ impl SqliteStore {
     }
 
     pub(super) async fn capabilities_impl(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<CapabilityGrant>> {
-        let found: Vec<(String, String, bool)> = sqlx::query_as(
-            "SELECT resource, action, granted FROM extension_permissions WHERE tenant_id = ?1 AND extension_id = ?2 ORDER BY 1, 2",
-        )
-        .bind(tenant.as_str())
-        .bind(extension_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+        let found: Vec<(String, String, bool)> =
+            sqlx::query_as("SELECT resource, action, granted FROM extension_permissions WHERE tenant_id = ?1 AND extension_id = ?2 ORDER BY 1, 2")
+                .bind(tenant.as_str())
+                .bind(extension_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
         Ok(found.into_iter().map(|(r, a, granted)| CapabilityGrant { permission: Permission::new(r, a), granted }).collect())
     }
 
     pub(super) async fn version_files_impl(&self, tenant: &TenantId, version_id: Uuid) -> Result<Vec<StoredFile>> {
-        let found: Vec<StoredFileRow> = sqlx::query_as(
-            "SELECT path, content_hash, size FROM extension_files WHERE tenant_id = ?1 AND version_id = ?2 ORDER BY path",
-        )
-        .bind(tenant.as_str())
-        .bind(version_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+        let found: Vec<StoredFileRow> =
+            sqlx::query_as("SELECT path, content_hash, size FROM extension_files WHERE tenant_id = ?1 AND version_id = ?2 ORDER BY path")
+                .bind(tenant.as_str())
+                .bind(version_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
         Ok(found.into_iter().map(Into::into).collect())
     }
 
@@ -292,11 +286,10 @@ impl SqliteStore {
     }
 
     pub(super) async fn gc_file_blobs_impl(&self) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM file_blobs WHERE NOT EXISTS (SELECT 1 FROM extension_files f WHERE f.content_hash = file_blobs.content_hash)",
-        )
-        .execute(&self.pool)
-        .await?;
+        let done =
+            sqlx::query("DELETE FROM file_blobs WHERE NOT EXISTS (SELECT 1 FROM extension_files f WHERE f.content_hash = file_blobs.content_hash)")
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected())
     }
 }

@@ -5,8 +5,8 @@
 
 use std::str::FromStr;
 
-use async_trait::async_trait;
 use crate::{PortableValue, StorageQuota};
+use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
@@ -25,8 +25,8 @@ mod storage;
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
     Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionPage, ExtensionStatus, ListQuery,
-    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, Store,
-    StorageKey, StorageUsage, StoreError, StoredFile, StoredValue, TenantId, VersionRecord,
+    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, StorageKey, StorageUsage, Store, StoreError,
+    StoredFile, StoredValue, TenantId, VersionRecord,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -68,11 +68,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(options.sqlite_lock_wait.max(options.connect_timeout));
         let connect = crate::quiet_slow_statements(connect);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.connect_timeout)
-            .connect_with(connect)
-            .await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout).connect_with(connect).await?;
         Ok(Self { pool, writers: Default::default() })
     }
 
@@ -96,8 +93,7 @@ impl SqliteStore {
 
     async fn fetch_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
         let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 AND id = ?2");
-        let row: Option<ExtensionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.map(ExtensionRow::into_record).transpose()
     }
 }
@@ -197,15 +193,11 @@ impl Store for SqliteStore {
 
     async fn schema_status(&self) -> Result<SchemaStatus> {
         let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
+            .fetch_one(&self.pool)
+            .await?;
         let applied = if exists {
-            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
-                .await?
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?
         } else {
             0
         };
@@ -232,7 +224,14 @@ impl Store for SqliteStore {
         self.create_install_impl(tenant, extension, version, files, requested, actor).await
     }
 
-    async fn add_pending_version(&self, tenant: &TenantId, extension_id: Uuid, version: &NewVersion, files: &[NewFile], actor: &str) -> Result<VersionRecord> {
+    async fn add_pending_version(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        version: &NewVersion,
+        files: &[NewFile],
+        actor: &str,
+    ) -> Result<VersionRecord> {
         self.add_pending_version_impl(tenant, extension_id, version, files, actor).await
     }
 
@@ -296,7 +295,15 @@ impl Store for SqliteStore {
         self.gc_file_blobs_impl().await
     }
 
-    async fn storage_search(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, filters: &[crate::Filter], after: Option<&str>, limit: u32) -> Result<Vec<StoredValue>> {
+    async fn storage_search(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        filters: &[crate::Filter],
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredValue>> {
         self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
     }
 
@@ -316,7 +323,14 @@ impl Store for SqliteStore {
         self.storage_export_impl(tenant, extension_id, after, limit).await
     }
 
-    async fn storage_import(&self, tenant: &TenantId, extension_id: Uuid, values: &[PortableValue], replace: bool, quota: Option<StorageQuota>) -> Result<u64> {
+    async fn storage_import(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        values: &[PortableValue],
+        replace: bool,
+        quota: Option<StorageQuota>,
+    ) -> Result<u64> {
         self.storage_import_impl(tenant, extension_id, values, replace, quota).await
     }
 
@@ -342,8 +356,7 @@ impl Store for SqliteStore {
 
     async fn find_extension_by_key(&self, tenant: &TenantId, key: &str) -> Result<Option<Extension>> {
         let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 AND extension_key = ?2");
-        let row: Option<ExtensionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(key).fetch_optional(&self.pool).await?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(key).fetch_optional(&self.pool).await?;
         row.map(ExtensionRow::into_record).transpose()
     }
 
@@ -370,16 +383,9 @@ impl Store for SqliteStore {
             "UPDATE extensions SET is_enabled = ?1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4 \
              RETURNING {EXTENSION_COLUMNS}"
         );
-        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
-            .bind(enabled)
-            .bind(now())
-            .bind(tenant.as_str())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let ext = row
-            .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?
-            .into_record()?;
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(enabled).bind(now()).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
+        let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         Self::audit_in(&mut tx, tenant, &rows::enabled_audit(&ext, enabled, actor)).await?;
         tx.commit().await?;
         Ok(ext)
@@ -394,7 +400,9 @@ impl Store for SqliteStore {
         entry: &NewAuditEntry,
     ) -> Result<Extension> {
         let mut tx = self.pool.begin().await?;
-        let sql = format!("UPDATE extensions SET status = ?3, is_enabled = ?4, updated_at = ?5 WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
+        let sql = format!(
+            "UPDATE extensions SET status = ?3, is_enabled = ?4, updated_at = ?5 WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}"
+        );
         let row: Option<ExtensionRow> = sqlx::query_as(&sql)
             .bind(tenant.as_str())
             .bind(id.to_string())
@@ -413,13 +421,8 @@ impl Store for SqliteStore {
     async fn set_extension_limits(&self, tenant: &TenantId, id: Uuid, limits: &Value, actor: &str) -> Result<Extension> {
         let mut tx = self.pool.begin().await?;
         let sql = format!("UPDATE extensions SET limits = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
-        let row: Option<ExtensionRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(id.to_string())
-            .bind(Json(limits))
-            .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row: Option<ExtensionRow> =
+            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).bind(Json(limits)).bind(now()).fetch_optional(&mut *tx).await?;
         let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         let entry = NewAuditEntry {
             actor: actor.to_owned(),
@@ -435,11 +438,8 @@ impl Store for SqliteStore {
     async fn delete_extension(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let sql = format!("DELETE FROM extensions WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
-        let row: Option<ExtensionRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
-        let ext = row
-            .ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?
-            .into_record()?;
+        let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
+        let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
         if purge {
             Self::purge_in(&mut tx, tenant, id).await?;
         }
@@ -468,7 +468,14 @@ impl Store for SqliteStore {
         self.get_many_impl(tenant, extension_id, namespace, keys).await
     }
 
-    async fn storage_set_many(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, entries: &[(String, Value)], options: SetOptions) -> Result<Vec<StoredValue>> {
+    async fn storage_set_many(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        entries: &[(String, Value)],
+        options: SetOptions,
+    ) -> Result<Vec<StoredValue>> {
         let (_turn, mut tx) = self.begin_write().await?;
         let mut stored = Vec::with_capacity(entries.len());
         for (key, value) in rows::last_wins(entries) {
@@ -536,12 +543,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
-        let found: Option<Json<Value>> =
-            sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
-                .bind(tenant.as_str())
-                .bind(extension_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let found: Option<Json<Value>> = sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(found.map(|j| j.0))
     }
 

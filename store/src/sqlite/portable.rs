@@ -60,13 +60,12 @@ impl SqliteStore {
         rows::check_portable(values)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if replace {
-            let (n, b): (i64, Option<i64>) = sqlx::query_as(
-                "SELECT count(*), sum(size_bytes) FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2",
-            )
-            .bind(tenant.as_str())
-            .bind(extension_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+            let (n, b): (i64, Option<i64>) =
+                sqlx::query_as("SELECT count(*), sum(size_bytes) FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2")
+                    .bind(tenant.as_str())
+                    .bind(extension_id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
             sqlx::query("DELETE FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2")
                 .bind(tenant.as_str())
                 .bind(extension_id.to_string())

@@ -26,7 +26,13 @@ impl SqliteStore {
     }
 
     /// One write inside `tx`, honouring `if_revision` (0: only if absent or expired).
-    pub(super) async fn set_in(tx: &mut SqliteConnection, tenant: &TenantId, key: StorageKey<'_>, value: &Value, options: SetOptions) -> Result<StoredValue> {
+    pub(super) async fn set_in(
+        tx: &mut SqliteConnection,
+        tenant: &TenantId,
+        key: StorageKey<'_>,
+        value: &Value,
+        options: SetOptions,
+    ) -> Result<StoredValue> {
         let expires_at = rows::expiry(options)?.map(ts);
         let at = now();
         let size = crate::json_size(value);
@@ -227,7 +233,14 @@ impl StorageTx for SqliteStorageTx {
 
 /// Adds to an extension's usage counters and enforces its quota (writers are serialized by
 /// SQLite's write lock). Only growth is refused.
-pub(super) async fn charge(tx: &mut SqliteConnection, tenant: &TenantId, extension_id: Uuid, keys: i64, bytes: i64, quota: Option<StorageQuota>) -> Result<()> {
+pub(super) async fn charge(
+    tx: &mut SqliteConnection,
+    tenant: &TenantId,
+    extension_id: Uuid,
+    keys: i64,
+    bytes: i64,
+    quota: Option<StorageQuota>,
+) -> Result<()> {
     if keys == 0 && bytes == 0 {
         return Ok(());
     }
