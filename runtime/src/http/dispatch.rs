@@ -20,6 +20,7 @@ use super::response_headers::{self, Refusal};
 use super::{ApiError, AppState, Authenticated};
 use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, Invocation, IsolateError};
 use crate::pool::PoolError;
+use crate::registry::RouteError;
 
 /// Largest request body passed to a handler.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,45 +39,31 @@ pub async fn dispatch(
     // already, and decoding it again would turn `%252e%252e` into `..` and let `%73ecret`
     // match `/secret`.
     let request_path = raw_endpoint_path(uri.path()).ok_or_else(|| ApiError::not_found("no such endpoint"))?;
-    let not_found = || ApiError::not_found(format!("no endpoint {method} {} in extension {}", clip(&request_path), clip(&id)));
-    let target = state.registry.dispatch_target(&who.tenant, &id).await?.ok_or_else(not_found)?;
+    let routed = state.registry.route(&who.tenant, &who.roles, &id, method.as_str(), &request_path).await.map_err(|e| match e {
+        RouteError::NotFound => ApiError::not_found(format!("no endpoint {method} {} in extension {}", clip(&request_path), clip(&id))),
+        RouteError::MethodNotAllowed => {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for {}", clip(&request_path)))
+        }
+        RouteError::Forbidden { required, extension } => {
+            ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {required:?} permission of {extension}"))
+                .with_details(json!({ "required": required }))
+        }
+        RouteError::Registry(e) => e.into(),
+    })?;
+    let (target, endpoint) = (&routed.target, &routed.endpoint);
     let ext = &target.extension;
-    let endpoints = &target.manifest.extension_points.endpoints;
-    let matched = endpoints.iter().find_map(|e| {
-        (e.method.as_str() == method.as_str()).then(|| alga_bundle::validate::match_route(&e.path, &request_path).map(|p| (e, p))).flatten()
-    });
-    let Some((endpoint, params)) = matched else {
-        if endpoints.iter().any(|e| alga_bundle::validate::match_route(&e.path, &request_path).is_some()) {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                format!("{method} is not declared for {}", clip(&request_path)),
-            ));
-        }
-        return Err(not_found());
-    };
-
-    let held = state.registry.role_permissions(&who.tenant, &who.roles).await?;
-    let mut permissions: Vec<String> = held.iter().filter(|p| p.resource == ext.key).map(|p| p.action.clone()).collect();
-    if let Some(required) = &endpoint.permission {
-        if !permissions.contains(required) {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {required:?} permission of {}", ext.key))
-                .with_details(json!({ "required": required })));
-        }
-    }
-    permissions.extend(target.granted.iter().cloned());
 
     // Read only now that the caller may call this endpoint, and never more than the limit.
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| body_too_large())?;
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
-        request: request_json(&method, &request_path, &uri, &headers, &body, params).map_err(ApiError::internal)?,
+        request: request_json(&method, &request_path, &uri, &headers, &body, routed.params).map_err(ApiError::internal)?,
         ctx: Arc::new(CtxData {
             tenant: who.tenant.to_string(),
             user: CtxUser { id: who.user.clone(), roles: who.roles.clone() },
             extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone() },
             settings: target.settings.clone(),
-            permissions,
+            permissions: routed.permissions,
         }),
         is_page: false,
     };

@@ -108,7 +108,7 @@ impl FromRequestParts<AppState> for AdminCaller {
         if who.roles.iter().any(|r| state.admin_roles.contains(r)) {
             return Ok(AdminCaller(who));
         }
-        let held = state.store.role_permissions(&who.tenant, &who.roles).await?;
+        let held = state.registry.role_permissions(&who.tenant, &who.roles).await?;
         if held.contains(&Permission::new(MANAGE.0, MANAGE.1)) {
             return Ok(AdminCaller(who));
         }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{ApiError, AppState, Authenticated};
 
 pub async fn me(State(state): State<AppState>, Authenticated(who): Authenticated) -> Result<Json<Value>, ApiError> {
-    let permissions = state.store.role_permissions(&who.tenant, &who.roles).await?;
+    let permissions = state.registry.role_permissions(&who.tenant, &who.roles).await?;
     let permissions: Vec<String> = permissions.iter().map(ToString::to_string).collect();
     Ok(Json(json!({
         "tenant": who.tenant,

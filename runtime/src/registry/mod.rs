@@ -6,6 +6,7 @@
 pub mod breaker;
 mod events;
 mod hooks;
+mod routing;
 pub mod sandbox;
 pub mod schemas;
 pub mod settings;
@@ -29,6 +30,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use events::{EventBus, LifecycleEvent, LifecycleKind};
+pub use routing::{RouteError, RoutedCall};
 pub use targets::{DispatchTarget, TARGET_TTL};
 
 /// Namespace of install ids: an install's id is derived from (tenant, manifest id), so an
@@ -237,7 +239,8 @@ impl Registry {
     }
 
     fn publish(&self, ext: &Extension, kind: LifecycleKind) {
-        // Whatever happened, what dispatch cached about the extension is stale now.
+        // Whatever happened, what dispatch cached about the extension is stale now, and so
+        // are the tenant's role permissions (approvals and uninstalls change them).
         self.targets.forget(&ext.tenant_id, ext.id);
         self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
     }

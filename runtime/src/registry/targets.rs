@@ -39,12 +39,15 @@ impl TargetCache {
     pub(super) fn new() -> Self {
         Self {
             targets: Cache::builder().max_capacity(10_000).time_to_live(TARGET_TTL).support_invalidation_closures().build(),
-            roles: Cache::builder().max_capacity(10_000).time_to_live(TARGET_TTL).build(),
+            roles: Cache::builder().max_capacity(10_000).time_to_live(TARGET_TTL).support_invalidation_closures().build(),
         }
     }
 
-    /// Forgets what is cached about one extension of a tenant.
+    /// Forgets what is cached about one extension of a tenant, and the tenant's role
+    /// permissions (the extension's own permissions come and go with it).
     pub(super) fn forget(&self, tenant: &TenantId, id: Uuid) {
+        let roles_of = tenant.clone();
+        let _ = self.roles.invalidate_entries_if(move |(t, _), _| *t == roles_of);
         let tenant = tenant.clone();
         let _ =
             self.targets.invalidate_entries_if(move |(t, _), target| *t == tenant && target.as_ref().is_none_or(|target| target.extension.id == id));
@@ -72,7 +75,8 @@ impl Registry {
         Ok(Some(Arc::new(DispatchTarget { extension: ext, manifest, granted, settings })))
     }
 
-    /// The permissions `roles` hold in the tenant, cached briefly.
+    /// The permissions `roles` hold in the tenant, cached briefly: the one door for admin
+    /// checks, `/v1/me` and routing.
     pub async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Arc<Vec<Permission>>, RegistryError> {
         let mut sorted = roles.to_vec();
         sorted.sort();
