@@ -6,6 +6,7 @@
 pub mod breaker;
 mod events;
 mod hooks;
+mod portable;
 mod routing;
 pub mod sandbox;
 pub mod schemas;
@@ -30,6 +31,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use events::{EventBus, LifecycleEvent, LifecycleKind};
+pub use portable::{ImportError, ImportReport, StorageImport};
 pub use routing::{RouteError, RoutedCall};
 pub use targets::{DispatchTarget, TARGET_TTL};
 
