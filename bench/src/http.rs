@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alga_store::{ConnectOptions, SqliteStore, Store, TenantId};
+use alga_store::{ConnectOptions, MaintenanceStore, SqliteStore, Store, TenantId};
 use anyhow::{bail, Context};
 
 use crate::BenchArgs;

@@ -127,17 +127,9 @@ pub trait StorageTx: Send {
     async fn rollback(self: Box<Self>) -> Result<()>;
 }
 
-/// The persistence the runtime needs, each operation scoped to one tenant.
+/// Installs and their versions, files, capabilities, settings and role permissions: the registry's persistence.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    fn backend(&self) -> Backend;
-
-    /// Applies the embedded migrations that are not applied yet.
-    async fn migrate(&self) -> Result<()>;
-
-    /// Reaches the database and reports whether its schema is current.
-    async fn schema_status(&self) -> Result<SchemaStatus>;
-
+pub trait RegistryStore: Send + Sync + 'static {
     /// Registers an extension and writes its `extension.registered` audit row, atomically.
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension>;
 
@@ -222,14 +214,25 @@ pub trait Store: Send + Sync + 'static {
     /// Records that an isolate started for the extension (prewarm order).
     async fn touch_extension(&self, tenant: &TenantId, id: Uuid) -> Result<()>;
 
-    /// Maintenance, not tenant-scoped: the enabled extensions of all tenants most recently
-    /// used, newest first, as (tenant, id) — for warming isolates at start.
-    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>>;
+    /// The tenant's saved settings of an extension, if any were saved.
+    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>>;
 
-    /// Maintenance, not tenant-scoped: removes file blobs that no file row refers to any
-    /// more and returns how many. Touches nothing else.
-    async fn gc_file_blobs(&self) -> Result<u64>;
+    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()>;
 
+    /// Forgets saved settings; `false` when there were none.
+    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool>;
+
+    /// Grants `permission` to the named role, creating the role and the permission when
+    /// missing. `extension_id` marks a permission an extension registered.
+    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()>;
+
+    /// The distinct permissions that any of `roles` holds in the tenant.
+    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>>;
+}
+
+/// Extensions' key-value storage: values, batches, transactions, search, history, export/import, usage and the write audit. The only role the storage ops see.
+#[async_trait]
+pub trait KvStore: Send + Sync + 'static {
     /// Reads a live (not expired) value.
     async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>>;
 
@@ -306,6 +309,39 @@ pub trait Store: Send + Sync + 'static {
     /// An extension's storage usage as counted (values stored, expired ones until swept).
     async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
 
+    /// Recomputes and records an extension's storage usage from its rows (expired values
+    /// count until the sweep removes them, as they do for quotas).
+    async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
+}
+
+/// The append-only audit log of lifecycle actions.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()>;
+
+    /// The tenant's newest audit rows first.
+    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditEntry>>;
+}
+
+/// Schema, migrations and the jobs that look across tenants (sweeps, recounts, garbage collection, prewarm order).
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations that are not applied yet.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Reaches the database and reports whether its schema is current.
+    async fn schema_status(&self) -> Result<SchemaStatus>;
+
+    /// Maintenance, not tenant-scoped: the enabled extensions of all tenants most recently
+    /// used, newest first, as (tenant, id) — for warming isolates at start.
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>>;
+
+    /// Maintenance, not tenant-scoped: removes file blobs that no file row refers to any
+    /// more and returns how many. Touches nothing else.
+    async fn gc_file_blobs(&self) -> Result<u64>;
+
     /// Maintenance, not tenant-scoped: deletes up to `limit` expired values of all tenants,
     /// crediting their usage; returns how many.
     async fn sweep_expired_storage(&self, limit: u32) -> Result<u64>;
@@ -317,31 +353,13 @@ pub trait Store: Send + Sync + 'static {
     /// Maintenance, not tenant-scoped: recounts every extension's usage from its rows;
     /// returns how many counters had drifted.
     async fn recount_all_storage_usage(&self) -> Result<u64>;
-
-    /// Recomputes and records an extension's storage usage from its rows (expired values
-    /// count until the sweep removes them, as they do for quotas).
-    async fn recount_storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage>;
-
-    /// The tenant's saved settings of an extension, if any were saved.
-    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>>;
-
-    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()>;
-
-    /// Forgets saved settings; `false` when there were none.
-    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool>;
-
-    /// Grants `permission` to the named role, creating the role and the permission when
-    /// missing. `extension_id` marks a permission an extension registered.
-    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()>;
-
-    /// The distinct permissions that any of `roles` holds in the tenant.
-    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>>;
-
-    async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()>;
-
-    /// The tenant's newest audit rows first.
-    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditEntry>>;
 }
+
+/// The persistence the runtime needs, each operation scoped to one tenant: the union of the
+/// role traits, so a backend implements each role and is a `Store` by that alone.
+pub trait Store: RegistryStore + KvStore + AuditStore + MaintenanceStore {}
+
+impl<T: RegistryStore + KvStore + AuditStore + MaintenanceStore> Store for T {}
 
 #[cfg(test)]
 mod tests {

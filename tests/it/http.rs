@@ -92,7 +92,7 @@ async fn readyz_is_unavailable_until_migrations_ran() {
     let (status, body) = call(state.clone(), "/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_error_shape(&body, "NOT_READY");
-    alga_store::Store::migrate(store.as_ref()).await.unwrap();
+    alga_store::MaintenanceStore::migrate(store.as_ref()).await.unwrap();
     assert_eq!(call(state, "/readyz", None).await.0, StatusCode::OK);
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use alga_ext::auth::TokenKeys;
 use alga_ext::http::AppState;
 use alga_ext::registry::Registry;
-use alga_store::{ConnectOptions, PgStore, SqliteStore, Store, TenantId};
+use alga_store::{ConnectOptions, MaintenanceStore, PgStore, SqliteStore, Store, TenantId};
 use sqlx::Connection;
 
 pub const SECRET: &str = "test-secret-test-secret-test-secret";

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alga_store::{StorageAuditEntry, Store, TenantId};
+use alga_store::{KvStore, StorageAuditEntry, TenantId};
 use tokio::sync::{mpsc, oneshot};
 
 /// Entries that may wait for the writer.
@@ -29,7 +29,7 @@ pub struct AuditSink {
 
 impl AuditSink {
     /// Starts the writer on `runtime`.
-    pub fn start(store: Arc<dyn Store>, runtime: &tokio::runtime::Handle) -> Arc<Self> {
+    pub fn start(store: Arc<dyn KvStore>, runtime: &tokio::runtime::Handle) -> Arc<Self> {
         let (queue, incoming) = mpsc::channel(QUEUE);
         runtime.spawn(write_batches(store, incoming));
         Arc::new(Self { queue })
@@ -51,7 +51,7 @@ impl AuditSink {
     }
 }
 
-async fn write_batches(store: Arc<dyn Store>, mut incoming: mpsc::Receiver<Message>) {
+async fn write_batches(store: Arc<dyn KvStore>, mut incoming: mpsc::Receiver<Message>) {
     while let Some(first) = incoming.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + GATHER;

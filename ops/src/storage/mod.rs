@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use alga_store::{SetOptions, StorageKey, Store, TenantId};
+use alga_store::{KvStore, SetOptions, StorageKey, TenantId};
 use deno_core::{op2, OpState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -69,7 +69,7 @@ pub const MAX_BATCH: usize = 100;
 /// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
 #[derive(Clone)]
 pub struct StorageContext {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn KvStore>,
     pub tenant: TenantId,
     pub extension_id: Uuid,
     /// The runtime that owns the database pool.

@@ -69,7 +69,7 @@ fn every_op_survives_hostile_arguments() {
     let url = format!("sqlite://{}", dir.path().join("fuzz.db").display());
     let store = server.block_on(async {
         let store = alga_store::SqliteStore::connect(&alga_store::ConnectOptions::new(url)).await.unwrap();
-        alga_store::Store::migrate(&store).await.unwrap();
+        alga_store::MaintenanceStore::migrate(&store).await.unwrap();
         store
     });
     let spawner = server.handle().clone();

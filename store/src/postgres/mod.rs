@@ -1,6 +1,6 @@
 //! The PostgreSQL store: every operation runs in a transaction scoped to its tenant by RLS.
 
-use crate::{PortableValue, StorageQuota};
+use crate::{AuditStore, KvStore, MaintenanceStore, PortableValue, RegistryStore, StorageQuota};
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::migrate::Migrator;
@@ -19,8 +19,8 @@ mod storage;
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
     Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionPage, ExtensionStatus, ListQuery,
-    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, StorageKey, StorageUsage, Store, StoreError,
-    StoredFile, StoredValue, TenantId, VersionRecord,
+    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, StorageKey, StorageUsage, StoreError, StoredFile,
+    StoredValue, TenantId, VersionRecord,
 };
 
 /// The role migrations create and the server's pooled connections switch to.
@@ -196,41 +196,7 @@ async fn tokio_timeout<T>(limit: std::time::Duration, fut: impl std::future::Fut
 }
 
 #[async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        // Migrations create tables and the app role, so they run as the connecting user, on a
-        // connection of their own; sqlx holds an advisory lock so several nodes may race here.
-        // (A one-connection pool rather than a bare connection: `Migrator::run` on `&mut
-        // PgConnection` is not `Send` enough for an `async_trait` method.)
-        let owner = PgPoolOptions::new().max_connections(1).connect_with(self.owner_options.clone()).await?;
-        let outcome = MIGRATOR.run(&owner).await;
-        owner.close().await;
-        Ok(outcome?)
-    }
-
-    async fn schema_status(&self) -> Result<SchemaStatus> {
-        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        let mut conn = self.pool.acquire().await?;
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *conn).await?;
-        let applied = if exists {
-            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&mut *conn).await?
-        } else {
-            0
-        };
-        let rls_bound_functions = sqlx::query_scalar(
-            "SELECT p.proname::text FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner \
-             WHERE p.prosecdef AND p.pronamespace = to_regnamespace(current_schema()) AND p.proname LIKE 'alga\\_%' \
-             AND NOT (r.rolsuper OR r.rolbypassrls) ORDER BY 1",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        Ok(SchemaStatus { expected, applied, rls_bound_functions })
-    }
-
+impl RegistryStore for PgStore {
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
         let mut tx = self.begin_tenant(tenant).await?;
         let ext = Self::insert_extension_in(&mut tx, tenant, new).await?;
@@ -299,76 +265,6 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
-        let found: Vec<(String, Uuid)> = sqlx::query_as("SELECT tenant_id, id FROM alga_recently_used_extensions($1)")
-            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-        found
-            .into_iter()
-            .map(|(t, id)| Ok((TenantId::parse(&t).map_err(|e| StoreError::Corrupt { table: "extensions", message: e.to_string() })?, id)))
-            .collect()
-    }
-
-    async fn gc_file_blobs(&self) -> Result<u64> {
-        self.gc_file_blobs_impl().await
-    }
-
-    async fn storage_search(
-        &self,
-        tenant: &TenantId,
-        extension_id: Uuid,
-        namespace: &str,
-        filters: &[crate::Filter],
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<StoredValue>> {
-        self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
-    }
-
-    async fn append_storage_audit(&self, tenant: &TenantId, entries: &[crate::StorageAuditEntry]) -> Result<()> {
-        self.append_storage_audit_impl(tenant, entries).await
-    }
-
-    async fn list_storage_audit(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<crate::StorageAuditEntry>> {
-        self.list_storage_audit_impl(tenant, extension_id, limit).await
-    }
-
-    async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
-        self.storage_history_impl(tenant, key, limit).await
-    }
-
-    async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
-        self.storage_export_impl(tenant, extension_id, after, limit).await
-    }
-
-    async fn storage_import(
-        &self,
-        tenant: &TenantId,
-        extension_id: Uuid,
-        values: &[PortableValue],
-        replace: bool,
-        quota: Option<StorageQuota>,
-    ) -> Result<u64> {
-        self.storage_import_impl(tenant, extension_id, values, replace, quota).await
-    }
-
-    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
-        self.storage_usage_impl(tenant, extension_id).await
-    }
-
-    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
-        self.sweep_expired_storage_impl(limit).await
-    }
-
-    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64> {
-        self.delete_orphaned_storage_impl(retention).await
-    }
-
-    async fn recount_all_storage_usage(&self) -> Result<u64> {
-        self.recount_all_storage_usage_impl().await
     }
 
     async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
@@ -465,6 +361,112 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found: Option<Json<Value>> = sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2")
+            .bind(tenant.as_str())
+            .bind(extension_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(found.map(|j| j.0))
+    }
+
+    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        sqlx::query(
+            "INSERT INTO extension_settings (extension_id, tenant_id, settings) VALUES ($1, $2, $3) \
+             ON CONFLICT (extension_id, tenant_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()",
+        )
+        .bind(extension_id)
+        .bind(tenant.as_str())
+        .bind(Json(settings))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let done = sqlx::query("DELETE FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2")
+            .bind(tenant.as_str())
+            .bind(extension_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        Self::grant_in(&mut tx, tenant, role, permission, extension_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT p.resource, p.action FROM roles r \
+             JOIN role_permissions rp ON rp.role_id = r.id AND rp.tenant_id = r.tenant_id \
+             JOIN permissions p ON p.id = rp.permission_id AND p.tenant_id = r.tenant_id \
+             WHERE r.tenant_id = $1 AND r.name = ANY($2) ORDER BY 1, 2",
+        )
+        .bind(tenant.as_str())
+        .bind(roles)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(found.into_iter().map(|(r, a)| Permission::new(r, a)).collect())
+    }
+}
+
+#[async_trait]
+impl KvStore for PgStore {
+    async fn storage_search(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        filters: &[crate::Filter],
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredValue>> {
+        self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
+    }
+
+    async fn append_storage_audit(&self, tenant: &TenantId, entries: &[crate::StorageAuditEntry]) -> Result<()> {
+        self.append_storage_audit_impl(tenant, entries).await
+    }
+
+    async fn list_storage_audit(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<crate::StorageAuditEntry>> {
+        self.list_storage_audit_impl(tenant, extension_id, limit).await
+    }
+
+    async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
+        self.storage_history_impl(tenant, key, limit).await
+    }
+
+    async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
+        self.storage_export_impl(tenant, extension_id, after, limit).await
+    }
+
+    async fn storage_import(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        values: &[PortableValue],
+        replace: bool,
+        quota: Option<StorageQuota>,
+    ) -> Result<u64> {
+        self.storage_import_impl(tenant, extension_id, values, replace, quota).await
+    }
+
+    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
+        self.storage_usage_impl(tenant, extension_id).await
+    }
+
     async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
         let mut tx = self.begin_tenant(tenant).await?;
         let found = Self::get_in(&mut tx, tenant, key).await?;
@@ -559,67 +561,10 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(StorageUsage { key_count, bytes })
     }
+}
 
-    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        let found: Option<Json<Value>> = sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2")
-            .bind(tenant.as_str())
-            .bind(extension_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(found.map(|j| j.0))
-    }
-
-    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        sqlx::query(
-            "INSERT INTO extension_settings (extension_id, tenant_id, settings) VALUES ($1, $2, $3) \
-             ON CONFLICT (extension_id, tenant_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()",
-        )
-        .bind(extension_id)
-        .bind(tenant.as_str())
-        .bind(Json(settings))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        let done = sqlx::query("DELETE FROM extension_settings WHERE tenant_id = $1 AND extension_id = $2")
-            .bind(tenant.as_str())
-            .bind(extension_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        Self::grant_in(&mut tx, tenant, role, permission, extension_id).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        let found: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT p.resource, p.action FROM roles r \
-             JOIN role_permissions rp ON rp.role_id = r.id AND rp.tenant_id = r.tenant_id \
-             JOIN permissions p ON p.id = rp.permission_id AND p.tenant_id = r.tenant_id \
-             WHERE r.tenant_id = $1 AND r.name = ANY($2) ORDER BY 1, 2",
-        )
-        .bind(tenant.as_str())
-        .bind(roles)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(found.into_iter().map(|(r, a)| Permission::new(r, a)).collect())
-    }
-
+#[async_trait]
+impl AuditStore for PgStore {
     async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
         let mut tx = self.begin_tenant(tenant).await?;
         Self::audit_in(&mut tx, tenant, entry).await?;
@@ -640,5 +585,69 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         found.into_iter().map(AuditRow::into_record).collect()
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        // Migrations create tables and the app role, so they run as the connecting user, on a
+        // connection of their own; sqlx holds an advisory lock so several nodes may race here.
+        // (A one-connection pool rather than a bare connection: `Migrator::run` on `&mut
+        // PgConnection` is not `Send` enough for an `async_trait` method.)
+        let owner = PgPoolOptions::new().max_connections(1).connect_with(self.owner_options.clone()).await?;
+        let outcome = MIGRATOR.run(&owner).await;
+        owner.close().await;
+        Ok(outcome?)
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let mut conn = self.pool.acquire().await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *conn).await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&mut *conn).await?
+        } else {
+            0
+        };
+        let rls_bound_functions = sqlx::query_scalar(
+            "SELECT p.proname::text FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner \
+             WHERE p.prosecdef AND p.pronamespace = to_regnamespace(current_schema()) AND p.proname LIKE 'alga\\_%' \
+             AND NOT (r.rolsuper OR r.rolbypassrls) ORDER BY 1",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(SchemaStatus { expected, applied, rls_bound_functions })
+    }
+
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
+        let found: Vec<(String, Uuid)> = sqlx::query_as("SELECT tenant_id, id FROM alga_recently_used_extensions($1)")
+            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        found
+            .into_iter()
+            .map(|(t, id)| Ok((TenantId::parse(&t).map_err(|e| StoreError::Corrupt { table: "extensions", message: e.to_string() })?, id)))
+            .collect()
+    }
+
+    async fn gc_file_blobs(&self) -> Result<u64> {
+        self.gc_file_blobs_impl().await
+    }
+
+    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
+        self.sweep_expired_storage_impl(limit).await
+    }
+
+    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64> {
+        self.delete_orphaned_storage_impl(retention).await
+    }
+
+    async fn recount_all_storage_usage(&self) -> Result<u64> {
+        self.recount_all_storage_usage_impl().await
     }
 }

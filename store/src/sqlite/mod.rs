@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use crate::{PortableValue, StorageQuota};
+use crate::{AuditStore, KvStore, MaintenanceStore, PortableValue, RegistryStore, StorageQuota};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -25,8 +25,8 @@ mod storage;
 use crate::rows::{self, AuditRow, ExtensionRow, StoredValueRow};
 use crate::{
     Approval, AuditEntry, Backend, CapabilityGrant, ConnectOptions, Extension, ExtensionFilter, ExtensionPage, ExtensionStatus, ListQuery,
-    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, StorageKey, StorageUsage, Store, StoreError,
-    StoredFile, StoredValue, TenantId, VersionRecord,
+    NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, SchemaStatus, SetOptions, StorageKey, StorageUsage, StoreError, StoredFile,
+    StoredValue, TenantId, VersionRecord,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -181,29 +181,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn schema_status(&self) -> Result<SchemaStatus> {
-        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
-            .fetch_one(&self.pool)
-            .await?;
-        let applied = if exists {
-            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?
-        } else {
-            0
-        };
-        Ok(SchemaStatus { expected, applied, rls_bound_functions: Vec::new() })
-    }
-
+impl RegistryStore for SqliteStore {
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
         let mut tx = self.pool.begin().await?;
         let ext = Self::insert_extension_in(&mut tx, tenant, new).await?;
@@ -271,83 +249,6 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
-        let found: Vec<(String, String)> = sqlx::query_as(
-            "SELECT tenant_id, id FROM extensions WHERE is_enabled AND status = 'installed' \
-             AND last_used_at IS NOT NULL ORDER BY last_used_at DESC LIMIT ?1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        let corrupt = |message: String| StoreError::Corrupt { table: "extensions", message };
-        found
-            .into_iter()
-            .map(|(t, id)| {
-                let tenant = TenantId::parse(&t).map_err(|e| corrupt(e.to_string()))?;
-                Ok((tenant, Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?))
-            })
-            .collect()
-    }
-
-    async fn gc_file_blobs(&self) -> Result<u64> {
-        self.gc_file_blobs_impl().await
-    }
-
-    async fn storage_search(
-        &self,
-        tenant: &TenantId,
-        extension_id: Uuid,
-        namespace: &str,
-        filters: &[crate::Filter],
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<StoredValue>> {
-        self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
-    }
-
-    async fn append_storage_audit(&self, tenant: &TenantId, entries: &[crate::StorageAuditEntry]) -> Result<()> {
-        self.append_storage_audit_impl(tenant, entries).await
-    }
-
-    async fn list_storage_audit(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<crate::StorageAuditEntry>> {
-        self.list_storage_audit_impl(tenant, extension_id, limit).await
-    }
-
-    async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
-        self.storage_history_impl(tenant, key, limit).await
-    }
-
-    async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
-        self.storage_export_impl(tenant, extension_id, after, limit).await
-    }
-
-    async fn storage_import(
-        &self,
-        tenant: &TenantId,
-        extension_id: Uuid,
-        values: &[PortableValue],
-        replace: bool,
-        quota: Option<StorageQuota>,
-    ) -> Result<u64> {
-        self.storage_import_impl(tenant, extension_id, values, replace, quota).await
-    }
-
-    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
-        self.storage_usage_impl(tenant, extension_id).await
-    }
-
-    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
-        self.sweep_expired_storage_impl(limit).await
-    }
-
-    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64> {
-        self.delete_orphaned_storage_impl(retention).await
-    }
-
-    async fn recount_all_storage_usage(&self) -> Result<u64> {
-        self.recount_all_storage_usage_impl().await
     }
 
     async fn get_extension(&self, tenant: &TenantId, id: Uuid) -> Result<Option<Extension>> {
@@ -448,6 +349,107 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
+        let found: Option<Json<Value>> = sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.map(|j| j.0))
+    }
+
+    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO extension_settings (extension_id, tenant_id, settings, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (extension_id, tenant_id) \
+             DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+        )
+        .bind(extension_id.to_string())
+        .bind(tenant.as_str())
+        .bind(Json(settings))
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::grant_in(&mut tx, tenant, role, permission, extension_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>> {
+        // SQLite has no array binds; json_each turns one JSON array parameter into rows.
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT p.resource, p.action FROM roles r \
+             JOIN role_permissions rp ON rp.role_id = r.id AND rp.tenant_id = r.tenant_id \
+             JOIN permissions p ON p.id = rp.permission_id AND p.tenant_id = r.tenant_id \
+             WHERE r.tenant_id = ?1 AND r.name IN (SELECT value FROM json_each(?2)) ORDER BY 1, 2",
+        )
+        .bind(tenant.as_str())
+        .bind(Json(roles))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(found.into_iter().map(|(r, a)| Permission::new(r, a)).collect())
+    }
+}
+
+#[async_trait]
+impl KvStore for SqliteStore {
+    async fn storage_search(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        namespace: &str,
+        filters: &[crate::Filter],
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredValue>> {
+        self.storage_search_impl(tenant, extension_id, namespace, filters, after, limit).await
+    }
+
+    async fn append_storage_audit(&self, tenant: &TenantId, entries: &[crate::StorageAuditEntry]) -> Result<()> {
+        self.append_storage_audit_impl(tenant, entries).await
+    }
+
+    async fn list_storage_audit(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<crate::StorageAuditEntry>> {
+        self.list_storage_audit_impl(tenant, extension_id, limit).await
+    }
+
+    async fn storage_history(&self, tenant: &TenantId, key: StorageKey<'_>, limit: u32) -> Result<Vec<crate::HistoryEntry>> {
+        self.storage_history_impl(tenant, key, limit).await
+    }
+
+    async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>> {
+        self.storage_export_impl(tenant, extension_id, after, limit).await
+    }
+
+    async fn storage_import(
+        &self,
+        tenant: &TenantId,
+        extension_id: Uuid,
+        values: &[PortableValue],
+        replace: bool,
+        quota: Option<StorageQuota>,
+    ) -> Result<u64> {
+        self.storage_import_impl(tenant, extension_id, values, replace, quota).await
+    }
+
+    async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
+        self.storage_usage_impl(tenant, extension_id).await
+    }
+
     async fn storage_get(&self, tenant: &TenantId, key: StorageKey<'_>) -> Result<Option<StoredValue>> {
         Self::get_in(&self.pool, tenant, key).await
     }
@@ -541,62 +543,10 @@ impl Store for SqliteStore {
         .await?;
         Ok(StorageUsage { key_count, bytes })
     }
+}
 
-    async fn get_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Option<Value>> {
-        let found: Option<Json<Value>> = sqlx::query_scalar("SELECT settings FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
-            .bind(tenant.as_str())
-            .bind(extension_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(found.map(|j| j.0))
-    }
-
-    async fn put_settings(&self, tenant: &TenantId, extension_id: Uuid, settings: &Value) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO extension_settings (extension_id, tenant_id, settings, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (extension_id, tenant_id) \
-             DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
-        )
-        .bind(extension_id.to_string())
-        .bind(tenant.as_str())
-        .bind(Json(settings))
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn delete_settings(&self, tenant: &TenantId, extension_id: Uuid) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM extension_settings WHERE tenant_id = ?1 AND extension_id = ?2")
-            .bind(tenant.as_str())
-            .bind(extension_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        Self::grant_in(&mut tx, tenant, role, permission, extension_id).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>> {
-        // SQLite has no array binds; json_each turns one JSON array parameter into rows.
-        let found: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT p.resource, p.action FROM roles r \
-             JOIN role_permissions rp ON rp.role_id = r.id AND rp.tenant_id = r.tenant_id \
-             JOIN permissions p ON p.id = rp.permission_id AND p.tenant_id = r.tenant_id \
-             WHERE r.tenant_id = ?1 AND r.name IN (SELECT value FROM json_each(?2)) ORDER BY 1, 2",
-        )
-        .bind(tenant.as_str())
-        .bind(Json(roles))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(found.into_iter().map(|(r, a)| Permission::new(r, a)).collect())
-    }
-
+#[async_trait]
+impl AuditStore for SqliteStore {
     async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::audit_in(&mut tx, tenant, entry).await?;
@@ -615,5 +565,64 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         found.into_iter().map(AuditRow::into_record).collect()
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
+            .fetch_one(&self.pool)
+            .await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?
+        } else {
+            0
+        };
+        Ok(SchemaStatus { expected, applied, rls_bound_functions: Vec::new() })
+    }
+
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, id FROM extensions WHERE is_enabled AND status = 'installed' \
+             AND last_used_at IS NOT NULL ORDER BY last_used_at DESC LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let corrupt = |message: String| StoreError::Corrupt { table: "extensions", message };
+        found
+            .into_iter()
+            .map(|(t, id)| {
+                let tenant = TenantId::parse(&t).map_err(|e| corrupt(e.to_string()))?;
+                Ok((tenant, Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?))
+            })
+            .collect()
+    }
+
+    async fn gc_file_blobs(&self) -> Result<u64> {
+        self.gc_file_blobs_impl().await
+    }
+
+    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
+        self.sweep_expired_storage_impl(limit).await
+    }
+
+    async fn delete_orphaned_storage(&self, retention: std::time::Duration) -> Result<u64> {
+        self.delete_orphaned_storage_impl(retention).await
+    }
+
+    async fn recount_all_storage_usage(&self) -> Result<u64> {
+        self.recount_all_storage_usage_impl().await
     }
 }
