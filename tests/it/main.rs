@@ -5,6 +5,7 @@
 //! drops it afterwards, so tests run in parallel without colliding. Tests fail, never skip,
 //! when PostgreSQL is unreachable.
 
+mod approvals;
 mod archives;
 mod bad_bundles;
 mod cli;

@@ -151,6 +151,15 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         let not_found = || StoreError::NotFound { entity: "pending version", id: version_id.to_string() };
         let at = now();
+        // As on PostgreSQL: the extension as it was, read before anything changes.
+        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 AND id = ?2");
+        let before = sqlx::query_as::<_, ExtensionRow>(&sql)
+            .bind(tenant.as_str())
+            .bind(extension_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(not_found)?
+            .into_record()?;
         sqlx::query("UPDATE extension_versions SET state = 'retired' WHERE tenant_id = ?1 AND extension_id = ?2 AND state = 'active'")
             .bind(tenant.as_str())
             .bind(extension_id.to_string())
@@ -168,14 +177,6 @@ impl SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
         let version = row.ok_or_else(not_found)?.into_record()?;
-        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE tenant_id = ?1 AND id = ?2");
-        let before = sqlx::query_as::<_, ExtensionRow>(&sql)
-            .bind(tenant.as_str())
-            .bind(extension_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(not_found)?
-            .into_record()?;
         let new_version = NewVersion {
             id: version.id,
             version: version.version.clone(),
