@@ -1,6 +1,6 @@
 //! Approving a version, at the store: the two backends must agree on what a refused approval
 //! leaves behind — nothing, and no lock. (SQLite used to retire the active version before it
-//! looked for the extension, PostgreSQL after; both now read it first.)
+//! read the extension, PostgreSQL to read it first; both read it first now.)
 
 use std::time::Duration;
 
