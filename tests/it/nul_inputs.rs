@@ -6,7 +6,8 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use crate::dispatch::send;
-use crate::storage_ops::{bundle, jsonl};
+use crate::storage_admin::jsonl;
+use crate::storage_ops::bundle;
 use crate::support::{admin_token, TestStore};
 
 fn nested(levels: usize) -> Value {
