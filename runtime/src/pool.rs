@@ -108,7 +108,15 @@ impl IsolatePool {
     /// Builds the pool and subscribes it to the registry's lifecycle events. Must be called
     /// inside a tokio runtime.
     pub fn new(registry: Arc<Registry>, config: PoolConfig) -> Arc<Self> {
-        let cache = Cache::builder().max_capacity(config.max_live).time_to_idle(config.idle_ttl).support_invalidation_closures().build();
+        // Least recently used goes first. (moka's default, TinyLFU, may refuse to admit a new
+        // entry at capacity: a new extension's isolate would then be built and dropped on
+        // every request, with whatever it left running.)
+        let cache = Cache::builder()
+            .max_capacity(config.max_live)
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .time_to_idle(config.idle_ttl)
+            .support_invalidation_closures()
+            .build();
         // Idle isolate threads keep blank isolates with these limits ready for cold starts.
         crate::isolate::prepare_blanks((config.blanks > 0).then_some(config.limits), config.blanks);
         let pool = Arc::new(Self { cache, registry, config, reserved: Default::default(), building: Default::default() });

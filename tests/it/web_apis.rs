@@ -124,6 +124,12 @@ export async function webApis() {
 
   const order = [];
   setTimeout(() => order.push("timer"), 0);
+  // Cleared timers never fire (setTimeout answers a number, as on the web).
+  const cleared = setTimeout(() => order.push("cleared timeout"), 1);
+  clearTimeout(cleared);
+  const interval = setInterval(() => order.push("cleared interval"), 1);
+  clearInterval(interval);
+  order.push(typeof cleared);
   queueMicrotask(() => order.push("microtask"));
   order.push("sync");
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -165,7 +171,7 @@ async fn web_crypto_events_and_abort_signals_work_in_handlers() {
                 "timedOut": "TimeoutError", "already": "AbortError", "anyAborted": true
             },
             "events": { "notCancelled": true, "cancelled": true },
-            "order": ["sync", "microtask", "timer"],
+            "order": ["number", "sync", "microtask", "timer"],
             "performance": true
         })
     );

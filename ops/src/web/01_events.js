@@ -7,26 +7,30 @@ const core = globalThis.Deno.core;
 // Pending timers live outside the V8 heap (deno_core keeps them in Rust), so the heap limit
 // does not bound them: an isolate may hold at most this many at once.
 const MAX_PENDING_TIMERS = 10000;
-const pendingTimers = new Set();
+// deno_core's timers are objects; the web's are numbers. Pending ones by their number.
+const pendingTimers = new Map();
+let nextTimerId = 1;
 
 // Schedules `callback` after `delay` ms (every `delay` ms when `repeat`), counted against
-// the isolate's cap; a one-shot timer stops counting when it fires.
+// the isolate's cap; a one-shot timer stops counting when it fires. Answers its number.
 function createTimer(callback, delay, repeat) {
   if (pendingTimers.size >= MAX_PENDING_TIMERS) {
     throw new RangeError(`too many pending timers: at most ${MAX_PENDING_TIMERS} may wait at once`);
   }
-  let id = 0;
+  const id = nextTimerId++;
   const run = repeat ? callback : () => {
     pendingTimers.delete(id);
     callback();
   };
-  id = core.createTimer(run, delay, undefined, repeat, true);
-  pendingTimers.add(id);
+  pendingTimers.set(id, core.createTimer(run, delay, undefined, repeat, true));
   return id;
 }
 
 function cancelTimer(id) {
-  if (pendingTimers.delete(id)) core.cancelTimer(id);
+  const timer = pendingTimers.get(id);
+  if (timer === undefined) return;
+  pendingTimers.delete(id);
+  core.cancelTimer(timer);
 }
 
 class DOMException extends Error {

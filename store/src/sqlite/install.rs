@@ -91,7 +91,7 @@ impl SqliteStore {
         requested: &[Permission],
         actor: &str,
     ) -> Result<Extension> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let ext = Self::insert_extension_in(&mut tx, tenant, new).await?;
         Self::insert_version(&mut tx, tenant, ext.id, version, files).await?;
         Self::set_capabilities(&mut tx, tenant, ext.id, requested, &[]).await?;
@@ -108,7 +108,7 @@ impl SqliteStore {
         files: &[NewFile],
         actor: &str,
     ) -> Result<VersionRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let status: Option<String> = sqlx::query_scalar("UPDATE extensions SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 RETURNING status")
             .bind(tenant.as_str())
             .bind(extension_id.to_string())
@@ -148,7 +148,7 @@ impl SqliteStore {
         approval: &Approval,
         actor: &str,
     ) -> Result<Extension> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let not_found = || StoreError::NotFound { entity: "pending version", id: version_id.to_string() };
         let at = now();
         // As on PostgreSQL: the extension as it was, read before anything changes.

@@ -1,7 +1,8 @@
 //! The SQLite store, the embedded default: every statement names its tenant itself.
 //!
-//! Multi-statement transactions start with their write, so SQLite takes the write lock at
-//! once (waiting up to the busy timeout) instead of failing a read-to-write upgrade.
+//! Multi-statement write transactions begin `IMMEDIATE`, so SQLite takes the write lock at
+//! once (waiting up to the busy timeout) instead of failing a read-to-write upgrade when
+//! another connection wrote meanwhile (a deferred transaction that reads first would).
 
 use std::str::FromStr;
 
@@ -183,7 +184,7 @@ impl SqliteStore {
 #[async_trait]
 impl RegistryStore for SqliteStore {
     async fn insert_extension(&self, tenant: &TenantId, new: &NewExtension, actor: &str) -> Result<Extension> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let ext = Self::insert_extension_in(&mut tx, tenant, new).await?;
         Self::audit_in(&mut tx, tenant, &rows::registered_audit(new, actor)).await?;
         tx.commit().await?;
@@ -279,7 +280,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn set_extension_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let sql = format!(
             "UPDATE extensions SET is_enabled = ?1, updated_at = ?2 WHERE tenant_id = ?3 AND id = ?4 \
              RETURNING {EXTENSION_COLUMNS}"
@@ -300,7 +301,7 @@ impl RegistryStore for SqliteStore {
         enabled: bool,
         entry: &NewAuditEntry,
     ) -> Result<Extension> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let sql = format!(
             "UPDATE extensions SET status = ?3, is_enabled = ?4, updated_at = ?5 WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}"
         );
@@ -320,7 +321,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn set_extension_limits(&self, tenant: &TenantId, id: Uuid, limits: &Value, actor: &str) -> Result<Extension> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let sql = format!("UPDATE extensions SET limits = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
         let row: Option<ExtensionRow> =
             sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).bind(Json(limits)).bind(now()).fetch_optional(&mut *tx).await?;
@@ -337,7 +338,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn delete_extension(&self, tenant: &TenantId, id: Uuid, purge: bool, actor: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let sql = format!("DELETE FROM extensions WHERE tenant_id = ?1 AND id = ?2 RETURNING {EXTENSION_COLUMNS}");
         let row: Option<ExtensionRow> = sqlx::query_as(&sql).bind(tenant.as_str()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
         let ext = row.ok_or_else(|| StoreError::NotFound { entity: "extension", id: id.to_string() })?.into_record()?;
@@ -383,7 +384,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn grant_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Self::grant_in(&mut tx, tenant, role, permission, extension_id).await?;
         tx.commit().await?;
         Ok(())
@@ -548,7 +549,7 @@ impl KvStore for SqliteStore {
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Self::audit_in(&mut tx, tenant, entry).await?;
         tx.commit().await?;
         Ok(())
