@@ -45,8 +45,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Ok(axum::extract::Query(pairs)) = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
-            refuse_nul(pairs.iter())?;
+        // A NUL can only arrive percent-encoded; only then are the pairs decoded to name it.
+        if parts.uri.query().is_some_and(encoded_nul) {
+            if let Ok(axum::extract::Query(pairs)) = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+                refuse_nul(pairs.iter())?;
+            }
         }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
@@ -63,8 +66,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Ok(axum::extract::Path(pairs)) = axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state).await {
-            refuse_nul(pairs.iter())?;
+        if encoded_nul(parts.uri.path()) {
+            if let Ok(axum::extract::Path(pairs)) = axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state).await {
+                refuse_nul(pairs.iter())?;
+            }
         }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
@@ -85,6 +90,12 @@ fn refuse_nul<'a>(mut pairs: impl Iterator<Item = &'a (String, String)>) -> Resu
         }
         None => Ok(()),
     }
+}
+
+/// Whether URI text holds a percent-encoded NUL (`%00`): a raw one is not valid in a URI, so
+/// this is the only way one reaches a decoded parameter.
+fn encoded_nul(text: &str) -> bool {
+    text.as_bytes().windows(3).any(|w| w == b"%00")
 }
 
 /// A parameter name as it may be echoed: without NUL, at most 64 characters.
