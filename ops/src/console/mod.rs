@@ -166,7 +166,9 @@ fn op_console_write(state: &mut OpState, level: u32, #[string] message: &str) {
         metrics::counter!("alga_extension_log_lines_dropped_total").increment(1);
         return;
     }
-    let message = escape_controls(&truncate(message, MAX_MESSAGE_BYTES)).into_owned();
+    // Borrowed all the way unless the text had to be cut or escaped.
+    let cut = truncate(message, MAX_MESSAGE_BYTES);
+    let message = escape_controls(&cut);
     let verdict = state.borrow_mut::<LogBudget>().admit(message.len(), &limits, now);
     let (level, message) = match verdict {
         Verdict::Write => (
@@ -176,7 +178,7 @@ fn op_console_write(state: &mut OpState, level: u32, #[string] message: &str) {
                 3 => LogLevel::Error,
                 _ => LogLevel::Info,
             },
-            message.as_str(),
+            message.as_ref(),
         ),
         Verdict::Truncate(notice) => {
             metrics::counter!("alga_extension_log_lines_dropped_total").increment(1);
