@@ -1,6 +1,6 @@
 // attack: NUL in list prefixes, cursors, search values, keys and values, and values nested too deep to re-import (PostgreSQL answered 500; exports failed to re-import)
 // expect: 200
-// body: {"prefix":"VALIDATION_FAILED","cursor":"VALIDATION_FAILED","search":"VALIDATION_FAILED","searchCursor":"VALIDATION_FAILED","key":"VALIDATION_FAILED","value":"VALIDATION_FAILED","objectKey":"VALIDATION_FAILED","deep":"VALIDATION_FAILED","batch":"VALIDATION_FAILED","fine":1}
+// body: {"prefix":"VALIDATION_FAILED","cursor":"VALIDATION_FAILED","search":"VALIDATION_FAILED","searchCursor":"VALIDATION_FAILED","key":"VALIDATION_FAILED","value":"VALIDATION_FAILED","objectKey":"VALIDATION_FAILED","deep":"VALIDATION_FAILED","batch":"VALIDATION_FAILED","fine":1,"written":[null,null,null]}
 export async function attack(request, ctx) {
   const s = ctx.storage;
   const code = async (f) => {
@@ -28,6 +28,8 @@ export async function attack(request, ctx) {
       deep: await code(() => s.set("deep", deep)),
       batch: await code(() => s.setBatch({ a: 1, b: "\u0000" })),
       fine: (await s.getEntry("fine")).revision,
+      // Nothing a refused write named was stored.
+      written: [await s.get("k"), await s.get("deep"), await s.get("a")],
     },
   };
 }

@@ -37,7 +37,8 @@ async fn refused_everywhere(db: TestStore) {
     let (_, _, read) = send(&state, Method::GET, "/api/extensions/com.example.kv/kv/deep", &globex, None).await;
     assert_eq!(read, json!({ "value": deepest }));
 
-    // Import: NUL in a value or key, or a value too deep, names the line.
+    // Import: NUL in a value or key, or a value too deep, names the line and writes nothing.
+    let (_, _, imported) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{target}/storage"), &globex, "").await;
     for line in [
         json!({ "namespace": "", "key": "a", "value": { "t": "x\u{0}y" }, "revision": 1 }).to_string(),
         json!({ "namespace": "", "key": "a\u{0}", "value": 1, "revision": 1 }).to_string(),
@@ -48,10 +49,16 @@ async fn refused_everywhere(db: TestStore) {
         assert!(body.contains("IMPORT_INVALID") && body.contains("line 1"), "{body}");
     }
 
-    // Settings.
+    let (_, _, after) = jsonl(&state, Method::GET, &format!("/admin/v1/extensions/{target}/storage"), &globex, "").await;
+    assert_eq!(after, imported, "refused imports wrote nothing");
+
+    // Settings: refused, and the saved settings stay as they were.
+    let settings_path = format!("/admin/v1/extensions/{source}/settings");
+    let saved = send(&state, Method::GET, &settings_path, &acme, None).await.2;
     let (status, _, body) =
         send(&state, Method::PUT, &format!("/admin/v1/extensions/{source}/settings"), &acme, Some(json!({ "apiKey": "a\u{0}b" }))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("SETTINGS_INVALID")), "{body}");
+    assert_eq!(send(&state, Method::GET, &settings_path, &acme, None).await.2, saved, "refused settings wrote nothing");
 
     // Admin list filters.
     let (status, _, body) = send(&state, Method::GET, "/admin/v1/extensions?name=a%00b", &acme, None).await;
