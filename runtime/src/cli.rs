@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fairness;
+mod ui;
 pub use fairness::FairnessArgs;
+pub use ui::UiArgs;
 
 /// The Alga extension runtime: runs tenant extensions in V8 isolates behind an HTTP API.
 #[derive(Debug, Parser)]
@@ -221,6 +223,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub host_api: HostApiArgs,
+
+    #[command(flatten)]
+    pub ui: UiArgs,
 
     #[command(flatten)]
     pub bundles: BundleArgs,

@@ -13,6 +13,7 @@ mod me;
 mod metrics;
 pub mod response_headers;
 mod storage_io;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,10 @@ pub struct AppState {
     /// Roles that hold `extension:manage` in every tenant without an RBAC grant.
     pub admin_roles: Arc<Vec<String>>,
     pub pool: Arc<IsolatePool>,
+    /// How long a data widget's handler has (`--widget-timeout`).
+    pub widget_budget: Duration,
+    /// The Content-Security-Policy of handler-rendered pages, `frame-ancestors` included.
+    pub page_csp: Arc<str>,
 }
 
 impl AppState {
@@ -53,7 +58,27 @@ impl AppState {
 
     pub fn with_pool(registry: Arc<Registry>, tokens: TokenKeys, admin_roles: Vec<String>, pool: PoolConfig) -> Self {
         let pool = IsolatePool::new(registry.clone(), pool);
-        Self { store: registry.store().clone(), tokens: Arc::new(tokens), registry, admin_roles: Arc::new(admin_roles), pool }
+        Self {
+            store: registry.store().clone(),
+            tokens: Arc::new(tokens),
+            registry,
+            admin_roles: Arc::new(admin_roles),
+            pool,
+            widget_budget: ui::WIDGET_BUDGET,
+            page_csp: format!("{}; frame-ancestors 'self'", ui::PAGE_CSP).into(),
+        }
+    }
+
+    /// Sets how long a data widget's handler has before it is reported as failed.
+    pub fn with_widget_budget(mut self, budget: Duration) -> Self {
+        self.widget_budget = budget;
+        self
+    }
+
+    /// Sets the Content-Security-Policy of handler-rendered pages.
+    pub fn with_page_csp(mut self, csp: impl Into<Arc<str>>) -> Self {
+        self.page_csp = csp.into();
+        self
     }
 }
 
@@ -69,6 +94,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/me", get(me::me))
         .route("/schemas/manifest.json", get(admin::manifest_schema))
         .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch))
+        .route("/api/ui/navigation", get(ui::navigation))
+        .route("/api/ui/dashboard", get(ui::dashboard))
+        .route("/api/ui/dashboard/{id}/{widget}", get(ui::widget))
+        .route("/api/ui/pages/{id}/{*path}", get(ui::page))
+        .route("/api/ui/apiproxy/{id}", post(ui::apiproxy))
+        .route("/ext-pages/{id}/{*path}", get(ui::render_page))
         .route("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list))
         .route("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall))
         .route("/admin/v1/extensions/{id}/approve", post(admin::approve))
