@@ -305,6 +305,7 @@ async fn repeated_limit_hits_suspend_the_extension_in_that_tenant() {
     assert!(body["error"]["details"]["since"].is_string(), "{body}");
     let (_, _, detail) = send(&state, Method::GET, &format!("/admin/v1/extensions/{id}"), &evil, None).await;
     assert_eq!((detail["extension"]["status"].as_str(), detail["extension"]["enabled"].as_bool()), (Some("suspended"), Some(false)));
+    assert_eq!(detail["suspension"]["reason"], "repeated EXTENSION_CPU_LIMIT failures", "{detail}");
     let audit = db.store.list_audit(&crate::support::tenant("evil"), 10).await.unwrap();
     let suspended = audit.iter().find(|a| a.action == "extension.suspended").expect("audited");
     assert_eq!(suspended.actor, "runtime:circuit-breaker");

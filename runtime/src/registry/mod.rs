@@ -310,7 +310,14 @@ impl Registry {
             }
             _ => None,
         };
-        Ok(ExtensionDetail { extension, capabilities, versions, pending_update })
+        let suspension = match extension.status {
+            ExtensionStatus::Suspended => {
+                let (reason, since) = self.suspension(tenant, &extension).await?;
+                Some(Suspension { reason, since })
+            }
+            _ => None,
+        };
+        Ok(ExtensionDetail { extension, capabilities, versions, pending_update, suspension })
     }
 
     /// Approves the pending version (first install or update), granting `permissions`
@@ -445,6 +452,15 @@ pub struct ExtensionDetail {
     pub capabilities: Vec<CapabilityGrant>,
     pub versions: Vec<VersionRecord>,
     pub pending_update: Option<PendingUpdate>,
+    /// Why and since when the circuit breaker keeps it switched off, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<Suspension>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Suspension {
+    pub reason: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
