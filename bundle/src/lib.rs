@@ -125,7 +125,9 @@ pub fn inspect_files(files: Files, signature: Option<&BundleSignature>, options:
     Ok(Inspection { manifest, manifest_json, files, bundle_hash, signer, warnings })
 }
 
-fn asset_matcher(globs: &[String]) -> globset::GlobSet {
+/// The set of a manifest's `assets` globs: which bundle files are static assets, served
+/// to pages as they are and never loaded as server code.
+pub fn asset_matcher(globs: &[String]) -> globset::GlobSet {
     let mut builder = globset::GlobSetBuilder::new();
     for glob in globs {
         // Invalid globs were reported by manifest validation already.

@@ -272,6 +272,18 @@ impl Manifest {
         let endpoints = ep.endpoints.iter().enumerate().map(|(i, e)| (format!("/extensionPoints/endpoints/{i}/handler"), e.handler.as_str()));
         widgets.chain(pages).chain(endpoints).collect()
     }
+
+    /// All static entries (page and frame-widget HTML assets), with the JSON pointer of each.
+    pub fn entry_refs(&self) -> Vec<(String, &str)> {
+        let ep = &self.extension_points;
+        let pages = ep.pages.iter().enumerate().filter_map(|(i, p)| Some((format!("/extensionPoints/pages/{i}/entry"), p.entry.as_deref()?)));
+        let widgets = ep
+            .dashboard_widgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| Some((format!("/extensionPoints/dashboardWidgets/{i}/entry"), w.entry.as_deref()?)));
+        pages.chain(widgets).collect()
+    }
 }
 
 /// Summary of a manifest for listings and the permission review.
