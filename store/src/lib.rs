@@ -4,6 +4,7 @@
 //! PostgreSQL the database enforces that too (row-level security keyed on a per-transaction
 //! setting, queries run as a non-owner role); on SQLite every statement carries the tenant.
 
+mod asset_role;
 mod error;
 mod flows;
 mod kv_types;
@@ -17,6 +18,7 @@ mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use asset_role::AssetStore;
 pub use error::{Result, StoreError};
 pub use kv_types::*;
 pub use postgres::PgStore;

@@ -273,6 +273,6 @@ impl<T: ExtensionStore + InstallStore + SettingsStore + RoleStore> RegistryStore
 
 /// The persistence the runtime needs, each operation scoped to one tenant: the union of the
 /// role traits.
-pub trait Store: RegistryStore + KvStore + KvAdminStore + AuditStore + MaintenanceStore {}
+pub trait Store: RegistryStore + KvStore + KvAdminStore + AuditStore + MaintenanceStore + crate::AssetStore {}
 
-impl<T: RegistryStore + KvStore + KvAdminStore + AuditStore + MaintenanceStore> Store for T {}
+impl<T: RegistryStore + KvStore + KvAdminStore + AuditStore + MaintenanceStore + crate::AssetStore> Store for T {}
