@@ -37,6 +37,19 @@ pub enum ConfigError {
     LocalKey { path: PathBuf, reason: String },
     #[error("--log (ALGA_EXT_LOG) {filter:?}: {reason}")]
     LogFilter { filter: String, reason: String },
+    #[error("--ui-frame-ancestors (ALGA_EXT_UI_FRAME_ANCESTORS) {0}")]
+    UiFrameAncestors(String),
+    #[error("--ui-csp (ALGA_EXT_UI_CSP) {0}")]
+    UiCsp(String),
+}
+
+/// How static UI assets are served, from the `--ui-*` flags.
+pub fn ui_settings(args: &crate::cli::UiArgs) -> Result<crate::http::ui_assets::UiSettings, ConfigError> {
+    use crate::http::ui_assets::{UiSettings, UiSettingsError};
+    UiSettings::new(&args.ui_frame_ancestors, args.ui_csp.as_deref(), args.ui_assets_require_token).map_err(|e| match e {
+        UiSettingsError::FrameAncestors(reason) => ConfigError::UiFrameAncestors(reason.to_owned()),
+        UiSettingsError::Csp(reason) => ConfigError::UiCsp(reason.to_owned()),
+    })
 }
 
 /// The store options the settings describe; for the default SQLite file this creates the

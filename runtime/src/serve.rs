@@ -47,6 +47,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let jwt_secret = args.jwt_secret.clone().or_else(|| generated.clone()).unwrap_or_default();
     let host_api = config::host_api(&args.host_api, &jwt_secret)?;
     let configured_sealer = config::configured_sealer(args.encryption_keys.as_deref())?;
+    let ui_assets = config::ui_settings(&args.ui)?;
     let mut options = config::connect_options(&args.database)?;
     // A SQLite writer may wait for a transaction that holds the lock until its bound.
     options.sqlite_lock_wait = args.fairness.storage_tx_max + Duration::from_secs(2);
@@ -83,7 +84,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_transaction_max_duration(args.fairness.storage_tx_max)
         .with_max_extensions_per_tenant(args.http.max_extensions_per_tenant)
         .with_edition(args.ui.edition)
-        .with_page_links(config::page_links(args.ui.page_url_secret.as_deref(), &jwt_secret)?);
+        .with_page_links(config::page_links(args.ui.page_url_secret.as_deref(), &jwt_secret)?)
+        .with_ui_asset_cache(args.ui.ui_asset_cache_mb.saturating_mul(1024 * 1024));
     tracing::info!(edition = args.ui.edition.as_str(), "edition");
     if let Some(sealer) = sealer {
         registry = registry.with_sealer(sealer);
@@ -106,7 +108,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
     let mut pool_config = args.isolates.pool_config();
     args.fairness.apply(&mut pool_config);
-    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config).with_widget_budget(args.ui.widget_timeout);
+    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config).with_widget_budget(args.ui.widget_timeout).with_ui_assets(ui_assets);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });

@@ -14,6 +14,7 @@ mod metrics;
 pub mod response_headers;
 mod storage_io;
 pub mod ui;
+pub mod ui_assets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub widget_budget: Duration,
     /// The Content-Security-Policy of handler-rendered pages, `frame-ancestors` included.
     pub page_csp: Arc<str>,
+    /// How `/ext-ui/...` answers: the CSP of HTML assets, whether a token is required.
+    pub ui_assets: Arc<ui_assets::UiSettings>,
 }
 
 impl AppState {
@@ -66,7 +69,18 @@ impl AppState {
             pool,
             widget_budget: ui::WIDGET_BUDGET,
             page_csp: format!("{}; frame-ancestors 'self'", ui::PAGE_CSP).into(),
+            ui_assets: Arc::new(ui_assets::UiSettings::default()),
         }
+    }
+
+    /// Sets how `/ext-ui/...` answers (`--ui-*` flags): handler-rendered pages take the
+    /// same Content-Security-Policy as static HTML.
+    pub fn with_ui_assets(mut self, settings: ui_assets::UiSettings) -> Self {
+        if let Ok(csp) = settings.csp.to_str() {
+            self.page_csp = csp.into();
+        }
+        self.ui_assets = Arc::new(settings);
+        self
     }
 
     /// Sets how long a data widget's handler has before it is reported as failed.
@@ -100,6 +114,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ui/pages/{id}/{*path}", get(ui::page))
         .route("/api/ui/apiproxy/{id}", post(ui::apiproxy))
         .route("/ext-pages/{id}/{*path}", get(ui::render_page))
+        .route("/ext-ui/{id}/{hash}/", get(ui_assets::serve))
+        .route("/ext-ui/{id}/{hash}/{*path}", get(ui_assets::serve))
         .route("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list))
         .route("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall))
         .route("/admin/v1/extensions/{id}/approve", post(admin::approve))

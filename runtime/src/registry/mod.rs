@@ -14,6 +14,8 @@ pub mod schemas;
 pub mod settings;
 mod targets;
 pub mod ui;
+mod ui_assets;
+pub mod ui_paths;
 mod upload;
 mod usage;
 
@@ -38,6 +40,7 @@ pub use portable::{ImportError, ImportReport, StorageImport};
 pub use routing::{RouteError, RoutedCall};
 pub use targets::{DispatchTarget, TARGET_TTL};
 pub use ui::{NavEntry, PageCall, PageKind, PageView, WidgetKind, WidgetSlot};
+pub use ui_assets::{UiAsset, UiVersion, UI_ASSET_CACHE_MB};
 
 /// Namespace of install ids: an install's id is derived from (tenant, manifest id), so an
 /// uninstalled and reinstalled extension finds its kept storage and settings again.
@@ -101,6 +104,8 @@ pub struct Registry {
     ui: ui::UiCache,
     edition: Edition,
     page_links: Arc<crate::page_links::PageLinks>,
+    /// Resolved `/ext-ui/...` versions and served asset bytes.
+    ui_assets: ui_assets::UiAssetCache,
 }
 
 /// Default of `--max-extensions-per-tenant`.
@@ -134,6 +139,7 @@ impl Registry {
             ui: ui::UiCache::new(),
             edition: Edition::default(),
             page_links: Arc::new(crate::page_links::PageLinks::random()),
+            ui_assets: ui_assets::UiAssetCache::new(UI_ASSET_CACHE_MB * 1024 * 1024),
         }
     }
 
@@ -280,6 +286,8 @@ impl Registry {
         // are the tenant's role permissions (approvals and uninstalls change them).
         self.targets.forget(&ext.tenant_id, ext.id);
         self.ui.forget(&ext.tenant_id);
+        // And which of its versions asset URLs name (an update retires one, an upload adds one).
+        self.ui_assets.forget(ext.id);
         self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
     }
 
