@@ -24,5 +24,6 @@ mod storage_admin;
 mod storage_ops;
 mod store_conformance;
 mod support;
+mod ui_assets;
 mod ui_surface;
 mod web_apis;
