@@ -363,7 +363,10 @@ async fn stored_files_are_verified_against_their_hashes_when_loaded() {
     let t = tenant("acme");
     let version_id: uuid::Uuid = body["version"]["id"].as_str().unwrap().parse().unwrap();
     let files = state.registry.load_version_files(&t, version_id).await.unwrap();
-    assert_eq!(files.keys().collect::<Vec<_>>(), ["README.md", "manifest.json", "src/index.js", "src/tags.js", "ui/tags.css"]);
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["README.md", "manifest.json", "src/index.js", "src/tags.js", "ui/board.css", "ui/board.js", "ui/index.html", "ui/tags.css"]
+    );
     assert_eq!(alga_bundle::bundle_hash(&files), body["version"]["bundleHash"].as_str().unwrap());
 
     // Someone with database access swaps the code behind the recorded hash.

@@ -368,6 +368,26 @@ async fn traversal_and_malformed_paths_are_refused_before_the_store_is_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asset_changed_in_the_database_since_install_is_refused_not_served() {
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let zip = ui_bundle("com.example.ui", "1.0.0", "v1");
+    let hash = hash_of(&zip);
+    let id = install_zip(&state, "acme", zip).await;
+    let (addr, _stop) = spawn(&state).await;
+    let original = r#"console.log("v1");"#;
+    sqlx::query("UPDATE file_blobs SET content = ?1 WHERE content_hash = ?2")
+        .bind(b"alert('evil')".to_vec())
+        .bind(sha256(original.as_bytes()))
+        .execute(db.sqlite.as_ref().unwrap().pool())
+        .await
+        .unwrap();
+    let reply = request(addr, "GET", &format!("/ext-ui/{id}/sha256:{hash}/ui/app.js"), &[]).await;
+    assert_eq!((reply.status, reply.json()["error"]["code"].as_str()), (500, Some("INTERNAL")), "{}", reply.text());
+    assert!(!reply.text().contains("evil"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_mode_serves_only_the_installs_own_tenant_on_both_backends() {
     for db in [TestStore::sqlite().await, TestStore::postgres().await] {
         let be = backend(&db);

@@ -93,7 +93,7 @@ pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     } else {
         None
     };
-    let not_found = || ApiError::not_found(format!("no UI asset {} in extension {install_id} at sha256:{}", clip(&path.path), clip(&bundle_hash)));
+    let not_found = || ApiError::not_found(format!("no UI asset {:?} in extension {install_id} at sha256:{}", clip(&path.path), clip(&bundle_hash)));
     let version = state.registry.ui_version(install_id, &bundle_hash, caller.as_ref()).await?.ok_or_else(not_found)?;
     Span::current().record("tenant", version.tenant.as_str());
     let asset = state.registry.ui_asset(&version, &path).await?.ok_or_else(not_found)?;

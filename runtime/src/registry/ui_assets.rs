@@ -130,10 +130,11 @@ impl Registry {
                 .await?
                 .ok_or_else(|| RegistryError::NotFound(format!("{}/{file}", version.version_id)))?;
             // Stored code is re-verified before use: content changed in the database since
-            // install is refused, never served.
+            // install is refused (a 500 for the caller, the details in the log), never served.
             let actual = alga_bundle::sha256_hex(&bytes);
             if actual != sha256 {
-                return Err(RegistryError::Bundle(alga_bundle::BundleError::HashMismatch { path: file.clone(), expected: sha256.clone(), actual }));
+                let message = format!("{} {file}: content hash {actual} differs from the recorded {sha256}", version.version_id);
+                return Err(RegistryError::Store(StoreError::Corrupt { table: "file_blobs", message }));
             }
             Ok::<_, RegistryError>(Bytes::from(bytes))
         };
