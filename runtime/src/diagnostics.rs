@@ -22,7 +22,8 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 pub fn rls_bound_warning(functions: &[String]) -> String {
     format!(
         "{} run as a role without BYPASSRLS, so they see no rows: expired storage is not swept, \
-         orphaned storage and file blobs are not removed, and prewarm finds nothing. Run the \
+         orphaned storage and file blobs are not removed, prewarm finds nothing, and static UI \
+         assets (/ext-ui/...) answer 404. Run the \
          migrations as a superuser, or grant BYPASSRLS to the role that owns them",
         functions.join(", ")
     )

@@ -194,7 +194,16 @@ fn bad_database_settings_fail_with_one_line_naming_the_setting() {
     assert_one_line_error(&output, "--pg-app-role");
     let output = alga_ext(cwd.path()).args(["migrate", "--log", "[[["]).output().unwrap();
     assert_one_line_error(&output, "--log");
-    for (flag, value) in [("--encryption-keys", "k1:not-base64!"), ("--encryption-keys", "k1:AAAA"), ("--host-api-url", "ftp://host")] {
+    let cases = [
+        ("--encryption-keys", "k1:not-base64!"),
+        ("--encryption-keys", "k1:AAAA"),
+        ("--host-api-url", "ftp://host"),
+        ("--ui-frame-ancestors", "'self'; script-src *"),
+        ("--ui-frame-ancestors", " "),
+        ("--ui-csp", " "),
+        ("--ui-csp", "default-src 'self'\u{7f}"),
+    ];
+    for (flag, value) in cases {
         let output = alga_ext(cwd.path()).args(["serve", "--dev", "--listen", "127.0.0.1:0", flag, value]).output().unwrap();
         assert_one_line_error(&output, flag);
     }

@@ -87,7 +87,8 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
+            // Two hex digits exactly: `from_str_radix` alone would take `%+0` as NUL.
+            let hex = text.get(i + 1..i + 3).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -136,6 +137,7 @@ mod tests {
             "%2fetc/passwd",
             "ui//x",
             "ui/%zz",
+            "ui/%+0x",
             "ui/%ff",
             "ui/a\u{1}b",
         ] {
