@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod catalog;
+mod entries;
 mod error;
 pub mod js;
 pub mod manifest;

@@ -27,3 +27,4 @@ mod support;
 mod ui_assets;
 mod ui_surface;
 mod web_apis;
+mod wire;

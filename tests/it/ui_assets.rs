@@ -3,99 +3,19 @@
 //! versions are served, traversal refused before the store is asked, the token mode, and
 //! the manifest rules for static entries.
 
-use std::time::Duration;
-
 use alga_ext::http::ui_assets::UiSettings;
 use alga_ext::http::{app, AppState};
-use alga_ext::serve::{serve_with, ServeOptions};
 use axum::http::Method;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::archives::{self, Entry};
 use crate::dispatch::{install_zip, send};
 use crate::support::{admin_token, user_token, TestStore};
+use crate::wire::{request, spawn};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const CSP_SELF: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
      connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
-
-/// A response read off the wire.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// The app on an ephemeral port; dropping the sender stops it.
-async fn spawn(state: &AppState) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let options = ServeOptions { grace: Duration::from_secs(1), ..ServeOptions::default() };
-    tokio::spawn(serve_with(
-        listener,
-        app(state.clone()),
-        async move {
-            let _ = stopped.await;
-        },
-        options,
-    ));
-    (addr, stop)
-}
-
-/// Sends one request with the path exactly as written (an HTTP client library would
-/// normalize `..` and `%2e%2e` away before the server could refuse them).
-async fn request(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await.expect("response in time").unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked")) {
-        body = dechunk(&body);
-    }
-    Reply { status, headers, body }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 2 + size + 2..];
-    }
-    out
-}
 
 const INDEX_HTML: &str = "<!doctype html><html><head><link rel=\"stylesheet\" href=\"app.css\"></head>\
      <body><div id=\"app\"></div><script src=\"app.js\"></script></body></html>";
@@ -156,6 +76,12 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// Uploads without approving; returns the install id.
 async fn upload(state: &AppState, tenant: &str, zip: Vec<u8>) -> String {
+    let (_, body) = try_upload(state, tenant, zip).await;
+    body["extension"]["id"].as_str().unwrap_or_else(|| panic!("upload failed: {body}")).to_owned()
+}
+
+/// Uploads as the tenant's admin; returns the status and JSON body.
+async fn try_upload(state: &AppState, tenant: &str, zip: Vec<u8>) -> (u16, Value) {
     use axum::body::Body;
     use axum::http::{header, Request};
     use http_body_util::BodyExt;
@@ -166,8 +92,8 @@ async fn upload(state: &AppState, tenant: &str, zip: Vec<u8>) -> String {
         .body(Body::from(zip))
         .unwrap();
     let res = app(state.clone()).oneshot(req).await.unwrap();
-    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    body["extension"]["id"].as_str().unwrap_or_else(|| panic!("upload failed: {body}")).to_owned()
+    let status = res.status().as_u16();
+    (status, serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap_or(Value::Null))
 }
 
 fn backend(db: &TestStore) -> &'static str {
@@ -506,20 +432,7 @@ async fn pages_and_widgets_name_a_handler_or_a_static_entry_but_not_both_on_both
                 Entry::file("ui/w.html", INDEX_HTML.as_bytes().to_vec()),
                 Entry::file("ui/app.js", b"1".to_vec()),
             ]);
-            let (status, body) = {
-                use axum::body::Body;
-                use axum::http::{header, Request};
-                use http_body_util::BodyExt;
-                use tower::ServiceExt;
-                let req = Request::post("/admin/v1/extensions")
-                    .header(header::AUTHORIZATION, format!("Bearer {}", admin_token("acme")))
-                    .header(header::CONTENT_TYPE, "application/zip")
-                    .body(Body::from(zip))
-                    .unwrap();
-                let res = app(state.clone()).oneshot(req).await.unwrap();
-                let status = res.status().as_u16();
-                (status, serde_json::from_slice::<Value>(&res.into_body().collect().await.unwrap().to_bytes()).unwrap())
-            };
+            let (status, body) = try_upload(&state, "acme", zip).await;
             match expected {
                 None => {
                     assert_eq!(status, 201, "{be} {name}: {body}");
