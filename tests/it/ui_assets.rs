@@ -161,8 +161,10 @@ async fn assets_are_served_with_immutable_headers_content_types_and_csp_on_both_
         }
 
         // Unknown hashes and ids; a hash not written sha256:<hex>.
-        let unknown = format!("/ext-ui/{id}/sha256:{}/ui/index.html", "0".repeat(64));
-        assert_eq!(request(addr, "GET", &unknown, &[]).await.status, 404, "{be}");
+        for unknown in ["0".repeat(64), hash[..63].to_owned(), format!("{hash}0"), "abcd".into()] {
+            let url = format!("/ext-ui/{id}/sha256:{unknown}/ui/index.html");
+            assert_eq!(request(addr, "GET", &url, &[]).await.status, 404, "{be} {unknown}");
+        }
         let other_id = format!("/ext-ui/{}/sha256:{hash}/ui/index.html", uuid::Uuid::new_v4());
         assert_eq!(request(addr, "GET", &other_id, &[]).await.status, 404, "{be}");
         assert_eq!(request(addr, "GET", &format!("/ext-ui/not-a-uuid/sha256:{hash}/ui/index.html"), &[]).await.status, 404, "{be}");

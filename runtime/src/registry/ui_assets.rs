@@ -81,6 +81,11 @@ impl Registry {
     /// `bundle_hash` (lowercase hex). With `caller` (asset tokens required), a version of
     /// another tenant is treated as unknown: its existence is not the caller's business.
     pub async fn ui_version(&self, install_id: Uuid, bundle_hash: &str, caller: Option<&TenantId>) -> Result<Option<Arc<UiVersion>>, RegistryError> {
+        // Alga's runner accepts hex of any length, but only a sha256 can name a bundle: no
+        // lookup (and no cache entry) for the rest.
+        if bundle_hash.len() != 64 {
+            return Ok(None);
+        }
         let key = (install_id, bundle_hash.to_owned());
         let found = self.ui_assets.versions.try_get_with(key, self.load_ui_version(install_id, bundle_hash)).await.map_err(RegistryError::Shared)?;
         Ok(found.filter(|v| caller.is_none_or(|tenant| *tenant == v.tenant)))
