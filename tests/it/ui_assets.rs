@@ -360,7 +360,10 @@ async fn the_policy_takes_the_configured_frame_ancestors_or_is_replaced_whole() 
         (UiSettings::new("'self'", Some("default-src 'none'; frame-ancestors *"), false).unwrap(), "default-src 'none'; frame-ancestors *".into()),
     ];
     for (settings, want) in cases {
-        let (addr, _stop) = spawn(&db.app_state().with_ui_assets(settings)).await;
+        let state = db.app_state().with_ui_assets(settings);
+        // Handler-rendered pages (`/ext-pages/...`) are framed under the same policy.
+        assert_eq!(&*state.page_csp, want.as_str());
+        let (addr, _stop) = spawn(&state).await;
         let reply = request(addr, "GET", &url, &[]).await;
         assert_eq!(reply.header("content-security-policy"), Some(want.as_str()));
         // Non-HTML assets carry no policy.
