@@ -266,7 +266,9 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
+            // Exactly two hex digits: `from_str_radix` alone would take `%+0` as a NUL, past
+            // the raw `%00` checks in front of it.
+            let hex = text.get(i + 1..i + 3).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -374,6 +376,8 @@ mod tests {
         assert!(match_route("/tags/:id", "/tags/1/x").is_none());
         assert!(match_route("/tags", "/other").is_none());
         assert!(match_route("/tags/:id", "/tags/%zz").is_none());
+        assert!(match_route("/tags/:id", "/tags/%+0").is_none(), "a sign is not a hex digit: %+0 must not decode to NUL");
+        assert!(match_route("/tags/:id", "/tags/%-1").is_none());
         assert_eq!(match_route("/", "/").unwrap().len(), 0);
     }
 
