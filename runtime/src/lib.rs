@@ -13,6 +13,7 @@ pub mod isolate;
 pub mod maintenance;
 pub mod metrics;
 pub mod pool;
+pub mod rate_limit;
 pub mod registry;
 pub mod serve;
 pub mod telemetry;
