@@ -184,10 +184,6 @@ pub fn host_guards(args: &crate::cli::HostArgs) -> Result<crate::http::HostGuard
     }
     let cors = crate::http::cors::CorsPolicy::new(&args.cors_origins).map_err(ConfigError::CorsOrigins)?;
     let rate_limit = crate::rate_limit::TenantRateLimit::new(args.rate_limit_per_second, args.rate_limit_burst);
-    match &rate_limit {
-        Some(_) => tracing::info!(per_second = args.rate_limit_per_second, burst = args.rate_limit_burst, "per-tenant rate limit"),
-        None => tracing::warn!("--rate-limit-per-second is 0: host-facing routes have no per-tenant rate limit"),
-    }
     Ok(crate::http::HostGuards { rate_limit, cors })
 }
 

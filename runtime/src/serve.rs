@@ -108,6 +108,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let mut pool_config = args.isolates.pool_config();
     args.fairness.apply(&mut pool_config);
     args.host.apply(&mut pool_config);
+    log_host_guards(&args.host, tokens.algorithm_name());
     let state = AppState::with_pool(registry, tokens, admin_roles, pool_config).with_guards(guards);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
@@ -165,6 +166,22 @@ fn serve_options(args: &ServeArgs) -> ServeOptions {
         max_header_bytes: args.host.http_max_header_bytes as usize,
         max_headers: usize::from(args.host.http_max_headers),
     }
+}
+
+/// Says at start how host-facing routes are guarded (logged once the configuration is known
+/// to be good, so a bad setting still fails with its one error line).
+fn log_host_guards(host: &crate::cli::HostArgs, algorithm: &str) {
+    match host.rate_limit_per_second {
+        0 => tracing::warn!("--rate-limit-per-second is 0: host-facing routes have no per-tenant rate limit"),
+        rate => tracing::info!(per_second = rate, burst = host.rate_limit_burst, "per-tenant rate limit"),
+    }
+    let cors: Vec<&str> = host.cors_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    tracing::info!(
+        token_algorithm = algorithm,
+        endpoint_max_body_bytes = host.endpoint_max_body_bytes,
+        cors_origins = ?cors,
+        "host-facing routes"
+    );
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
