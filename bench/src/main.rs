@@ -5,6 +5,7 @@
 
 mod http;
 mod storage;
+mod ui;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,6 +47,12 @@ pub struct BenchArgs {
     /// Skip the storage measurements.
     #[arg(long)]
     pub no_storage: bool,
+    /// Tenants for the UI-descriptor measurement (0: skip it).
+    #[arg(long, default_value_t = 10_000)]
+    pub ui_tenants: usize,
+    /// Extensions installed in each of those tenants.
+    #[arg(long, default_value_t = 10)]
+    pub ui_extensions: usize,
     /// Also run the same handler under these for comparison, when found: `deno`, `workerd`
     /// (paths or names on PATH).
     #[arg(long, value_delimiter = ',')]
@@ -102,7 +109,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[at.min(sorted.len() - 1)]
 }
 
-fn summary(mut samples: Vec<Duration>) -> String {
+pub(crate) fn summary(mut samples: Vec<Duration>) -> String {
     samples.sort();
     format!(
         "p50 {:.4} ms, p99 {:.4} ms, min {:.4} ms (n={})",
@@ -271,6 +278,9 @@ async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
     if !args.no_storage {
         storage::run(args.storage_pg.as_deref()).await?;
+    }
+    if args.ui_tenants > 0 {
+        ui::run(args.ui_tenants, args.ui_extensions).await?;
     }
     if args.http_seconds > 0 {
         http::run(args).await?;

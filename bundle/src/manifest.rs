@@ -153,9 +153,17 @@ pub struct DashboardWidget {
     pub id: String,
     #[schemars(length(min = 1, max = 100))]
     pub title: String,
-    /// Name of an export of the main module.
-    pub handler: String,
+    /// A data widget: name of an export of the main module that returns the widget's JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// A frame widget: a static HTML asset of the bundle (covered by `assets`) shown in an iframe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
     pub size: WidgetSize,
+    /// How often the host should refresh the widget, in seconds (10 to 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub refresh_seconds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
 }
@@ -165,8 +173,12 @@ pub struct DashboardWidget {
 pub struct Page {
     /// Route of the page, starting with `/`, e.g. `/settings` or `/tags/:id`.
     pub path: String,
-    /// Name of an export of the main module.
-    pub handler: String,
+    /// A page rendered per request: name of an export of the main module that returns HTML.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// A static page: an HTML asset of the bundle (covered by `assets`), e.g. `ui/index.html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,9 +263,12 @@ impl Manifest {
     /// All handler names the manifest refers to, with the JSON pointer of each reference.
     pub fn handler_refs(&self) -> Vec<(String, &str)> {
         let ep = &self.extension_points;
-        let widgets =
-            ep.dashboard_widgets.iter().enumerate().map(|(i, w)| (format!("/extensionPoints/dashboardWidgets/{i}/handler"), w.handler.as_str()));
-        let pages = ep.pages.iter().enumerate().map(|(i, p)| (format!("/extensionPoints/pages/{i}/handler"), p.handler.as_str()));
+        let widgets = ep
+            .dashboard_widgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| Some((format!("/extensionPoints/dashboardWidgets/{i}/handler"), w.handler.as_deref()?)));
+        let pages = ep.pages.iter().enumerate().filter_map(|(i, p)| Some((format!("/extensionPoints/pages/{i}/handler"), p.handler.as_deref()?)));
         let endpoints = ep.endpoints.iter().enumerate().map(|(i, e)| (format!("/extensionPoints/endpoints/{i}/handler"), e.handler.as_str()));
         widgets.chain(pages).chain(endpoints).collect()
     }

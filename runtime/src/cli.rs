@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fairness;
 mod host;
+mod ui;
 pub use fairness::FairnessArgs;
 pub use host::HostArgs;
+pub use ui::UiArgs;
 
 /// The Alga extension runtime: runs tenant extensions in V8 isolates behind an HTTP API.
 #[derive(Debug, Parser)]
@@ -223,6 +225,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub host_api: HostApiArgs,
+
+    #[command(flatten)]
+    pub ui: UiArgs,
 
     #[command(flatten)]
     pub bundles: BundleArgs,

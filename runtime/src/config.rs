@@ -29,6 +29,8 @@ pub enum ConfigError {
     HostApiUrl { url: String, reason: String },
     #[error("--host-api-secret (ALGA_EXT_HOST_API_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
     HostApiSecretTooShort(usize),
+    #[error("--page-url-secret (ALGA_EXT_PAGE_URL_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
+    PageUrlSecretTooShort(usize),
     #[error("--encryption-keys (ALGA_EXT_ENCRYPTION_KEYS): {0}")]
     EncryptionKeys(String),
     #[error("--data-dir (ALGA_EXT_DATA_DIR) {path:?}: cannot keep the local encryption key: {reason}")]
@@ -117,6 +119,15 @@ pub fn checked_keys(secret: &str) -> Result<TokenKeys, ConfigError> {
 }
 
 /// The `ctx.api` client the settings describe, or `None` when no host API URL is set.
+/// The keys of signed page URLs: --page-url-secret, else derived from the JWT secret.
+pub fn page_links(page_url_secret: Option<&str>, jwt_secret: &str) -> Result<crate::page_links::PageLinks, ConfigError> {
+    match page_url_secret {
+        Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(ConfigError::PageUrlSecretTooShort(secret.len())),
+        Some(secret) => Ok(crate::page_links::PageLinks::from_secret(secret.as_bytes())),
+        None => Ok(crate::page_links::PageLinks::from_secret(jwt_secret.as_bytes())),
+    }
+}
+
 /// Tokens are signed with --host-api-secret, else with `jwt_secret`.
 pub fn host_api(args: &crate::cli::HostApiArgs, jwt_secret: &str) -> Result<Option<std::sync::Arc<alga_ops::api::HostApi>>, ConfigError> {
     let Some(raw) = args.host_api_url.as_deref() else { return Ok(None) };

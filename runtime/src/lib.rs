@@ -12,6 +12,7 @@ pub mod http;
 pub mod isolate;
 pub mod maintenance;
 pub mod metrics;
+pub mod page_links;
 pub mod pool;
 pub mod rate_limit;
 pub mod registry;

@@ -85,7 +85,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_storage_cache(args.storage_cache_entries, args.storage_cache_ttl)
         .with_tenant_db_share(args.fairness.tenant_db_share(args.database.db_max_connections))
         .with_transaction_max_duration(args.fairness.storage_tx_max)
-        .with_max_extensions_per_tenant(args.http.max_extensions_per_tenant);
+        .with_max_extensions_per_tenant(args.http.max_extensions_per_tenant)
+        .with_edition(args.ui.edition)
+        .with_page_links(config::page_links(args.ui.page_url_secret.as_deref(), &jwt_secret)?);
+    tracing::info!(edition = args.ui.edition.as_str(), "edition");
     if let Some(sealer) = sealer {
         registry = registry.with_sealer(sealer);
     }
@@ -109,7 +112,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     args.fairness.apply(&mut pool_config);
     args.host.apply(&mut pool_config);
     log_host_guards(&args.host, tokens.algorithm_name());
-    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config).with_guards(guards);
+    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config).with_widget_budget(args.ui.widget_timeout).with_guards(guards);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });

@@ -138,9 +138,11 @@ async fn endpoints_run_in_the_isolate_with_request_and_context() {
     assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin_token("globex"), None).await.0, 404);
     assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", "not-a-token", None).await.0, 401);
 
-    // Disabled extensions are not served; enabling brings them back.
+    // Disabled extensions are not served (their tenant is told so); enabling brings them back.
     send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/disable"), &admin, None).await;
-    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin, None).await.0, 404);
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EXTENSION_DISABLED")), "{body}");
+    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin_token("globex"), None).await.0, 404);
     send(&state, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &admin, None).await;
     assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.hello/hello", &admin, None).await.0, 200);
 }
@@ -296,10 +298,14 @@ async fn repeated_limit_hits_suspend_the_extension_in_that_tenant() {
         let (_, _, body) = send(&state, Method::GET, "/api/extensions/com.example.spin/attack", &evil, None).await;
         assert_eq!(body["error"]["code"], "EXTENSION_CPU_LIMIT", "{body}");
     }
-    // Suspended: no longer served, and the admin API says why.
-    assert_eq!(send(&state, Method::GET, "/api/extensions/com.example.spin/attack", &evil, None).await.0, 404);
+    // Suspended: no longer served, its tenant is told why and since when, and the admin API says so.
+    let (status, _, body) = send(&state, Method::GET, "/api/extensions/com.example.spin/attack", &evil, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("EXTENSION_SUSPENDED")), "{body}");
+    assert_eq!(body["error"]["details"]["reason"], "repeated EXTENSION_CPU_LIMIT failures", "{body}");
+    assert!(body["error"]["details"]["since"].is_string(), "{body}");
     let (_, _, detail) = send(&state, Method::GET, &format!("/admin/v1/extensions/{id}"), &evil, None).await;
     assert_eq!((detail["extension"]["status"].as_str(), detail["extension"]["enabled"].as_bool()), (Some("suspended"), Some(false)));
+    assert_eq!(detail["suspension"]["reason"], "repeated EXTENSION_CPU_LIMIT failures", "{detail}");
     let audit = db.store.list_audit(&crate::support::tenant("evil"), 10).await.unwrap();
     let suspended = audit.iter().find(|a| a.action == "extension.suspended").expect("audited");
     assert_eq!(suspended.actor, "runtime:circuit-breaker");

@@ -124,7 +124,7 @@ async fn me_shows_the_callers_tenant_roles_and_permissions() {
 
     let (status, body) = call(db.app_state(), "/v1/me", Some(&token("acme", &["admin"]))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({ "tenant": "acme", "user": "alice", "roles": ["admin"], "permissions": ["extension:manage"] }));
+    assert_eq!(body, json!({ "tenant": "acme", "user": "alice", "roles": ["admin"], "permissions": ["extension:manage"], "edition": "ee" }));
 }
 
 #[tokio::test]

@@ -26,4 +26,5 @@ mod storage_admin;
 mod storage_ops;
 mod store_conformance;
 mod support;
+mod ui_surface;
 mod web_apis;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use deno_core::{op2, OpState};
 
 use super::{
-    audit, check_names, check_schema, check_value, context, on_server, reveal_all, to_store, wrote, Entry, SetArgs, StorageOpError, MAX_BATCH,
+    audit, check_names, check_schema, check_value, context, reveal_all, to_store, with_store, wrote, Entry, SetArgs, StorageOpError, MAX_BATCH,
 };
 
 fn check_batch(namespace: &str, keys: impl Iterator<Item = impl AsRef<str>>, len: usize) -> Result<(), StorageOpError> {
@@ -30,9 +30,9 @@ pub(super) async fn op_storage_get_many(
 ) -> Result<Vec<Entry>, StorageOpError> {
     let ctx = context(&state, false)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let ns = namespace.clone();
-    let found = on_server(&ctx, "get_many", async move { store.storage_get_many(&tenant, id, &ns, &keys).await }).await?;
+    let found =
+        with_store(&ctx, "get_many", &namespace, |s| async move { s.store.storage_get_many(&s.tenant, s.extension_id, &s.namespace, &keys).await })
+            .await?;
     reveal_all(&ctx, &namespace, found)
 }
 
@@ -58,8 +58,10 @@ pub(super) async fn op_storage_set_many(
         .map(|(key, value)| Ok::<_, StorageOpError>((key.clone(), to_store(&ctx, &namespace, &key, value, sensitive)?)))
         .collect::<Result<Vec<_>, _>>()?;
     let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let stored = on_server(&ctx, "set_many", async move { store.storage_set_many(&tenant, id, &ns, &entries, options).await }).await;
+    let stored = with_store(&ctx, "set_many", &namespace, |s| async move {
+        s.store.storage_set_many(&s.tenant, s.extension_id, &s.namespace, &entries, options).await
+    })
+    .await;
     ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
     let stored = stored?;
     wrote(&ctx);
@@ -76,8 +78,15 @@ pub(super) async fn op_storage_delete_many(
 ) -> Result<u64, StorageOpError> {
     let ctx = context(&state, true)?;
     check_batch(&namespace, keys.iter(), keys.len())?;
-    let (store, tenant, id, ns, ks) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), keys.clone());
-    let deleted = on_server(&ctx, "delete_many", async move { store.storage_delete_many(&tenant, id, &ns, &ks).await }).await;
+    let ks = keys.clone();
+    let deleted =
+        with_store(
+            &ctx,
+            "delete_many",
+            &namespace,
+            |s| async move { s.store.storage_delete_many(&s.tenant, s.extension_id, &s.namespace, &ks).await },
+        )
+        .await;
     ctx.forget(&namespace, &keys.iter().map(String::as_str).collect::<Vec<_>>());
     if matches!(deleted, Ok(n) if n > 0) {
         audit(&state, &ctx, "delete", &namespace, &keys.iter().map(|k| (k.as_str(), 0)).collect::<Vec<_>>());
@@ -90,8 +99,8 @@ pub(super) async fn op_storage_delete_many(
 pub(super) async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, StorageOpError> {
     let ctx = context(&state, true)?;
     check_names(&namespace, None)?;
-    let (store, tenant, id, ns) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone());
-    let cleared = on_server(&ctx, "clear", async move { store.storage_clear(&tenant, id, &ns).await }).await;
+    let cleared =
+        with_store(&ctx, "clear", &namespace, |s| async move { s.store.storage_clear(&s.tenant, s.extension_id, &s.namespace).await }).await;
     if let Some(cache) = &ctx.cache {
         cache.invalidate_namespace(&ctx.cache_scope, &namespace);
     }
@@ -106,6 +115,5 @@ pub(super) async fn op_storage_clear(state: Rc<RefCell<OpState>>, #[string] name
 pub(super) async fn op_storage_count(state: Rc<RefCell<OpState>>, #[string] namespace: String) -> Result<u64, StorageOpError> {
     let ctx = context(&state, false)?;
     check_names(&namespace, None)?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    on_server(&ctx, "count", async move { store.storage_count(&tenant, id, &namespace).await }).await
+    with_store(&ctx, "count", &namespace, |s| async move { s.store.storage_count(&s.tenant, s.extension_id, &s.namespace).await }).await
 }

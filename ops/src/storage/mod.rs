@@ -213,6 +213,36 @@ fn check_names(namespace: &str, key: Option<&str>) -> Result<(), StorageOpError>
     }
 }
 
+/// What one store call needs of its context, owned so that the call can run on the server's
+/// runtime: the store, the tenant, the extension and the namespace it acts in.
+struct Scope {
+    store: Arc<dyn KvStore>,
+    tenant: TenantId,
+    extension_id: uuid::Uuid,
+    namespace: String,
+}
+
+impl Scope {
+    fn key<'a>(&'a self, key: &'a str) -> StorageKey<'a> {
+        StorageKey { extension_id: self.extension_id, namespace: &self.namespace, key }
+    }
+}
+
+/// Runs the store call `call` builds from the context's [`Scope`] in `namespace`, on the
+/// server's runtime within the tenant's share of the pool (see [`on_server`]).
+async fn with_store<T: Send + 'static, F>(
+    ctx: &StorageContext,
+    op: &'static str,
+    namespace: &str,
+    call: impl FnOnce(Scope) -> F,
+) -> Result<T, StorageOpError>
+where
+    F: std::future::Future<Output = alga_store::Result<T>> + Send + 'static,
+{
+    let scope = Scope { store: ctx.store.clone(), tenant: ctx.tenant.clone(), extension_id: ctx.extension_id, namespace: namespace.to_owned() };
+    on_server(ctx, op, call(scope)).await
+}
+
 /// Runs a store call on the server's runtime within the tenant's share of the pool, and
 /// waits for it here.
 async fn on_server<T: Send + 'static>(
@@ -285,9 +315,8 @@ async fn op_storage_get(state: Rc<RefCell<OpState>>, #[string] namespace: String
     let ctx = context(&state, false)?;
     check_names(&namespace, Some(&key))?;
     let generation = ctx.cache.as_ref().map(|c| c.generation());
-    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let found =
-        on_server(&ctx, "get", async move { store.storage_get(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await?;
+    let k = key.clone();
+    let found = with_store(&ctx, "get", &namespace, |s| async move { s.store.storage_get(&s.tenant, s.key(&k)).await }).await?;
     let entry = found.map(|v| reveal(&ctx, &namespace, v)).transpose()?;
     if let (Some(cache), Some(generation)) = (&ctx.cache, generation) {
         let cached = entry.as_ref().map(|e| cache::CachedValue { value: e.value.clone(), revision: e.revision, expires_at: e.expires_at_time });
@@ -406,14 +435,8 @@ async fn op_storage_set(
     #[serde] options: Option<SetArgs>,
 ) -> Result<Entry, StorageOpError> {
     let (ctx, options, value) = prepare_write(&state, &namespace, &key, value, options)?;
-    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let stored =
-        on_server(
-            &ctx,
-            "set",
-            async move { store.storage_set(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, &value, options).await },
-        )
-        .await;
+    let k = key.clone();
+    let stored = with_store(&ctx, "set", &namespace, |s| async move { s.store.storage_set(&s.tenant, s.key(&k), &value, options).await }).await;
     // Even a failed conditional write may have raced another: forget the key either way.
     ctx.forget(&namespace, &[&key]);
     let stored = stored?;
@@ -426,9 +449,8 @@ async fn op_storage_set(
 async fn op_storage_delete(state: Rc<RefCell<OpState>>, #[string] namespace: String, #[string] key: String) -> Result<bool, StorageOpError> {
     let ctx = context(&state, true)?;
     check_names(&namespace, Some(&key))?;
-    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let deleted =
-        on_server(&ctx, "delete", async move { store.storage_delete(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }).await }).await;
+    let k = key.clone();
+    let deleted = with_store(&ctx, "delete", &namespace, |s| async move { s.store.storage_delete(&s.tenant, s.key(&k)).await }).await;
     ctx.forget(&namespace, &[&key]);
     if matches!(deleted, Ok(true)) {
         audit(&state, &ctx, "delete", &namespace, &[(&key, 0)]);

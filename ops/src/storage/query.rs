@@ -4,12 +4,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use alga_store::{ListQuery, StorageKey};
+use alga_store::ListQuery;
 use deno_core::{op2, OpState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{check_names, check_text, context, on_server, reveal_all, seal, value_problem, Entry, StorageOpError};
+use super::{check_names, check_text, context, reveal_all, seal, value_problem, with_store, Entry, StorageOpError};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -47,15 +47,11 @@ pub(super) async fn op_storage_list(
     let limit = page_limit(options.limit)?;
     check_text("prefix", options.prefix.as_deref())?;
     check_text("cursor", options.cursor.as_deref())?;
-    let (store, tenant, id) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id);
-    let (prefix, after, ns) = (options.prefix.unwrap_or_default(), options.cursor, namespace.clone());
-    let items =
-        on_server(
-            &ctx,
-            "list",
-            async move { store.storage_list(&tenant, id, &ns, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await },
-        )
-        .await?;
+    let (prefix, after) = (options.prefix.unwrap_or_default(), options.cursor);
+    let items = with_store(&ctx, "list", &namespace, |s| async move {
+        s.store.storage_list(&s.tenant, s.extension_id, &s.namespace, ListQuery { prefix: &prefix, after: after.as_deref(), limit }).await
+    })
+    .await?;
     // A full page may have more behind it; the cursor is the last key (keys are unique).
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
@@ -85,14 +81,8 @@ pub(super) async fn op_storage_history(
     if !(1..=alga_store::HISTORY_KEPT).contains(&limit) {
         return Err(StorageOpError::Validation(format!("limit {limit} is outside 1..={}", alga_store::HISTORY_KEPT)));
     }
-    let (store, tenant, id, ns, k) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), key.clone());
-    let found =
-        on_server(
-            &ctx,
-            "history",
-            async move { store.storage_history(&tenant, StorageKey { extension_id: id, namespace: &ns, key: &k }, limit).await },
-        )
-        .await?;
+    let k = key.clone();
+    let found = with_store(&ctx, "history", &namespace, |s| async move { s.store.storage_history(&s.tenant, s.key(&k), limit).await }).await?;
     let aad = seal::storage_aad(ctx.tenant.as_str(), &ctx.extension_id, &namespace, &key);
     found
         .into_iter()
@@ -144,8 +134,11 @@ pub(super) async fn op_storage_search(
     }
     let filters: Vec<alga_store::Filter> =
         filters.into_iter().map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value }).collect();
-    let (store, tenant, id, ns, after) = (ctx.store.clone(), ctx.tenant.clone(), ctx.extension_id, namespace.clone(), options.cursor);
-    let items = on_server(&ctx, "search", async move { store.storage_search(&tenant, id, &ns, &filters, after.as_deref(), limit).await }).await?;
+    let after = options.cursor;
+    let items = with_store(&ctx, "search", &namespace, |s| async move {
+        s.store.storage_search(&s.tenant, s.extension_id, &s.namespace, &filters, after.as_deref(), limit).await
+    })
+    .await?;
     let cursor = (items.len() == limit as usize).then(|| items.last().map(|v| v.key.clone())).flatten();
     Ok(Page { items: reveal_all(&ctx, &namespace, items)?, cursor })
 }

@@ -18,9 +18,11 @@ use super::error::ExtensionAnswer;
 use super::extract::ApiPath;
 use super::response_headers::{self, Refusal};
 use super::{ApiError, AppState, Authenticated};
+use crate::auth::Principal;
 use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, Invocation, IsolateError};
 use crate::pool::PoolError;
-use crate::registry::RouteError;
+use crate::registry::{DispatchTarget, RouteError};
+use alga_store::Extension;
 
 pub async fn dispatch(
     State(state): State<AppState>,
@@ -35,45 +37,87 @@ pub async fn dispatch(
     // only parameters are decoded, once, by the route match. `{*path}` arrives decoded
     // already, and decoding it again would turn `%252e%252e` into `..` and let `%73ecret`
     // match `/secret`.
-    let request_path = raw_endpoint_path(uri.path()).ok_or_else(|| ApiError::not_found("no such endpoint"))?;
-    let routed = state.registry.route(&who.tenant, &who.roles, &id, method.as_str(), &request_path).await.map_err(|e| match e {
-        RouteError::NotFound => ApiError::not_found(format!("no endpoint {method} {} in extension {}", clip(&request_path), clip(&id))),
+    let request_path = raw_tail(uri.path(), "/api/extensions/").ok_or_else(|| ApiError::not_found("no such endpoint"))?;
+    let body = EndpointBody::Stream(body);
+    call_endpoint(&state, &who, &id, &method, &request_path, uri.query(), &headers, body).await
+}
+
+/// A request body: still streaming (read only once the caller may call), or already in hand.
+pub(super) enum EndpointBody {
+    Stream(Body),
+    Bytes(Bytes),
+}
+
+/// Routes a call to an endpoint of extension `id` for `who`, runs it in the isolate and
+/// answers as the extension did (headers checked): `/api/extensions/...` and the page
+/// bridge's `apiproxy` both come through here.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn call_endpoint(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    method: &Method,
+    request_path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: EndpointBody,
+) -> Result<Response, ApiError> {
+    let routed = state.registry.route(&who.tenant, &who.roles, id, method.as_str(), request_path).await.map_err(|e| match e {
+        RouteError::NotFound => ApiError::not_found(format!("no endpoint {method} {} in extension {}", clip(request_path), clip(id))),
         RouteError::MethodNotAllowed => {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for {}", clip(&request_path)))
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for {}", clip(request_path)))
         }
         RouteError::Forbidden { required, extension } => {
             ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {required:?} permission of {extension}"))
                 .with_details(json!({ "required": required }))
         }
-        RouteError::Registry(e) => e.into(),
+        other => other.into(),
     })?;
     let (target, endpoint) = (&routed.target, &routed.endpoint);
     let ext = &target.extension;
 
     // Read only now that the caller may call this endpoint, and never more than the
     // extension's limit: a declared length over it is refused before a byte is read, and a
-    // chunked body stops being read at the first byte past it.
+    // chunked body stops being read at the first byte past it. (A page's `apiproxy` body is
+    // in hand already, its size known.)
     let max_body = state.pool.limits_for(ext).body_max_bytes;
-    if content_length(&headers).is_some_and(|length| length > max_body) {
-        return Err(body_too_large(max_body));
-    }
-    let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| body_too_large(max_body))?;
+    let body = match body {
+        EndpointBody::Stream(body) => {
+            if content_length(headers).is_some_and(|length| length > max_body) {
+                return Err(body_too_large(max_body));
+            }
+            let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+            axum::body::to_bytes(body, limit).await.map_err(|_| body_too_large(max_body))?
+        }
+        EndpointBody::Bytes(bytes) if bytes.len() as u64 > max_body => return Err(body_too_large(max_body)),
+        EndpointBody::Bytes(bytes) => bytes,
+    };
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
-        request: request_json(&method, &request_path, &uri, &headers, &body, routed.params).map_err(ApiError::internal)?,
-        ctx: Arc::new(CtxData {
-            tenant: who.tenant.to_string(),
-            user: CtxUser { id: who.user.clone(), roles: who.roles.clone() },
-            extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone() },
-            settings: target.settings.clone(),
-            permissions: routed.permissions,
-        }),
+        request: request_json(method, request_path, query, headers, &body, routed.params).map_err(ApiError::internal)?,
+        ctx: ctx_for(who, target, routed.permissions),
         is_page: false,
     };
+    Ok(extension_response(run(state, ext, invocation).await?, ext))
+}
 
-    let answer = match state.pool.call(ext, invocation).await {
-        Ok(answer) => answer,
+/// What a handler's `ctx` is built from, for `who` calling `target`.
+pub(super) fn ctx_for(who: &Principal, target: &DispatchTarget, permissions: Vec<String>) -> Arc<CtxData> {
+    let ext = &target.extension;
+    Arc::new(CtxData {
+        tenant: who.tenant.to_string(),
+        user: CtxUser { id: who.user.clone(), roles: who.roles.clone() },
+        extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone() },
+        settings: target.settings.clone(),
+        permissions,
+    })
+}
+
+/// Runs an invocation in the extension's isolate. Limit hits and crashes count against the
+/// circuit breaker, which suspends an extension that keeps failing in a tenant.
+pub(super) async fn run(state: &AppState, ext: &Extension, invocation: Invocation) -> Result<HandlerResponse, ApiError> {
+    match state.pool.call(ext, invocation).await {
+        Ok(answer) => Ok(answer),
         Err(err) => {
             if let PoolError::Isolate(e) = &err {
                 tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), error = %e, "extension failed");
@@ -83,15 +127,14 @@ pub async fn dispatch(
                     }
                 }
             }
-            return Err(pool_error(err));
+            Err(pool_error(err))
         }
-    };
-    Ok(extension_response(answer, ext))
+    }
 }
 
 /// The answer as the client sees it: the status checked and only allowed headers kept
 /// (see `response_headers`); the server computes `content-length` itself.
-fn extension_response(answer: HandlerResponse, ext: &alga_store::Extension) -> Response {
+pub(super) fn extension_response(answer: HandlerResponse, ext: &Extension) -> Response {
     let Some(status) = response_headers::status(answer.status) else {
         tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, status = answer.status, "extension answered a status outside 200-599");
         return ApiError::new(
@@ -132,15 +175,15 @@ fn extension_response(answer: HandlerResponse, ext: &alga_store::Extension) -> R
     response
 }
 
-/// The endpoint path of `/api/extensions/{id}/{*path}` exactly as the client sent it.
-fn raw_endpoint_path(uri_path: &str) -> Option<String> {
-    let rest = uri_path.strip_prefix("/api/extensions/")?;
+/// The path after `{prefix}{id}` exactly as the client sent it (`/api/extensions/{id}/{*path}`).
+pub(super) fn raw_tail(uri_path: &str, prefix: &str) -> Option<String> {
+    let rest = uri_path.strip_prefix(prefix)?;
     let (_, path) = rest.split_once('/')?;
     Some(format!("/{path}"))
 }
 
 /// Caller-supplied text in a message, cut to a length fit for an error body or a log line.
-fn clip(text: &str) -> Cow<'_, str> {
+pub(super) fn clip(text: &str) -> Cow<'_, str> {
     const MAX: usize = 200;
     if text.len() <= MAX {
         return Cow::Borrowed(text);
@@ -166,10 +209,10 @@ fn body_too_large(max_bytes: u64) -> ApiError {
 /// The handler's `request` argument, serialized once here: `{ method, path, params, query,
 /// headers, body }` with the body parsed when it is JSON, text when it is UTF-8 of a
 /// textual type, and otherwise bytes (sent as `bodyBase64`, a `Uint8Array` in JavaScript).
-fn request_json(
+pub(super) fn request_json(
     method: &Method,
     path: &str,
-    uri: &Uri,
+    query: Option<&str>,
     headers: &HeaderMap,
     body: &Bytes,
     params: BTreeMap<String, String>,
@@ -194,7 +237,7 @@ fn request_json(
         Text(&'a str),
         None(Option<()>),
     }
-    let query = deno_core::url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).collect();
+    let query = deno_core::url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect();
     let header_list = headers
         .iter()
         // The caller's credentials stay with the runtime.

@@ -197,12 +197,42 @@ impl From<crate::registry::RegistryError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message).with_details(json!({ "field": format!("permissions/{index}") }))
             }
             E::Settings(problems) => Self::new(StatusCode::BAD_REQUEST, "SETTINGS_INVALID", message).with_details(json!({ "problems": problems })),
+            E::EditionRequired(items) => Self::new(StatusCode::FORBIDDEN, "EDITION_REQUIRED", message).with_details(json!({
+                "edition": "ce",
+                "unsupported": items.iter().map(|(pointer, what)| json!({ "pointer": pointer, "kind": what })).collect::<Vec<_>>(),
+            })),
             E::Store(store) => store.into(),
             E::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
                 Ok(own) => own.into(),
                 // Other waiters still hold it; shared lookups only fail inside the store.
                 Err(shared) => Self::internal(crate::diagnostics::error_chain(&*shared)),
             },
+        }
+    }
+}
+
+impl From<crate::registry::RouteError> for ApiError {
+    /// Route refusals as the host sees them. What is true of the caller's own tenant is said
+    /// (pending, disabled, suspended); another tenant's extensions are plain 404s.
+    fn from(err: crate::registry::RouteError) -> Self {
+        use crate::registry::RouteError as E;
+        let message = err.to_string();
+        match err {
+            E::NotFound => Self::not_found(message),
+            E::MethodNotAllowed => Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message),
+            E::Forbidden { required, extension } => {
+                Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message).with_details(json!({ "required": required, "extension": extension }))
+            }
+            E::Pending { extension } => Self::new(StatusCode::CONFLICT, "EXTENSION_PENDING", message).with_details(json!({ "extension": extension })),
+            E::Disabled { extension } => {
+                Self::new(StatusCode::CONFLICT, "EXTENSION_DISABLED", message).with_details(json!({ "extension": extension }))
+            }
+            E::Suspended { extension, reason, since } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "EXTENSION_SUSPENDED", message)
+                .with_details(json!({ "extension": extension, "reason": reason, "since": since })),
+            E::EditionRequired { feature } => {
+                Self::new(StatusCode::FORBIDDEN, "EDITION_REQUIRED", message).with_details(json!({ "edition": "ce", "feature": feature }))
+            }
+            E::Registry(e) => e.into(),
         }
     }
 }

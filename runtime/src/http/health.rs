@@ -30,7 +30,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         alga_store::Backend::Postgres => "postgres",
         alga_store::Backend::Sqlite => "sqlite",
     };
-    let mut body = json!({ "status": "ready", "database": backend, "schema": schema });
+    let mut body = json!({ "status": "ready", "database": backend, "schema": schema, "edition": state.registry.edition().as_str() });
     if !status.rls_bound_functions.is_empty() {
         // Serving works; the background jobs that read across tenants do not.
         body["warnings"] = json!([{

@@ -15,5 +15,6 @@ pub async fn me(State(state): State<AppState>, Authenticated(who): Authenticated
         "user": who.user,
         "roles": who.roles,
         "permissions": permissions,
+        "edition": state.registry.edition().as_str(),
     })))
 }

@@ -15,6 +15,7 @@ mod me;
 mod metrics;
 pub mod response_headers;
 mod storage_io;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,10 @@ pub struct AppState {
     /// Roles that hold `extension:manage` in every tenant without an RBAC grant.
     pub admin_roles: Arc<Vec<String>>,
     pub pool: Arc<IsolatePool>,
+    /// How long a data widget's handler has (`--widget-timeout`).
+    pub widget_budget: Duration,
+    /// The Content-Security-Policy of handler-rendered pages, `frame-ancestors` included.
+    pub page_csp: Arc<str>,
     /// Rate limit and CORS of the host-facing routes.
     pub guards: Arc<HostGuards>,
 }
@@ -59,13 +64,33 @@ impl AppState {
 
     pub fn with_pool(registry: Arc<Registry>, tokens: TokenKeys, admin_roles: Vec<String>, pool: PoolConfig) -> Self {
         let pool = IsolatePool::new(registry.clone(), pool);
-        let guards = Arc::new(HostGuards::default());
-        Self { store: registry.store().clone(), tokens: Arc::new(tokens), registry, admin_roles: Arc::new(admin_roles), pool, guards }
+        Self {
+            store: registry.store().clone(),
+            tokens: Arc::new(tokens),
+            registry,
+            admin_roles: Arc::new(admin_roles),
+            pool,
+            widget_budget: ui::WIDGET_BUDGET,
+            page_csp: format!("{}; frame-ancestors 'self'", ui::PAGE_CSP).into(),
+            guards: Arc::new(HostGuards::default()),
+        }
     }
 
     /// The same state with these host guards (the default has none).
     pub fn with_guards(mut self, guards: HostGuards) -> Self {
         self.guards = Arc::new(guards);
+        self
+    }
+
+    /// Sets how long a data widget's handler has before it is reported as failed.
+    pub fn with_widget_budget(mut self, budget: Duration) -> Self {
+        self.widget_budget = budget;
+        self
+    }
+
+    /// Sets the Content-Security-Policy of handler-rendered pages.
+    pub fn with_page_csp(mut self, csp: impl Into<Arc<str>>) -> Self {
+        self.page_csp = csp.into();
         self
     }
 }
@@ -84,7 +109,14 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/v1/me", get(me::me).route_layer(host.clone()))
         .route("/schemas/manifest.json", get(admin::manifest_schema))
-        .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch).layer(host))
+        .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch).layer(host.clone()))
+        .route("/api/ui/navigation", get(ui::navigation).route_layer(host.clone()))
+        .route("/api/ui/dashboard", get(ui::dashboard).route_layer(host.clone()))
+        .route("/api/ui/dashboard/{id}/{widget}", get(ui::widget).route_layer(host.clone()))
+        .route("/api/ui/pages/{id}/{*path}", get(ui::page).route_layer(host.clone()))
+        .route("/api/ui/apiproxy/{id}", post(ui::apiproxy).route_layer(host))
+        // Signed by its `?t=` URL, not a bearer token: the token guard does not apply.
+        .route("/ext-pages/{id}/{*path}", get(ui::render_page))
         .route("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list))
         .route("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall))
         .route("/admin/v1/extensions/{id}/approve", post(admin::approve))

@@ -4,6 +4,7 @@
 //! HTTP handlers and the CLI call these methods; nothing here knows about axum.
 
 pub mod breaker;
+pub mod edition;
 mod events;
 mod hooks;
 mod portable;
@@ -12,6 +13,7 @@ pub mod sandbox;
 pub mod schemas;
 pub mod settings;
 mod targets;
+pub mod ui;
 mod upload;
 mod usage;
 
@@ -30,10 +32,12 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use edition::Edition;
 pub use events::{EventBus, LifecycleEvent, LifecycleKind};
 pub use portable::{ImportError, ImportReport, StorageImport};
 pub use routing::{RouteError, RoutedCall};
 pub use targets::{DispatchTarget, TARGET_TTL};
+pub use ui::{NavEntry, PageCall, PageKind, PageView, WidgetKind, WidgetSlot};
 
 /// Namespace of install ids: an install's id is derived from (tenant, manifest id), so an
 /// uninstalled and reinstalled extension finds its kept storage and settings again.
@@ -66,6 +70,9 @@ pub enum RegistryError {
     Settings(Vec<Problem>),
     #[error("this tenant already has {installed} extensions installed, the most allowed ({max}); uninstall one first")]
     ExtensionLimit { installed: u64, max: u64 },
+    /// The bundle declares extension points this node's edition does not serve, by JSON pointer.
+    #[error("this node runs the community edition, which does not serve: {}", .0.iter().map(|(p, what)| format!("{p} ({what})")).collect::<Vec<_>>().join(", "))]
+    EditionRequired(Vec<(String, String)>),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A lookup that concurrent callers shared (one load, every waiter gets its outcome).
@@ -91,6 +98,9 @@ pub struct Registry {
     sandbox: sandbox::SandboxConfig,
     /// Most extensions one tenant may have installed; updates of installed ones are free.
     max_extensions_per_tenant: u64,
+    ui: ui::UiCache,
+    edition: Edition,
+    page_links: Arc<crate::page_links::PageLinks>,
 }
 
 /// Default of `--max-extensions-per-tenant`.
@@ -121,7 +131,30 @@ impl Registry {
             storage_audit: Default::default(),
             sandbox: Default::default(),
             max_extensions_per_tenant: MAX_EXTENSIONS_PER_TENANT,
+            ui: ui::UiCache::new(),
+            edition: Edition::default(),
+            page_links: Arc::new(crate::page_links::PageLinks::random()),
         }
+    }
+
+    /// Sets the edition this node serves (default: enterprise).
+    pub fn with_edition(mut self, edition: Edition) -> Self {
+        self.edition = edition;
+        self
+    }
+
+    pub fn edition(&self) -> Edition {
+        self.edition
+    }
+
+    /// Sets the keys of signed page URLs (default: random, so URLs open on this process only).
+    pub fn with_page_links(mut self, links: crate::page_links::PageLinks) -> Self {
+        self.page_links = Arc::new(links);
+        self
+    }
+
+    pub fn page_links(&self) -> &crate::page_links::PageLinks {
+        &self.page_links
     }
 
     /// Sets how many extensions one tenant may have installed (default 100).
@@ -200,7 +233,9 @@ impl Registry {
             tx_max_duration: self.sandbox.tx_max_duration,
         };
         let api = alga_ops::api::ApiContext {
-            host: self.host_api.clone(),
+            // The host API client is an enterprise feature: on the community edition the
+            // extension's `ctx.api` calls answer NOT_CONFIGURED.
+            host: self.host_api.clone().filter(|_| self.edition.serves_host_api()),
             tenant: ext.tenant_id.to_string(),
             extension: ext.key.clone(),
             granted: granted.iter().map(|p| p.to_string()).collect(),
@@ -244,6 +279,7 @@ impl Registry {
         // Whatever happened, what dispatch cached about the extension is stale now, and so
         // are the tenant's role permissions (approvals and uninstalls change them).
         self.targets.forget(&ext.tenant_id, ext.id);
+        self.ui.forget(&ext.tenant_id);
         self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
     }
 
@@ -274,7 +310,14 @@ impl Registry {
             }
             _ => None,
         };
-        Ok(ExtensionDetail { extension, capabilities, versions, pending_update })
+        let suspension = match extension.status {
+            ExtensionStatus::Suspended => {
+                let (reason, since) = self.suspension(tenant, &extension).await?;
+                Some(Suspension { reason, since })
+            }
+            _ => None,
+        };
+        Ok(ExtensionDetail { extension, capabilities, versions, pending_update, suspension })
     }
 
     /// Approves the pending version (first install or update), granting `permissions`
@@ -409,6 +452,15 @@ pub struct ExtensionDetail {
     pub capabilities: Vec<CapabilityGrant>,
     pub versions: Vec<VersionRecord>,
     pub pending_update: Option<PendingUpdate>,
+    /// Why and since when the circuit breaker keeps it switched off, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<Suspension>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Suspension {
+    pub reason: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

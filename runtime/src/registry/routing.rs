@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use alga_bundle::manifest::Endpoint;
-use alga_store::TenantId;
+use alga_store::{ExtensionStatus, TenantId};
 
 use super::{DispatchTarget, Registry, RegistryError};
 
@@ -22,12 +22,25 @@ pub struct RoutedCall {
     pub permissions: Vec<String>,
 }
 
-/// Why a request reaches no endpoint it may call.
+/// Why a request reaches no endpoint (or page, or widget) it may call.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    /// No enabled extension by that id or key in the tenant, or no such endpoint.
+    /// No extension by that id or key in the tenant, or no such endpoint. Another tenant's
+    /// extensions answer this too, so nothing leaks about them.
     #[error("no such endpoint")]
     NotFound,
+    /// The caller's tenant installed it, but nobody approved it yet.
+    #[error("extension {extension} is waiting for an admin's approval")]
+    Pending { extension: String },
+    /// The caller's tenant installed it and switched it off.
+    #[error("extension {extension} is disabled in this tenant")]
+    Disabled { extension: String },
+    /// The circuit breaker switched it off in the caller's tenant.
+    #[error("extension {extension} was suspended{}: {}", .since.map(|t| format!(" at {}", t.to_rfc3339())).unwrap_or_default(), .reason.as_deref().unwrap_or("it kept failing"))]
+    Suspended { extension: String, reason: Option<String>, since: Option<chrono::DateTime<chrono::Utc>> },
+    /// This node runs the community edition, which does not serve this kind of extension point.
+    #[error("{feature} need the enterprise edition; this node runs the community edition")]
+    EditionRequired { feature: &'static str },
     /// The path is declared, for other methods only.
     #[error("the method is not declared for this path")]
     MethodNotAllowed,
@@ -43,7 +56,10 @@ impl Registry {
     /// match) to an endpoint of the tenant's enabled extension `id_or_key`, for a caller
     /// holding `roles`.
     pub async fn route(&self, tenant: &TenantId, roles: &[String], id_or_key: &str, method: &str, raw_path: &str) -> Result<RoutedCall, RouteError> {
-        let target = self.dispatch_target(tenant, id_or_key).await?.ok_or(RouteError::NotFound)?;
+        let target = self.routable(tenant, id_or_key).await?;
+        if !self.edition.serves_endpoints() {
+            return Err(RouteError::EditionRequired { feature: "custom endpoints" });
+        }
         let endpoints = &target.manifest.extension_points.endpoints;
         let matched = endpoints
             .iter()
@@ -61,6 +77,44 @@ impl Registry {
         permissions.extend(target.granted.iter().cloned());
         let endpoint = endpoint.clone();
         Ok(RoutedCall { target, endpoint, params, permissions })
+    }
+
+    /// The tenant's enabled, approved extension `id_or_key`, or why the caller cannot reach it.
+    pub async fn routable(&self, tenant: &TenantId, id_or_key: &str) -> Result<Arc<DispatchTarget>, RouteError> {
+        if let Some(target) = self.dispatch_target(tenant, id_or_key).await? {
+            return Ok(target);
+        }
+        let ext = match uuid::Uuid::parse_str(id_or_key) {
+            Ok(id) => self.store.get_extension(tenant, id).await.map_err(RegistryError::from)?,
+            Err(_) => self.store.find_extension_by_key(tenant, id_or_key).await.map_err(RegistryError::from)?,
+        };
+        let Some(ext) = ext else { return Err(RouteError::NotFound) };
+        let extension = ext.key.clone();
+        Err(match ext.status {
+            ExtensionStatus::PendingApproval => RouteError::Pending { extension },
+            ExtensionStatus::Suspended => {
+                let (reason, since) = self.suspension(tenant, &ext).await?;
+                RouteError::Suspended { extension, reason, since }
+            }
+            _ if !ext.is_enabled => RouteError::Disabled { extension },
+            _ => RouteError::NotFound,
+        })
+    }
+
+    /// Why and when the circuit breaker suspended `ext`, from the audit log (the newest
+    /// suspension among the tenant's recent lifecycle actions).
+    pub async fn suspension(
+        &self,
+        tenant: &TenantId,
+        ext: &alga_store::Extension,
+    ) -> Result<(Option<String>, Option<chrono::DateTime<chrono::Utc>>), RegistryError> {
+        let target = ext.id.to_string();
+        let recent = self.store.list_audit(tenant, 500).await?;
+        Ok(recent
+            .into_iter()
+            .find(|e| e.action == "extension.suspended" && e.target == target)
+            .map(|e| (e.details.get("reason").and_then(|r| r.as_str()).map(str::to_owned), Some(e.at)))
+            .unwrap_or((None, Some(ext.updated_at))))
     }
 
     /// The actions of extension `key` that `roles` hold in the tenant (`use`, `view`, …).

@@ -59,6 +59,10 @@ impl Registry {
         let inspection = tokio::task::spawn_blocking(move || alga_bundle::inspect_archive(&bytes, signature.as_ref(), &options))
             .await
             .map_err(|e| BundleError::Format(format!("inspection failed: {e}")))??;
+        let unsupported = self.edition.unsupported(&inspection.manifest);
+        if !unsupported.is_empty() {
+            return Err(RegistryError::EditionRequired(unsupported.into_iter().map(|(pointer, what)| (pointer, what.to_owned())).collect()));
+        }
         // Concurrent first uploads race on the install row; the loser sees the winner's
         // install on its second pass and reports it unchanged.
         match self.record_upload(tenant, actor, &inspection, allow_downgrade).await {

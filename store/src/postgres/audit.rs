@@ -1,58 +1,32 @@
-//! PostgreSQL side of the storage write audit: batched appends, newest-first reads.
+//! PostgreSQL side of the lifecycle audit log.
 
-use uuid::Uuid;
+use async_trait::async_trait;
 
 use super::PgStore;
-use crate::{Result, StorageAuditEntry, TenantId};
+use crate::flows::RegistryTx;
+use crate::rows::{self, AuditRow};
+use crate::{AuditEntry, AuditStore, NewAuditEntry, Result, TenantId};
 
-type AuditRow = (Uuid, chrono::DateTime<chrono::Utc>, String, String, String, String, i64);
-
-impl PgStore {
-    pub(super) async fn append_storage_audit_impl(&self, tenant: &TenantId, entries: &[StorageAuditEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut q =
-            sqlx::QueryBuilder::new("INSERT INTO extension_storage_audit (tenant_id, extension_id, at, actor, op, namespace, key, size_bytes) ");
-        q.push_values(entries, |mut row, e| {
-            row.push_bind(tenant.as_str())
-                .push_bind(e.extension_id)
-                .push_bind(e.at)
-                .push_bind(&e.actor)
-                .push_bind(&e.op)
-                .push_bind(&e.namespace)
-                .push_bind(&e.key)
-                .push_bind(e.size_bytes);
-        });
+#[async_trait]
+impl AuditStore for PgStore {
+    async fn append_audit(&self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
         let mut tx = self.begin_tenant(tenant).await?;
-        q.build().execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        tx.audit(tenant, entry).await?;
+        RegistryTx::commit(tx).await
     }
 
-    pub(super) async fn list_storage_audit_impl(&self, tenant: &TenantId, extension_id: Uuid, limit: u32) -> Result<Vec<StorageAuditEntry>> {
+    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditEntry>> {
+        let limit = rows::check_list_limit(limit)?;
         let mut tx = self.begin_tenant(tenant).await?;
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT extension_id, at, actor, op, namespace, key, size_bytes FROM extension_storage_audit \
-             WHERE tenant_id = $1 AND extension_id = $2 ORDER BY id DESC LIMIT $3",
+        let found: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, tenant_id, actor, action, target, details, at FROM audit_log \
+             WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(tenant.as_str())
-        .bind(extension_id)
-        .bind(i64::from(limit))
+        .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(extension_id, at, actor, op, namespace, key, size_bytes)| StorageAuditEntry {
-                extension_id,
-                at,
-                actor,
-                op,
-                namespace,
-                key,
-                size_bytes,
-            })
-            .collect())
+        found.into_iter().map(AuditRow::into_record).collect()
     }
 }

@@ -141,18 +141,6 @@ impl PgStore {
         }
     }
 
-    pub(super) async fn get_many_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        let sql = format!(
-            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 \
-             AND namespace = $3 AND key = ANY($4) AND {LIVE} ORDER BY key COLLATE \"C\""
-        );
-        let found: Vec<StoredValueRow> =
-            sqlx::query_as(&sql).bind(tenant.as_str()).bind(extension_id).bind(namespace).bind(keys).fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(found.into_iter().map(Into::into).collect())
-    }
-
     /// Deletes the given keys (or the whole namespace) and counts the live ones among them.
     pub(super) async fn delete_where(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: Option<&[String]>) -> Result<u64> {
         let mut tx = self.begin_tenant(tenant).await?;
@@ -166,14 +154,6 @@ impl PgStore {
         charge(&mut tx, tenant, extension_id, -(gone.len() as i64), -bytes, None).await?;
         tx.commit().await?;
         Ok(gone.into_iter().filter(|(live, _)| *live).count() as u64)
-    }
-
-    pub(super) async fn count_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
-        let mut tx = self.begin_tenant(tenant).await?;
-        let sql = format!("SELECT count(*) FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 AND namespace = $3 AND {LIVE}");
-        let n: i64 = sqlx::query_scalar(&sql).bind(tenant.as_str()).bind(extension_id).bind(namespace).fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(n as u64)
     }
 }
 

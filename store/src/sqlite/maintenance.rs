@@ -1,26 +1,65 @@
-//! SQLite side of the storage maintenance jobs and usage reads. Each job is one
-//! `BEGIN IMMEDIATE` transaction: SQLite's single writer makes them atomic against writes.
+//! SQLite side of schema upkeep and the cross-tenant jobs. Each job is one `BEGIN IMMEDIATE`
+//! transaction: SQLite's single writer makes them atomic against writes.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{now, ts, SqliteStore};
-use crate::{Result, StorageUsage, TenantId};
+use super::{now, ts, SqliteStore, MIGRATOR};
+use crate::{Backend, MaintenanceStore, Result, SchemaStatus, StoreError, TenantId};
 
-impl SqliteStore {
-    pub(super) async fn storage_usage_impl(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
-        let found: Option<(i64, i64)> =
-            sqlx::query_as("SELECT key_count, bytes FROM extension_storage_usage WHERE extension_id = ?1 AND tenant_id = ?2")
-                .bind(extension_id.to_string())
-                .bind(tenant.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        let (key_count, bytes) = found.unwrap_or((0, 0));
-        Ok(StorageUsage { key_count, bytes })
+#[async_trait]
+impl MaintenanceStore for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
     }
 
-    pub(super) async fn sweep_expired_storage_impl(&self, limit: u32) -> Result<u64> {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
+            .fetch_one(&self.pool)
+            .await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?
+        } else {
+            0
+        };
+        Ok(SchemaStatus { expected, applied, rls_bound_functions: Vec::new() })
+    }
+
+    async fn recently_used_extensions(&self, limit: u32) -> Result<Vec<(TenantId, Uuid)>> {
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, id FROM extensions WHERE is_enabled AND status = 'installed' \
+             AND last_used_at IS NOT NULL ORDER BY last_used_at DESC LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let corrupt = |message: String| StoreError::Corrupt { table: "extensions", message };
+        found
+            .into_iter()
+            .map(|(t, id)| {
+                let tenant = TenantId::parse(&t).map_err(|e| corrupt(e.to_string()))?;
+                Ok((tenant, Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?))
+            })
+            .collect()
+    }
+
+    async fn gc_file_blobs(&self) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM file_blobs WHERE NOT EXISTS (SELECT 1 FROM extension_files f WHERE f.content_hash = file_blobs.content_hash)")
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn sweep_expired_storage(&self, limit: u32) -> Result<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let at = now();
         let gone: Vec<(String, String, i64)> = sqlx::query_as(
@@ -54,7 +93,7 @@ impl SqliteStore {
         Ok(gone.len() as u64)
     }
 
-    pub(super) async fn delete_orphaned_storage_impl(&self, retention: Duration) -> Result<u64> {
+    async fn delete_orphaned_storage(&self, retention: Duration) -> Result<u64> {
         let cutoff = chrono::Duration::from_std(retention).ok().and_then(|r| chrono::Utc::now().checked_sub_signed(r));
         let Some(cutoff) = cutoff else { return Ok(0) };
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -73,7 +112,7 @@ impl SqliteStore {
         Ok(removed)
     }
 
-    pub(super) async fn recount_all_storage_usage_impl(&self) -> Result<u64> {
+    async fn recount_all_storage_usage(&self) -> Result<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let fixed = sqlx::query(
             "UPDATE extension_storage_usage AS u SET \

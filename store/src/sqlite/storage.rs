@@ -97,23 +97,6 @@ impl SqliteStore {
         }
     }
 
-    pub(super) async fn get_many_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: &[String]) -> Result<Vec<StoredValue>> {
-        let sql = format!(
-            "SELECT {VALUE_COLUMNS} FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 \
-             AND namespace = ?3 AND key IN (SELECT value FROM json_each(?4)) \
-             AND (expires_at IS NULL OR expires_at > ?5) ORDER BY key"
-        );
-        let found: Vec<StoredValueRow> = sqlx::query_as(&sql)
-            .bind(tenant.as_str())
-            .bind(extension_id.to_string())
-            .bind(namespace)
-            .bind(Json(keys))
-            .bind(now())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(found.into_iter().map(Into::into).collect())
-    }
-
     /// Deletes the given keys (or the whole namespace), credits usage, and counts the live ones.
     pub(super) async fn delete_where(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str, keys: Option<&[String]>) -> Result<u64> {
         let (_turn, mut tx) = self.begin_write().await?;
@@ -168,20 +151,6 @@ impl SqliteStore {
         let Some((live, size)) = gone else { return Ok(false) };
         charge(tx, tenant, key.extension_id, -1, -size, None).await?;
         Ok(live)
-    }
-
-    pub(super) async fn count_impl(&self, tenant: &TenantId, extension_id: Uuid, namespace: &str) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2 AND namespace = ?3 \
-             AND (expires_at IS NULL OR expires_at > ?4)",
-        )
-        .bind(tenant.as_str())
-        .bind(extension_id.to_string())
-        .bind(namespace)
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n as u64)
     }
 }
 
