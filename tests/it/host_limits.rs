@@ -69,9 +69,13 @@ async fn each_tenant_has_its_own_rate_limit_with_retry_after() {
     let calls = client.get(format!("http://{addr}/api/extensions/{KEY}/calls")).bearer_auth(admin_token("acme")).send().await.unwrap();
     assert_eq!(calls.status(), 200, "extension endpoints draw from the same bucket");
 
+    // Every host-facing route answers 429 now: the UI descriptors too.
+    let ui = |path: &str| client.get(format!("http://{addr}/api/ui/{path}")).bearer_auth(admin_token("acme")).send();
     for res in [
         me(admin_token("acme")).await.unwrap(),
         client.get(format!("http://{addr}/api/extensions/{KEY}/calls")).bearer_auth(admin_token("acme")).send().await.unwrap(),
+        ui("navigation").await.unwrap(),
+        ui("dashboard").await.unwrap(),
     ] {
         let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().expect("whole seconds");
         assert!(retry_after >= 1, "{retry_after}");

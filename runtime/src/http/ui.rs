@@ -126,7 +126,7 @@ pub async fn page(
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
     let path = dispatch::raw_tail(uri.path(), "/api/ui/pages/").ok_or_else(|| ApiError::not_found("no such page"))?;
-    let view = state.registry.page(&who.tenant, &who.user, &who.roles, &id, &path).await.map_err(|e| page_error(e, &id, &path))?;
+    let view = state.registry.page(&who.tenant, &who.user, &who.roles, &id, &path, uri.query()).await.map_err(|e| page_error(e, &id, &path))?;
     Ok(Json(serde_json::to_value(view).map_err(ApiError::internal)?))
 }
 

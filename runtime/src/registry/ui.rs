@@ -229,16 +229,33 @@ impl Registry {
         Ok((target, slot))
     }
 
-    /// The page of an extension that `path` (percent-encoded, as sent) reaches, when `roles` may open it.
-    pub async fn page(&self, tenant: &TenantId, user: &str, roles: &[String], id_or_key: &str, raw_path: &str) -> Result<PageView, RouteError> {
+    /// The page of an extension that `path` (percent-encoded, as sent) reaches, when `roles`
+    /// may open it; `query` is passed on to the page's URL.
+    pub async fn page(
+        &self,
+        tenant: &TenantId,
+        user: &str,
+        roles: &[String],
+        id_or_key: &str,
+        raw_path: &str,
+        query: Option<&str>,
+    ) -> Result<PageView, RouteError> {
         let call = self.page_call(tenant, roles, id_or_key, raw_path).await?;
         let ext = &call.target.extension;
         let path = raw_path.to_owned();
         let kind = if call.page.entry.is_some() { PageKind::Static } else { PageKind::Handler };
+        let mut url = self.page_url(tenant, user, roles, ext, &call.page, &path);
+        if let Some(query) = query.filter(|q| !q.is_empty()) {
+            // The signature stays last, so the page's own parameters read first.
+            url = match url.split_once("?t=") {
+                Some((base, token)) => format!("{base}?{query}&t={token}"),
+                None => format!("{url}?{query}"),
+            };
+        }
         Ok(PageView {
             extension_id: ext.id,
             extension_key: ext.key.clone(),
-            url: self.page_url(tenant, user, roles, ext, &call.page, &path),
+            url,
             path,
             route: call.page.path.clone(),
             kind,
