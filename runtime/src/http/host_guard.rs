@@ -1,6 +1,7 @@
 //! The guard of host-facing routes: the caller's token is verified and its tenant's rate
 //! limit taken before the handler runs. Put it on a route with
-//! `.route_layer(from_fn_with_state(state.clone(), host_guard::host_route))`.
+//! `get(handler).route_layer(from_fn_with_state(state.clone(), host_guard::host_route))`
+//! (`.layer(...)` on an `any(...)` route, which has no method routes for `route_layer`).
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
