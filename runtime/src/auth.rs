@@ -1,10 +1,15 @@
-//! Tokens: HS256 JWTs whose claims name the tenant, the user and their roles.
+//! Tokens: JWTs whose claims name the tenant, the user and their roles, verified with the
+//! shared HS256 secret or, when the host keeps its own key, an Ed25519 public key.
 
 use std::time::Duration;
 
 use alga_store::TenantId;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
+
+mod claims;
+
+pub use claims::{LEEWAY_SECS, MAX_ROLES, MAX_ROLE_BYTES, MAX_SUB_BYTES, MAX_TENANT_BYTES, TENANT_RULE};
 
 /// Shortest accepted HS256 secret: 256 bits, the size of the MAC itself.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -32,7 +37,8 @@ pub struct Principal {
     pub roles: Vec<String>,
 }
 
-/// Why a token was not accepted. Messages are safe to show to the caller.
+/// Why a token was not accepted. Messages are safe to show to the caller: none repeats a
+/// claim's value.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum AuthError {
     #[error("missing Authorization header: expected `Authorization: Bearer <token>`")]
@@ -43,18 +49,23 @@ pub enum AuthError {
     Expired,
     #[error("token is not valid yet (nbf)")]
     NotYetValid,
+    #[error("token algorithm (`alg` header) must be {expected}")]
+    Algorithm { expected: &'static str },
+    #[error("`{claim}` claim {rule}")]
+    Claim { claim: &'static str, rule: String },
     #[error("invalid token: {0}")]
     Invalid(String),
 }
 
-/// The signing and verifying halves of the configured secret.
+/// The keys that verify (and, with a shared secret, sign) tokens.
 pub struct TokenKeys {
-    encoding: EncodingKey,
+    /// `None` when only a public key is known: such a server verifies, never mints.
+    encoding: Option<EncodingKey>,
     decoding: DecodingKey,
-    validation: Validation,
+    algorithm: Algorithm,
     /// Tokens already verified, with their expiry: the host sends the same token with every
-    /// call of a user's session, and checking the MAC again each time is most of the cost
-    /// of authentication.
+    /// call of a user's session, and checking the signature again each time is most of the
+    /// cost of authentication.
     verified: moka::sync::Cache<String, (Principal, i64)>,
 }
 
@@ -64,44 +75,73 @@ const VERIFIED_TOKENS: u64 = 10_000;
 const VERIFIED_FOR: Duration = Duration::from_secs(60);
 
 impl TokenKeys {
+    /// Keys for HS256 tokens signed with the shared `secret`.
     pub fn from_secret(secret: &[u8]) -> Self {
-        // Only HS256 is accepted: a token may not choose its own algorithm ("none", RS256...).
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        // `nbf`, when present, is honoured with the same leeway as `exp`.
-        validation.validate_nbf = true;
-        validation.leeway = 30;
+        Self::new(Some(EncodingKey::from_secret(secret)), DecodingKey::from_secret(secret), Algorithm::HS256)
+    }
+
+    /// Keys that verify EdDSA (Ed25519) tokens with the host's public key (PEM, as
+    /// `openssl pkey -pubout` writes it). Only EdDSA tokens are accepted then: an HS256 token
+    /// "signed" with the public key as its secret is refused by its algorithm.
+    pub fn from_ed_public_pem(pem: &[u8]) -> Result<Self, AuthError> {
+        let decoding = DecodingKey::from_ed_pem(pem).map_err(|_| AuthError::Invalid("not an Ed25519 public key in PEM form".into()))?;
+        Ok(Self::new(None, decoding, Algorithm::EdDSA))
+    }
+
+    fn new(encoding: Option<EncodingKey>, decoding: DecodingKey, algorithm: Algorithm) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            encoding,
+            decoding,
+            algorithm,
             verified: moka::sync::Cache::builder().max_capacity(VERIFIED_TOKENS).time_to_live(VERIFIED_FOR).build(),
+        }
+    }
+
+    /// The one algorithm tokens must use: `HS256` or `EdDSA`.
+    pub fn algorithm_name(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::EdDSA => "EdDSA",
+            _ => "HS256",
         }
     }
 
     /// Signs a token valid for `ttl` from now.
     pub fn mint(&self, tenant: &TenantId, user: &str, roles: &[String], ttl: Duration) -> Result<String, AuthError> {
+        let encoding =
+            self.encoding.as_ref().ok_or_else(|| AuthError::Invalid("a server that verifies with a public key cannot mint tokens".into()))?;
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(ttl.as_secs()).map_err(|_| AuthError::Invalid("ttl is too long".into()))?;
         let claims = Claims { tenant: tenant.to_string(), sub: user.to_owned(), roles: roles.to_vec(), exp: now.saturating_add(ttl), iat: now };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| AuthError::Invalid(e.to_string()))
+        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, encoding).map_err(|e| AuthError::Invalid(e.to_string()))
     }
 
-    /// Checks signature, algorithm and expiry, and that the claims name a valid tenant.
+    /// Checks algorithm, signature, expiry and every claim the runtime relies on.
+    ///
+    /// jsonwebtoken verifies the signature (`crypto::verify`); the claims are read here, one
+    /// by one (`claims::check`), because its own claim checks report a non-numeric `exp` as a
+    /// missing one and a wrong-typed claim as bad JSON, and a host developer chasing a 401
+    /// deserves to be told which claim is wrong and why.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = chrono::Utc::now().timestamp();
         if let Some((principal, exp)) = self.verified.get(token) {
-            if chrono::Utc::now().timestamp() <= exp.saturating_add(self.validation.leeway as i64) {
+            if now <= exp.saturating_add(LEEWAY_SECS) {
                 return Ok(principal);
             }
             self.verified.invalidate(token);
             return Err(AuthError::Expired);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| decode_error(&e))?;
-        let claims = data.claims;
-        let tenant = check_claims(&claims)?;
-        let principal = Principal { tenant, user: claims.sub, roles: claims.roles };
-        self.verified.insert(token.to_owned(), (principal.clone(), claims.exp));
-        Ok(principal)
+        self.check_algorithm(token)?;
+        let (message, signature) = token.rsplit_once('.').ok_or_else(not_a_jwt)?;
+        let (_, payload) = message.split_once('.').filter(|(_, payload)| !payload.contains('.')).ok_or_else(not_a_jwt)?;
+        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &self.decoding, self.algorithm) {
+            Ok(true) => {}
+            Ok(false) => return Err(AuthError::Invalid("signature does not match".into())),
+            Err(_) => return Err(not_a_jwt()),
+        }
+        let claims = base64_json(payload).ok_or_else(|| AuthError::Invalid("the claims are not base64url-encoded JSON".into()))?;
+        let checked = claims::check(&claims, now)?;
+        self.verified.insert(token.to_owned(), (checked.principal.clone(), checked.exp));
+        Ok(checked.principal)
     }
 
     /// Reads the token of an `Authorization` header value and verifies it.
@@ -113,61 +153,28 @@ impl TokenKeys {
         }
         self.verify(token.trim())
     }
-}
 
-/// Longest `sub` claim accepted, in bytes.
-pub const MAX_SUB_BYTES: usize = 256;
-/// Most roles, and longest role name in bytes, a token may carry.
-pub const MAX_ROLES: usize = 64;
-pub const MAX_ROLE_BYTES: usize = 128;
-
-/// The claims of a verified token, checked before anything uses them: a tenant id is
-/// [`TenantId`]'s 1–64 characters of `[A-Za-z0-9._-]`; `sub` and roles are non-empty,
-/// bounded and printable (they reach logs, spans and error details). Messages never repeat
-/// the offending value: a claim is the caller's input, and may be 10 KB of anything.
-fn check_claims(claims: &Claims) -> Result<TenantId, AuthError> {
-    // Length first: TenantId's own error would quote the whole value.
-    let tenant = (claims.tenant.len() <= 128)
-        .then(|| TenantId::parse(&claims.tenant).ok())
-        .flatten()
-        .ok_or_else(|| AuthError::Invalid("`tenant` claim must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit".into()))?;
-    if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_BYTES || !printable(&claims.sub) {
-        return Err(AuthError::Invalid(format!("`sub` claim must be 1-{MAX_SUB_BYTES} bytes of printable characters")));
-    }
-    if claims.roles.len() > MAX_ROLES || claims.roles.iter().any(|r| r.is_empty() || r.len() > MAX_ROLE_BYTES || !printable(r)) {
-        return Err(AuthError::Invalid(format!(
-            "`roles` claim must hold at most {MAX_ROLES} names of 1-{MAX_ROLE_BYTES} bytes of printable characters"
-        )));
-    }
-    Ok(tenant)
-}
-
-/// No control characters (newlines would forge log lines), no line/paragraph separators
-/// and no bidirectional overrides (which make a logged name read as another).
-fn printable(text: &str) -> bool {
-    !text
-        .chars()
-        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-}
-
-/// A fixed message per kind of failure: jsonwebtoken's own text may quote claim values
-/// (serde's "invalid type: string \"…\"").
-fn decode_error(err: &jsonwebtoken::errors::Error) -> AuthError {
-    use jsonwebtoken::errors::ErrorKind as K;
-    let reason = match err.kind() {
-        K::ExpiredSignature => return AuthError::Expired,
-        K::ImmatureSignature => return AuthError::NotYetValid,
-        K::InvalidSignature => "signature does not match",
-        K::InvalidAlgorithm | K::InvalidAlgorithmName => "algorithm must be HS256",
-        K::MissingRequiredClaim(claim) if matches!(claim.as_str(), "exp" | "sub" | "nbf") => {
-            return AuthError::Invalid(format!("missing `{claim}` claim"));
+    /// Refuses a token whose header names another algorithm than the configured one, `none`
+    /// included, before any key is used. jsonwebtoken refuses those too, but reports an
+    /// algorithm it does not know (`none`) as bad JSON.
+    fn check_algorithm(&self, token: &str) -> Result<(), AuthError> {
+        let header = base64_json(token.split('.').next().unwrap_or_default()).ok_or_else(not_a_jwt)?;
+        match header.get("alg").and_then(|alg| alg.as_str()) {
+            Some(alg) if alg == self.algorithm_name() => Ok(()),
+            _ => Err(AuthError::Algorithm { expected: self.algorithm_name() }),
         }
-        K::MissingRequiredClaim(_) => "a required claim is missing",
-        K::Json(_) => "claims are not the expected JSON: `tenant` and `sub` strings, `roles` a list of strings, `exp` a number",
-        K::InvalidToken | K::Base64(_) | K::Utf8(_) => "not a JWT",
-        _ => "token not accepted",
-    };
-    AuthError::Invalid(reason.into())
+    }
+}
+
+fn not_a_jwt() -> AuthError {
+    AuthError::Invalid("not a JWT (header.claims.signature, base64url)".into())
+}
+
+/// One base64url segment of a token, decoded and parsed as JSON.
+fn base64_json(segment: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// A fresh random secret for development mode: 32 random bytes as 64 hex characters.
@@ -230,7 +237,7 @@ mod tests {
     fn unsigned_tokens_and_bad_headers_are_refused() {
         // {"alg":"none"} . {"tenant":"acme","sub":"a","exp":9999999999} . (no signature)
         let none = "eyJhbGciOiJub25lIn0.eyJ0ZW5hbnQiOiJhY21lIiwic3ViIjoiYSIsImV4cCI6OTk5OTk5OTk5OX0.";
-        assert!(matches!(keys().verify(none), Err(AuthError::Invalid(_))));
+        assert_eq!(keys().verify(none), Err(AuthError::Algorithm { expected: "HS256" }));
         assert_eq!(keys().verify_header(None), Err(AuthError::Missing));
         assert_eq!(keys().verify_header(Some("Basic abc")), Err(AuthError::Malformed));
         assert_eq!(keys().verify_header(Some("Bearer ")), Err(AuthError::Malformed));
@@ -243,8 +250,9 @@ mod tests {
         let claims = Claims { tenant: "../etc".into(), sub: "a".into(), roles: vec![], exp: i64::MAX / 2, iat: 0 };
         let bad =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef")).unwrap();
-        assert!(matches!(keys().verify(&bad), Err(AuthError::Invalid(_))));
+        assert!(matches!(keys().verify(&bad), Err(AuthError::Claim { claim: "tenant", .. })));
     }
+
     fn sign(claims: &serde_json::Value) -> String {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef")).unwrap()
     }
@@ -276,11 +284,37 @@ mod tests {
         ];
         for claims in cases {
             match keys().verify(&sign(&claims)) {
-                Err(AuthError::Invalid(message)) => assert!(message.len() < 200 && !message.contains("ttttt"), "{message}"),
+                Err(err @ AuthError::Claim { .. }) => assert!(err.to_string().len() < 200 && !err.to_string().contains("ttttt"), "{err}"),
                 other => panic!("{claims}: {other:?}"),
             }
         }
         let ok = serde_json::json!({ "tenant": "9b1f0c6e-5a7d-4c1e-9a43-2f4d8f8b6a10", "sub": "Zoë O'Neil <zoe@x>", "roles": ["admin"], "exp": exp });
         assert!(keys().verify(&sign(&ok)).is_ok());
+    }
+
+    const HOST_KEY: &str = include_str!("../../tests/keys/host-ed25519.key");
+    const HOST_PUB: &str = include_str!("../../tests/keys/host-ed25519.pub");
+    const OTHER_KEY: &str = include_str!("../../tests/keys/other-ed25519.key");
+
+    fn sign_ed(private_pem: &str, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &EncodingKey::from_ed_pem(private_pem.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn with_a_public_key_only_eddsa_tokens_of_that_key_are_accepted() {
+        let ed = TokenKeys::from_ed_public_pem(HOST_PUB.as_bytes()).unwrap();
+        assert_eq!(ed.algorithm_name(), "EdDSA");
+        let claims = serde_json::json!({ "tenant": "acme", "sub": "alice", "roles": ["admin"], "exp": chrono::Utc::now().timestamp() + 600 });
+        let who = ed.verify(&sign_ed(HOST_KEY, &claims)).unwrap();
+        assert_eq!((who.tenant.as_str(), who.user.as_str()), ("acme", "alice"));
+        assert_eq!(ed.verify(&sign_ed(OTHER_KEY, &claims)), Err(AuthError::Invalid("signature does not match".into())));
+        // The classic confusion: an HS256 token whose "secret" is the public key itself.
+        let confused = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(HOST_PUB.as_bytes())).unwrap();
+        assert_eq!(ed.verify(&confused), Err(AuthError::Algorithm { expected: "EdDSA" }));
+        assert_eq!(ed.verify(&sign(&claims)), Err(AuthError::Algorithm { expected: "EdDSA" }));
+        assert!(ed.mint(&TenantId::parse("acme").unwrap(), "a", &[], Duration::from_secs(60)).is_err(), "verifies only");
+        // And an HS256 server refuses EdDSA tokens.
+        assert_eq!(keys().verify(&sign_ed(HOST_KEY, &claims)), Err(AuthError::Algorithm { expected: "HS256" }));
+        assert!(TokenKeys::from_ed_public_pem(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n").is_err());
     }
 }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fairness;
+mod host;
 mod ui;
 pub use fairness::FairnessArgs;
+pub use host::HostArgs;
 pub use ui::UiArgs;
 
 /// The Alga extension runtime: runs tenant extensions in V8 isolates behind an HTTP API.
@@ -242,6 +244,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub http: HttpArgs,
 
+    #[command(flatten)]
+    pub host: HostArgs,
+
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT, e.g. `30s`.
     #[arg(long, env = "ALGA_EXT_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
@@ -388,12 +393,14 @@ impl IsolateArgs {
                 wall: self.request_timeout,
                 module_eval: self.module_eval_timeout,
                 queue_depth: self.isolate_queue as usize,
-                log: Default::default(),
+                // Log budgets and the body limit come from FairnessArgs and HostArgs.
+                ..Default::default()
             },
             ceilings: crate::isolate::limits::LimitCeilings {
                 cpu_hard_ms: self.max_cpu_hard.as_millis() as u64,
                 heap_mb: self.max_isolate_heap_mb,
                 timeout_ms: self.max_request_timeout.as_millis() as u64,
+                ..Default::default()
             },
             max_per_tenant: (self.max_isolates / 4).max(1),
             ..Default::default()

@@ -41,6 +41,14 @@ pub enum ConfigError {
     UiFrameAncestors(String),
     #[error("--ui-csp (ALGA_EXT_UI_CSP) {0}")]
     UiCsp(String),
+    #[error("--jwt-public-key (ALGA_EXT_JWT_PUBLIC_KEY) {path:?}: {reason}")]
+    JwtPublicKey { path: PathBuf, reason: String },
+    #[error("--host-api-secret (ALGA_EXT_HOST_API_SECRET) is required with --host-api-url when tokens are verified with --jwt-public-key and no --jwt-secret is set")]
+    HostApiSecretMissing,
+    #[error("--cors-origins (ALGA_EXT_CORS_ORIGINS): {0}")]
+    CorsOrigins(String),
+    #[error("--endpoint-max-body-bytes (ALGA_EXT_ENDPOINT_MAX_BODY_BYTES) {default} is above --max-endpoint-body-bytes (ALGA_EXT_MAX_ENDPOINT_BODY_BYTES) {ceiling}")]
+    BodyLimitAboveCeiling { default: u64, ceiling: u64 },
 }
 
 /// How static UI assets are served, from the `--ui-*` flags.
@@ -94,9 +102,17 @@ pub async fn migrate(store: &dyn Store, options: &ConnectOptions) -> Result<(), 
     })
 }
 
-/// Token keys from the configured secret, or a generated one in development mode. Returns
-/// the generated secret too, so the caller can tell the developer how to mint tokens.
-pub fn token_keys(secret: Option<&str>, dev: bool) -> Result<(TokenKeys, Option<String>), ConfigError> {
+/// Token keys from the configured public key (EdDSA, verify only) or secret (HS256), or a
+/// generated secret in development mode. Returns the generated secret too, so the caller
+/// can tell the developer how to mint tokens.
+pub fn token_keys(secret: Option<&str>, public_key: Option<&Path>, dev: bool) -> Result<(TokenKeys, Option<String>), ConfigError> {
+    if let Some(path) = public_key {
+        let fail = |reason: String| ConfigError::JwtPublicKey { path: path.to_owned(), reason };
+        let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        let keys = TokenKeys::from_ed_public_pem(&pem)
+            .map_err(|_| fail("not an Ed25519 public key in PEM form (`openssl pkey -pubout` writes one)".into()))?;
+        return Ok((keys, None));
+    }
     match secret {
         Some(secret) => Ok((checked_keys(secret)?, None)),
         None if dev => {
@@ -131,6 +147,9 @@ pub fn host_api(args: &crate::cli::HostApiArgs, jwt_secret: &str) -> Result<Opti
     let url_error = |reason: String| ConfigError::HostApiUrl { url: raw.to_owned(), reason };
     let base = deno_core::url::Url::parse(raw).map_err(|e| url_error(e.to_string()))?;
     let secret = args.host_api_secret.as_deref().unwrap_or(jwt_secret);
+    if secret.is_empty() {
+        return Err(ConfigError::HostApiSecretMissing);
+    }
     if secret.len() < MIN_SECRET_BYTES {
         return Err(ConfigError::HostApiSecretTooShort(secret.len()));
     }
@@ -181,6 +200,17 @@ pub fn local_sealer(database: &crate::cli::DatabaseArgs, dev: bool) -> Result<Op
     Sealer::from_spec(spec.trim()).map(|s| Some(Arc::new(s))).map_err(|e| fail(e.to_string()))
 }
 
+/// The rate limit and CORS policy of the host-facing routes, and a body limit that fits its
+/// ceiling.
+pub fn host_guards(args: &crate::cli::HostArgs) -> Result<crate::http::HostGuards, ConfigError> {
+    if args.endpoint_max_body_bytes > args.max_endpoint_body_bytes {
+        return Err(ConfigError::BodyLimitAboveCeiling { default: args.endpoint_max_body_bytes, ceiling: args.max_endpoint_body_bytes });
+    }
+    let cors = crate::http::cors::CorsPolicy::new(&args.cors_origins).map_err(ConfigError::CorsOrigins)?;
+    let rate_limit = crate::rate_limit::TenantRateLimit::new(args.rate_limit_per_second, args.rate_limit_burst);
+    Ok(crate::http::HostGuards { rate_limit, cors })
+}
+
 /// The bundle checks the settings describe: limits, signature policy and trusted keys.
 pub fn inspect_options(bundles: &crate::cli::BundleArgs, signatures: &crate::cli::SignatureArgs) -> Result<alga_bundle::InspectOptions, ConfigError> {
     let mut text = signatures.trusted_keys.clone().unwrap_or_default();
@@ -207,11 +237,23 @@ mod tests {
 
     #[test]
     fn short_and_missing_secrets_are_refused_with_the_setting_named() {
-        let err = token_keys(Some("short"), false).err().unwrap().to_string();
+        let err = token_keys(Some("short"), None, false).err().unwrap().to_string();
         assert!(err.contains("--jwt-secret") && err.contains("ALGA_EXT_JWT_SECRET"), "{err}");
-        let err = token_keys(None, false).err().unwrap().to_string();
+        let err = token_keys(None, None, false).err().unwrap().to_string();
         assert!(err.contains("--dev"), "{err}");
-        let (_, generated) = token_keys(None, true).unwrap();
+        let (_, generated) = token_keys(None, None, true).unwrap();
         assert!(generated.unwrap().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn a_public_key_replaces_the_secret_and_bad_keys_name_the_flag() {
+        let key = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/host-ed25519.pub"));
+        let (keys, generated) = token_keys(None, Some(key), true).unwrap();
+        assert_eq!((keys.algorithm_name(), generated), ("EdDSA", None));
+        let not_a_key = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/README.md"));
+        for path in [not_a_key, Path::new("/nonexistent/key.pem")] {
+            let err = token_keys(None, Some(path), false).err().unwrap().to_string();
+            assert!(err.starts_with("--jwt-public-key (ALGA_EXT_JWT_PUBLIC_KEY)"), "{err}");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod page_links;
 pub mod pool;
+pub mod rate_limit;
 pub mod registry;
 pub mod serve;
 pub mod telemetry;

@@ -14,7 +14,10 @@ use crate::registry::Registry;
 
 mod connections;
 
-pub use connections::{default_max_connections, raise_open_file_limit, serve_with, AcceptBackoff, ServeOptions, DEFAULT_MAX_CONNECTIONS};
+pub use connections::{
+    default_max_connections, raise_open_file_limit, serve_with, AcceptBackoff, ServeOptions, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES,
+};
 
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +45,8 @@ pub async fn migrate(args: &DatabaseArgs) -> Result<(), ConfigError> {
 
 /// Runs `alga-ext serve` until SIGTERM or SIGINT.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let (tokens, generated) = config::token_keys(args.jwt_secret.as_deref(), args.dev)?;
+    let (tokens, generated) = config::token_keys(args.jwt_secret.as_deref(), args.host.jwt_public_key.as_deref(), args.dev)?;
+    let guards = config::host_guards(&args.host)?;
     let inspect = config::inspect_options(&args.bundles, &args.signatures)?;
     let jwt_secret = args.jwt_secret.clone().or_else(|| generated.clone()).unwrap_or_default();
     let host_api = config::host_api(&args.host_api, &jwt_secret)?;
@@ -108,7 +112,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let admin_roles = args.admin_roles.iter().filter(|r| !r.trim().is_empty()).cloned().collect();
     let mut pool_config = args.isolates.pool_config();
     args.fairness.apply(&mut pool_config);
-    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config).with_widget_budget(args.ui.widget_timeout).with_ui_assets(ui_assets);
+    args.host.apply(&mut pool_config);
+    log_host_guards(&args.host, tokens.algorithm_name());
+    let state = AppState::with_pool(registry, tokens, admin_roles, pool_config)
+        .with_widget_budget(args.ui.widget_timeout)
+        .with_ui_assets(ui_assets)
+        .with_guards(guards);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });
@@ -149,13 +158,38 @@ fn serve_options(args: &ServeArgs) -> ServeOptions {
         Some(max) => max as usize,
         None => default_max_connections(open_files, reserved),
     };
-    tracing::info!(max_connections, header_timeout = ?args.http.http_header_timeout, idle_timeout = ?args.http.http_idle_timeout, "connection limits");
+    tracing::info!(
+        max_connections,
+        header_timeout = ?args.http.http_header_timeout,
+        idle_timeout = ?args.http.http_idle_timeout,
+        max_header_bytes = args.host.http_max_header_bytes,
+        max_headers = args.host.http_max_headers,
+        "connection limits"
+    );
     ServeOptions {
         header_timeout: args.http.http_header_timeout,
         idle_timeout: args.http.http_idle_timeout,
         max_connections,
         grace: args.shutdown_grace,
+        max_header_bytes: args.host.http_max_header_bytes as usize,
+        max_headers: usize::from(args.host.http_max_headers),
     }
+}
+
+/// Says at start how host-facing routes are guarded (logged once the configuration is known
+/// to be good, so a bad setting still fails with its one error line).
+fn log_host_guards(host: &crate::cli::HostArgs, algorithm: &str) {
+    match host.rate_limit_per_second {
+        0 => tracing::warn!("--rate-limit-per-second is 0: host-facing routes have no per-tenant rate limit"),
+        rate => tracing::info!(per_second = rate, burst = host.rate_limit_burst, "per-tenant rate limit"),
+    }
+    let cors: Vec<&str> = host.cors_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    tracing::info!(
+        token_algorithm = algorithm,
+        endpoint_max_body_bytes = host.endpoint_max_body_bytes,
+        cors_origins = ?cors,
+        "host-facing routes"
+    );
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -21,7 +21,7 @@ use crate::dispatch::install_zip;
 use crate::support::{admin_token, TestStore, SECRET};
 
 /// Runs the server on an ephemeral port; dropping the sender shuts it down.
-async fn spawn(router: axum::Router, options: ServeOptions) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn spawn(router: axum::Router, options: ServeOptions) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -37,7 +37,7 @@ async fn spawn(router: axum::Router, options: ServeOptions) -> (std::net::Socket
 }
 
 fn options(header_timeout: Duration, idle_timeout: Duration, max_connections: usize) -> ServeOptions {
-    ServeOptions { header_timeout, idle_timeout, max_connections, grace: Duration::from_secs(1) }
+    ServeOptions { header_timeout, idle_timeout, max_connections, grace: Duration::from_secs(1), ..ServeOptions::default() }
 }
 
 /// Sends `req` in-process; answers status and JSON body (or the text as a JSON string).
@@ -271,7 +271,7 @@ async fn every_error_has_the_json_shape() {
 }
 
 /// Reads one HTTP/1.1 response (headers and a `content-length` body) off a raw socket.
-async fn read_response(stream: &mut TcpStream) -> String {
+pub(crate) async fn read_response(stream: &mut TcpStream) -> String {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -292,7 +292,7 @@ async fn read_response(stream: &mut TcpStream) -> String {
 }
 
 /// Waits for the server to close the connection; answers how long that took.
-async fn closed_after(stream: &mut TcpStream, limit: Duration) -> Duration {
+pub(crate) async fn closed_after(stream: &mut TcpStream, limit: Duration) -> Duration {
     let started = Instant::now();
     let mut byte = [0u8; 1];
     match tokio::time::timeout(limit, stream.read(&mut byte)).await {

@@ -12,6 +12,8 @@ mod cli;
 mod dispatch;
 mod fairness;
 mod host_api;
+mod host_auth;
+mod host_limits;
 mod hostile;
 mod http;
 mod http_hardening;

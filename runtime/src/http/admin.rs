@@ -295,6 +295,7 @@ fn limits_view(state: &AppState, ext: &alga_store::Extension) -> Value {
         "effective": {
             "cpuSoftMs": limits.cpu_soft.as_millis(), "cpuHardMs": limits.cpu_hard.as_millis(),
             "heapMb": limits.heap_max_bytes / (1024 * 1024), "timeoutMs": limits.wall.as_millis(),
+            "maxBodyBytes": limits.body_max_bytes,
         },
         "ceilings": state.pool.config().ceilings,
     })

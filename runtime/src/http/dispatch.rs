@@ -24,9 +24,6 @@ use crate::pool::PoolError;
 use crate::registry::{DispatchTarget, RouteError};
 use alga_store::Extension;
 
-/// Largest request body passed to a handler.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 pub async fn dispatch(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -79,10 +76,20 @@ pub(super) async fn call_endpoint(
     let (target, endpoint) = (&routed.target, &routed.endpoint);
     let ext = &target.extension;
 
-    // Read only now that the caller may call this endpoint, and never more than the limit.
+    // Read only now that the caller may call this endpoint, and never more than the
+    // extension's limit: a declared length over it is refused before a byte is read, and a
+    // chunked body stops being read at the first byte past it. (A page's `apiproxy` body is
+    // in hand already, its size known.)
+    let max_body = state.pool.limits_for(ext).body_max_bytes;
     let body = match body {
-        EndpointBody::Stream(body) => axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| body_too_large())?,
-        EndpointBody::Bytes(bytes) if bytes.len() > MAX_BODY_BYTES => return Err(body_too_large()),
+        EndpointBody::Stream(body) => {
+            if content_length(headers).is_some_and(|length| length > max_body) {
+                return Err(body_too_large(max_body));
+            }
+            let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+            axum::body::to_bytes(body, limit).await.map_err(|_| body_too_large(max_body))?
+        }
+        EndpointBody::Bytes(bytes) if bytes.len() as u64 > max_body => return Err(body_too_large(max_body)),
         EndpointBody::Bytes(bytes) => bytes,
     };
     let invocation = Invocation {
@@ -185,9 +192,18 @@ pub(super) fn clip(text: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{}…", &text[..cut]))
 }
 
-fn body_too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("request bodies are limited to {MAX_BODY_BYTES} bytes"))
-        .with_details(json!({ "maxBytes": MAX_BODY_BYTES }))
+/// The declared body length; a header that does not parse is left to hyper, which refuses it.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn body_too_large(max_bytes: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BODY_TOO_LARGE",
+        format!("request bodies of this endpoint are limited to {max_bytes} bytes (maxBodyBytes)"),
+    )
+    .with_details(json!({ "maxBytes": max_bytes, "limit": "maxBodyBytes" }))
 }
 
 /// The handler's `request` argument, serialized once here: `{ method, path, params, query,

@@ -141,9 +141,15 @@ impl From<AuthError> for ApiError {
         let code = match err {
             AuthError::Missing | AuthError::Malformed => "UNAUTHENTICATED",
             AuthError::Expired => "TOKEN_EXPIRED",
-            AuthError::Invalid(_) | AuthError::NotYetValid => "INVALID_TOKEN",
+            AuthError::Invalid(_) | AuthError::NotYetValid | AuthError::Algorithm { .. } | AuthError::Claim { .. } => "INVALID_TOKEN",
         };
-        Self::new(StatusCode::UNAUTHORIZED, code, err.to_string())
+        // Which claim, or which algorithm, for a host developer's code to act on.
+        let details = match &err {
+            AuthError::Claim { claim, .. } => json!({ "claim": claim }),
+            AuthError::Algorithm { expected } => json!({ "algorithm": expected }),
+            _ => Value::Null,
+        };
+        Self::new(StatusCode::UNAUTHORIZED, code, err.to_string()).with_details(details)
     }
 }
 

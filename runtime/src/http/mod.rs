@@ -4,10 +4,12 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+pub mod cors;
 mod dispatch;
 mod error;
 mod extract;
 mod health;
+pub mod host_guard;
 mod list_cursor;
 mod me;
 mod metrics;
@@ -24,6 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -31,6 +34,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 pub use error::ApiError;
+pub use host_guard::HostGuards;
 
 use crate::auth::{Principal, TokenKeys};
 use crate::pool::{IsolatePool, PoolConfig};
@@ -51,6 +55,8 @@ pub struct AppState {
     pub page_csp: Arc<str>,
     /// How `/ext-ui/...` answers: the CSP of HTML assets, whether a token is required.
     pub ui_assets: Arc<ui_assets::UiSettings>,
+    /// Rate limit and CORS of the host-facing routes.
+    pub guards: Arc<HostGuards>,
 }
 
 impl AppState {
@@ -70,6 +76,7 @@ impl AppState {
             widget_budget: ui::WIDGET_BUDGET,
             page_csp: format!("{}; frame-ancestors 'self'", ui::PAGE_CSP).into(),
             ui_assets: Arc::new(ui_assets::UiSettings::default()),
+            guards: Arc::new(HostGuards::default()),
         }
     }
 
@@ -80,6 +87,12 @@ impl AppState {
             self.page_csp = csp.into();
         }
         self.ui_assets = Arc::new(settings);
+        self
+    }
+
+    /// The same state with these host guards (the default has none).
+    pub fn with_guards(mut self, guards: HostGuards) -> Self {
+        self.guards = Arc::new(guards);
         self
     }
 
@@ -101,18 +114,22 @@ pub fn app(state: AppState) -> Router {
     // Uploads enforce the bundle size limit themselves (with the API's error shape);
     // axum's default 2 MB cap would cut them off first.
     let upload_limit = DefaultBodyLimit::max(state.registry.inspect_options().limits.max_compressed_bytes as usize + 64 * 1024);
-    Router::new()
+    // Host-facing routes (what the host app calls for its users): token first, then the
+    // tenant's rate limit, before the handler reads anything.
+    let host = from_fn_with_state(state.clone(), host_guard::host_route);
+    let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
         .route("/readyz", get(health::readyz))
-        .route("/v1/me", get(me::me))
+        .route("/v1/me", get(me::me).route_layer(host.clone()))
         .route("/schemas/manifest.json", get(admin::manifest_schema))
-        .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch))
-        .route("/api/ui/navigation", get(ui::navigation))
-        .route("/api/ui/dashboard", get(ui::dashboard))
-        .route("/api/ui/dashboard/{id}/{widget}", get(ui::widget))
-        .route("/api/ui/pages/{id}/{*path}", get(ui::page))
-        .route("/api/ui/apiproxy/{id}", post(ui::apiproxy))
+        .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch).layer(host.clone()))
+        .route("/api/ui/navigation", get(ui::navigation).route_layer(host.clone()))
+        .route("/api/ui/dashboard", get(ui::dashboard).route_layer(host.clone()))
+        .route("/api/ui/dashboard/{id}/{widget}", get(ui::widget).route_layer(host.clone()))
+        .route("/api/ui/pages/{id}/{*path}", get(ui::page).route_layer(host.clone()))
+        .route("/api/ui/apiproxy/{id}", post(ui::apiproxy).route_layer(host))
+        // Signed by its `?t=` URL, not a bearer token: the token guard does not apply.
         .route("/ext-pages/{id}/{*path}", get(ui::render_page))
         .route("/ext-ui/{id}/{hash}/", get(ui_assets::serve))
         .route("/ext-ui/{id}/{hash}/{*path}", get(ui_assets::serve))
@@ -127,7 +144,9 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
         .route("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(error::json_errors));
+    // Outside the error shaping, so errors carry CORS headers for allowed origins too.
+    cors::apply(router, &state.guards.cors)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(record_response).on_failure(()))
         .with_state(state)
@@ -163,6 +182,9 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(host_guard::Verified(principal)) = parts.extensions.get::<host_guard::Verified>() {
+            return Ok(Authenticated(principal.clone()));
+        }
         let header = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             Some(value) => {

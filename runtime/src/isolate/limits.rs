@@ -32,7 +32,13 @@ pub struct IsolateLimits {
     pub queue_depth: usize,
     /// Lines and bytes of log output per call and per minute.
     pub log: alga_ops::console::LogLimits,
+    /// Largest request body an endpoint call may carry, in bytes; more is refused before
+    /// the isolate is called.
+    pub body_max_bytes: u64,
 }
+
+/// `--endpoint-max-body-bytes` by default: 1 MiB.
+pub const DEFAULT_BODY_MAX_BYTES: u64 = 1024 * 1024;
 
 impl Default for IsolateLimits {
     fn default() -> Self {
@@ -45,6 +51,7 @@ impl Default for IsolateLimits {
             module_eval: Duration::from_secs(1),
             queue_depth: 64,
             log: alga_ops::console::LogLimits::default(),
+            body_max_bytes: DEFAULT_BODY_MAX_BYTES,
         }
     }
 }
@@ -263,6 +270,9 @@ pub struct LimitOverrides {
     pub heap_mb: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Largest request body of an endpoint call, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
 }
 
 /// The most any override may grant, set by the operator.
@@ -272,11 +282,12 @@ pub struct LimitCeilings {
     pub cpu_hard_ms: u64,
     pub heap_mb: u64,
     pub timeout_ms: u64,
+    pub max_body_bytes: u64,
 }
 
 impl Default for LimitCeilings {
     fn default() -> Self {
-        Self { cpu_hard_ms: 1_000, heap_mb: 256, timeout_ms: 60_000 }
+        Self { cpu_hard_ms: 1_000, heap_mb: 256, timeout_ms: 60_000, max_body_bytes: 16 * 1024 * 1024 }
     }
 }
 
@@ -295,6 +306,7 @@ impl LimitOverrides {
         check("cpuHardMs", self.cpu_hard_ms, 1, ceilings.cpu_hard_ms);
         check("heapMb", self.heap_mb, 8, ceilings.heap_mb);
         check("timeoutMs", self.timeout_ms, 1, ceilings.timeout_ms);
+        check("maxBodyBytes", self.max_body_bytes, 0, ceilings.max_body_bytes);
         if let (Some(soft), Some(hard)) = (self.cpu_soft_ms, self.cpu_hard_ms) {
             if soft > hard {
                 out.push(("/cpuSoftMs".into(), format!("{soft} is above cpuHardMs {hard}")));
@@ -322,6 +334,9 @@ impl IsolateLimits {
         if let Some(v) = overrides.timeout_ms {
             limits.wall = ms(v, ceilings.timeout_ms);
         }
+        if let Some(v) = overrides.max_body_bytes {
+            limits.body_max_bytes = v.min(ceilings.max_body_bytes);
+        }
         limits
     }
 }
@@ -332,17 +347,19 @@ mod tests {
 
     #[test]
     fn overrides_apply_within_ceilings_and_report_violations() {
-        let ceilings = LimitCeilings { cpu_hard_ms: 500, heap_mb: 128, timeout_ms: 20_000 };
-        let ok = LimitOverrides { cpu_hard_ms: Some(400), heap_mb: Some(96), ..Default::default() };
+        let ceilings = LimitCeilings { cpu_hard_ms: 500, heap_mb: 128, timeout_ms: 20_000, max_body_bytes: 4096 };
+        let ok = LimitOverrides { cpu_hard_ms: Some(400), heap_mb: Some(96), max_body_bytes: Some(2048), ..Default::default() };
         assert!(ok.problems(&ceilings).is_empty());
         let limits = IsolateLimits::default().with_overrides(&ok, &ceilings);
         assert_eq!((limits.cpu_hard, limits.heap_max_bytes), (Duration::from_millis(400), 96 * 1024 * 1024));
+        assert_eq!(limits.body_max_bytes, 2048);
         assert_eq!(limits.wall, IsolateLimits::default().wall, "untouched fields keep defaults");
 
-        let bad = LimitOverrides { cpu_hard_ms: Some(900), cpu_soft_ms: Some(450), heap_mb: Some(4), timeout_ms: Some(0) };
+        let bad =
+            LimitOverrides { cpu_hard_ms: Some(900), cpu_soft_ms: Some(450), heap_mb: Some(4), timeout_ms: Some(0), max_body_bytes: Some(5000) };
         let pointers: Vec<String> = bad.problems(&ceilings).into_iter().map(|(p, _)| p).collect();
-        assert_eq!(pointers, ["/cpuHardMs", "/heapMb", "/timeoutMs"]);
+        assert_eq!(pointers, ["/cpuHardMs", "/heapMb", "/timeoutMs", "/maxBodyBytes"]);
         let clamped = IsolateLimits::default().with_overrides(&bad, &ceilings);
-        assert_eq!(clamped.cpu_hard, Duration::from_millis(500));
+        assert_eq!((clamped.cpu_hard, clamped.body_max_bytes), (Duration::from_millis(500), 4096));
     }
 }

@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -31,7 +31,20 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// After shutdown starts, how long in-flight requests may take.
     pub grace: Duration,
+    /// Largest request head (request line and headers) in bytes; hyper answers a bigger one
+    /// with `431` and closes the connection. At least [`MIN_HEADER_BYTES`].
+    pub max_header_bytes: usize,
+    /// Most header lines in one request; more get `431` and the connection is closed.
+    pub max_headers: usize,
 }
+
+/// hyper's smallest read buffer: a request head never has to fit in less.
+pub const MIN_HEADER_BYTES: usize = 8192;
+/// `--http-max-header-bytes` by default.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// `--http-max-headers` by default; hyper's own default too, which keeps its header slots
+/// on the stack (any other count costs a heap allocation per request).
+pub const DEFAULT_MAX_HEADERS: usize = 100;
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -40,6 +53,8 @@ impl Default for ServeOptions {
             idle_timeout: Duration::from_secs(60),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             grace: Duration::from_secs(30),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_headers: DEFAULT_MAX_HEADERS,
         }
     }
 }
@@ -194,10 +209,17 @@ async fn connection(stream: TcpStream, router: Router, options: ServeOptions, mu
             let in_flight = activity.request_started();
             let router = router.clone();
             async move {
-                let response = match tower::ServiceExt::oneshot(router, req).await {
+                let (req, body_read) = watch_body(req);
+                let mut response = match tower::ServiceExt::oneshot(router, req).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };
+                // Answered before its body was read (a 413, a 401, a 429): hyper will close the
+                // connection rather than read the rest, so say so, or a client reusing it
+                // for its next request would find it closed under that request.
+                if !body_read.load(Ordering::SeqCst) {
+                    response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+                }
                 // The request counts as in flight until its body is fully written.
                 Ok::<_, Infallible>(response.map(|body| Body::new(Guarded { body, _in_flight: in_flight })))
             }
@@ -207,6 +229,12 @@ async fn connection(stream: TcpStream, router: Router, options: ServeOptions, mu
     // hyper's own header timeout also runs while a keep-alive connection waits for its next
     // request, which would make it an idle timeout; `Activity` keeps the two apart.
     builder.timer(TokioTimer::new()).header_read_timeout(None).keep_alive(true);
+    // The read buffer bounds the request head: hyper answers 431 when the head does not fit
+    // (below its minimum it would panic, hence the clamp).
+    builder.max_buf_size(options.max_header_bytes.max(MIN_HEADER_BYTES));
+    if options.max_headers != DEFAULT_MAX_HEADERS {
+        builder.max_headers(options.max_headers);
+    }
     let mut conn = pin!(builder.serve_connection(io, service));
     tokio::select! {
         result = conn.as_mut() => {
@@ -299,6 +327,41 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.idle_since.store(self.0.now_ms(), Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The request with its body wrapped to report when it has been read to the end; the flag
+/// starts set for a request without a body.
+fn watch_body(req: hyper::Request<Incoming>) -> (hyper::Request<Body>, Arc<AtomicBool>) {
+    let read = Arc::new(AtomicBool::new(req.body().is_end_stream()));
+    let req = req.map(|body| Body::new(Watched { body, read: read.clone() }));
+    (req, read)
+}
+
+/// A request body that sets its flag once its last frame has been read.
+struct Watched {
+    body: Incoming,
+    read: Arc<AtomicBool>,
+}
+
+impl HttpBody for Watched {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.body.is_end_stream() {
+            self.read.store(true, Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
