@@ -20,6 +20,7 @@ mod isolate;
 mod kv_conformance;
 mod nul_inputs;
 mod rls;
+mod role_conformance;
 mod storage_admin;
 mod storage_ops;
 mod store_conformance;
