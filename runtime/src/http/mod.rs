@@ -12,6 +12,7 @@ mod list_cursor;
 mod me;
 mod metrics;
 pub mod response_headers;
+mod roles;
 mod storage_io;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -79,6 +80,8 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit))
         .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
         .route("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings))
+        .route("/admin/v1/roles", get(roles::list))
+        .route("/admin/v1/roles/{role}/permissions/{permission}", put(roles::grant).delete(roles::revoke))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -7,6 +7,7 @@ pub mod breaker;
 mod events;
 mod hooks;
 mod portable;
+pub mod roles;
 mod routing;
 pub mod sandbox;
 pub mod schemas;
