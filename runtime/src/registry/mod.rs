@@ -262,6 +262,17 @@ impl Registry {
         self.store.get_extension(tenant, id).await?.ok_or_else(|| RegistryError::NotFound(id.to_string()))
     }
 
+    /// The install id an admin route names by install id or manifest id: the one place both
+    /// are accepted. An install id passes as it is (the operation itself finds out whether
+    /// it exists); a manifest id is looked up. `NotFound` names what was asked for.
+    pub async fn resolve_id(&self, tenant: &TenantId, id_or_key: &str) -> Result<Uuid, RegistryError> {
+        if let Ok(id) = Uuid::parse_str(id_or_key) {
+            return Ok(id);
+        }
+        let found = self.store.find_extension_by_key(tenant, id_or_key).await?;
+        found.map(|ext| ext.id).ok_or_else(|| RegistryError::NotFound(id_or_key.chars().take(128).collect()))
+    }
+
     /// Everything an admin sees about one extension.
     pub async fn detail(&self, tenant: &TenantId, id: Uuid) -> Result<ExtensionDetail, RegistryError> {
         let extension = self.get(tenant, id).await?;
