@@ -7,6 +7,7 @@ pub mod breaker;
 mod events;
 mod hooks;
 mod portable;
+pub mod review;
 pub mod roles;
 mod routing;
 pub mod sandbox;
@@ -282,11 +283,17 @@ impl Registry {
             Some(pending) if extension.status != ExtensionStatus::PendingApproval => {
                 let granted: Vec<Permission> = capabilities.iter().filter(|c| c.granted).map(|c| c.permission.clone()).collect();
                 let requested = capabilities_in(&pending.manifest);
-                Some(PendingUpdate { version: pending.version.clone(), version_id: pending.id, permission_diff: diff(&granted, &requested) })
+                Some(PendingUpdate {
+                    version: pending.version.clone(),
+                    version_id: pending.id,
+                    permission_diff: diff(&granted, &requested),
+                    review: review::Review::of_stored(&pending.manifest),
+                })
             }
             _ => None,
         };
-        Ok(ExtensionDetail { extension, capabilities, versions, pending_update })
+        let review = review::Review::of_stored(&extension.manifest);
+        Ok(ExtensionDetail { extension, capabilities, versions, pending_update, review })
     }
 
     /// Approves the pending version (first install or update), granting `permissions`
@@ -421,6 +428,9 @@ pub struct ExtensionDetail {
     pub capabilities: Vec<CapabilityGrant>,
     pub versions: Vec<VersionRecord>,
     pub pending_update: Option<PendingUpdate>,
+    /// The review of the version the install shows (the serving one, or the one waiting
+    /// for its first approval).
+    pub review: Option<review::Review>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -429,6 +439,8 @@ pub struct PendingUpdate {
     pub version: String,
     pub version_id: Uuid,
     pub permission_diff: PermissionDiff,
+    /// The review of the pending version.
+    pub review: Option<review::Review>,
 }
 
 #[derive(Debug, Clone, Serialize)]
