@@ -180,20 +180,27 @@ async fn roles_api_round_trip_with_audit_rows(server: Server) {
     assert!(body["error"]["message"].as_str().unwrap().contains("technician does not hold"), "{body}");
 
     // Each change left one audit row naming actor, role and permission; no-ops left none.
-    let audit = server.db.store.list_audit(&tenant("acme"), 3).await.unwrap();
-    let rows: Vec<(&str, &str, &Value)> = audit.iter().map(|e| (e.action.as_str(), e.actor.as_str(), &e.details["permission"])).collect();
-    let (manage_p, read_p) = (json!(format!("{KEY}:manage")), json!("tickets:read"));
+    let (status, body) = server.get("/admin/v1/audit?limit=3", &admin).await;
+    assert_eq!(status, 200, "{body}");
+    let audit = body["entries"].as_array().unwrap();
+    let row =
+        |e: &Value| format!("{} {} {}", e["action"].as_str().unwrap(), e["actor"].as_str().unwrap(), e["details"]["permission"].as_str().unwrap());
+    let rows: Vec<String> = audit.iter().map(row).collect();
     assert_eq!(
         rows,
         [
-            ("role.permission_revoked", "alice", &manage_p),
-            ("role.permission_granted", "alice", &read_p),
-            ("role.permission_granted", "alice", &manage_p)
+            format!("role.permission_revoked alice {KEY}:manage"),
+            "role.permission_granted alice tickets:read".into(),
+            format!("role.permission_granted alice {KEY}:manage"),
         ]
     );
-    assert_eq!(audit[0].details["role"], "technician");
-    assert_eq!(audit[0].details["extensionId"], json!(id));
-    assert_eq!(audit[1].target, "auditor");
+    assert_eq!(audit[0]["details"]["role"], "technician");
+    assert_eq!(audit[0]["details"]["extensionId"], json!(id));
+    assert_eq!(audit[1]["target"], "auditor");
+    let (status, body) = server.get("/admin/v1/audit?limit=0", &admin).await;
+    assert_error(status, &body, 400, "INVALID_ARGUMENT");
+    let (status, body) = server.get("/admin/v1/audit", &user_token("acme", "tom", &["technician"])).await;
+    assert_error(status, &body, 403, "FORBIDDEN");
 }
 
 async fn roles_api_refuses_non_admins_and_bad_input(server: Server) {

@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod audit;
 mod dispatch;
 mod error;
 mod extract;
@@ -80,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit))
         .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
         .route("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings))
+        .route("/admin/v1/audit", get(audit::list))
         .route("/admin/v1/roles", get(roles::list))
         .route("/admin/v1/roles/{role}/permissions/{permission}", put(roles::grant).delete(roles::revoke))
         .fallback(not_found)
