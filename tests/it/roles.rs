@@ -267,7 +267,7 @@ async fn a_revoke_denies_the_very_next_request(server: Server) {
     assert_eq!(status, 200, "{body}");
     let (status, body) = server.get(&tags, &tom).await;
     assert_error(status, &body, 403, "FORBIDDEN");
-    assert!(body["error"]["message"].as_str().unwrap().contains("view"), "names the missing permission: {body}");
+    assert_eq!(body["error"]["details"]["required"], format!("{KEY}:view"), "names the missing permission as grants name it: {body}");
     let (status, _) = server.put(&grant_path("technician", &format!("{KEY}:view")), &admin).await;
     assert_eq!(status, 201);
     let (status, body) = server.get(&tags, &tom).await;
@@ -297,6 +297,9 @@ async fn uninstall_and_update_keep_grants_consistent(server: Server) {
         assert_eq!(status, 201, "{body}");
     }
     server.put(&grant_path("auditor", "tickets:read"), &admin).await;
+    // And a revoke of a default grant, which an update must not undo.
+    let (status, _) = server.delete(&grant_path("technician", &format!("{KEY}:view")), &admin).await;
+    assert_eq!(status, 200);
 
     // 1.1.0 drops `manage` (its endpoints now need `view`).
     let v110 = sample_zip(SAMPLE, |m| {
@@ -317,6 +320,7 @@ async fn uninstall_and_update_keep_grants_consistent(server: Server) {
     // still-declared one survived, and so did the tenant's own.
     assert_eq!(server.held("auditor").await, [format!("{KEY}:view"), "tickets:read".to_owned()]);
     assert_eq!(server.held("admin").await.iter().filter(|p| p.starts_with(KEY)).collect::<Vec<_>>(), [&format!("{KEY}:view")]);
+    assert_eq!(server.held("technician").await, Vec::<String>::new(), "the revoked default grant stays revoked");
     let (_, body) = server.get("/admin/v1/roles", &admin).await;
     let defined: Vec<&str> = body["permissions"].as_array().unwrap().iter().map(|p| p["permission"].as_str().unwrap()).collect();
     assert!(!defined.contains(&format!("{KEY}:manage").as_str()), "{defined:?}");
