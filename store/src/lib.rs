@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use error::{Result, StoreError};
 pub use kv_types::*;
 pub use postgres::PgStore;
-pub use rbac::{HeldPermission, PermissionRecord, RoleRecord};
+pub use rbac::{HeldPermission, PermissionOwner, PermissionRecord, RoleRecord};
 pub use roles::*;
 pub use sqlite::SqliteStore;
 pub use tenant::TenantId;

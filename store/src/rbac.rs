@@ -17,12 +17,12 @@ pub struct RoleRecord {
     pub permissions: Vec<HeldPermission>,
 }
 
-/// A permission as a role holds it: `extension_id` marks one an extension registered.
+/// A permission as a role holds it: `extension` marks one an extension registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HeldPermission {
     pub permission: Permission,
-    pub extension_id: Option<Uuid>,
+    pub extension: Option<PermissionOwner>,
 }
 
 /// A permission defined in the tenant, held by a role or not.
@@ -31,8 +31,30 @@ pub struct HeldPermission {
 pub struct PermissionRecord {
     pub permission: Permission,
     pub description: String,
-    pub extension_id: Option<Uuid>,
+    pub extension: Option<PermissionOwner>,
 }
+
+/// The extension that registered a permission: its install id and manifest id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionOwner {
+    pub id: Uuid,
+    pub key: String,
+}
+
+/// The columns both backends select for a held or defined permission's owner, joined from
+/// `extensions` (a permission's owner always exists: deleting it cascades).
+pub(crate) const OWNER_JOIN: &str = "LEFT JOIN extensions e ON e.id = p.extension_id AND e.tenant_id = p.tenant_id";
+
+/// The owner of a permission from its joined columns.
+pub(crate) fn owner(id: Option<Uuid>, key: Option<String>) -> Option<PermissionOwner> {
+    id.zip(key).map(|(id, key)| PermissionOwner { id, key })
+}
+
+/// The columns of the roles listing as a backend decodes them: role name, then resource,
+/// action, owner id (`Id` is the backend's uuid column type) and owner manifest id, all
+/// `NULL` for a role that holds nothing.
+pub(crate) type RoleColumns<Id> = (String, Option<String>, Option<String>, Option<Id>, Option<String>);
 
 /// One row of the roles listing: a role and one permission it holds (none for a role that
 /// holds nothing).

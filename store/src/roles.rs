@@ -140,6 +140,10 @@ pub trait RoleStore: Send + Sync + 'static {
     /// permissions by (resource, action), in byte order.
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<RoleRecord>>;
 
+    /// One role of the tenant with the permissions it holds; `None` when it holds nothing and
+    /// never did.
+    async fn get_role(&self, tenant: &TenantId, name: &str) -> Result<Option<RoleRecord>>;
+
     /// Every permission defined in the tenant, held by a role or not, by (resource, action).
     async fn list_permissions(&self, tenant: &TenantId) -> Result<Vec<PermissionRecord>>;
 

@@ -1,7 +1,7 @@
 //! The roles half of the store conformance suite: listing roles and permissions, audited
 //! grants and revokes, and extension-owned permissions must behave alike on both backends.
 
-use alga_store::{HeldPermission, Permission, Store, StoreError};
+use alga_store::{HeldPermission, Permission, PermissionOwner, Store, StoreError};
 use serde_json::json;
 
 use crate::store_conformance::{conformance, new_extension};
@@ -14,8 +14,9 @@ conformance!(
     an_extension_claims_an_earlier_grant_of_its_permission_and_takes_it_along,
 );
 
-fn held(resource: &str, action: &str, extension_id: Option<uuid::Uuid>) -> HeldPermission {
-    HeldPermission { permission: Permission::new(resource, action), extension_id }
+fn held(resource: &str, action: &str, extension: Option<&alga_store::Extension>) -> HeldPermission {
+    let extension = extension.map(|e| PermissionOwner { id: e.id, key: e.key.clone() });
+    HeldPermission { permission: Permission::new(resource, action), extension }
 }
 
 async fn roles_list_with_their_permissions_in_byte_order(store: &dyn Store) {
@@ -35,11 +36,16 @@ async fn roles_list_with_their_permissions_in_byte_order(store: &dyn Store) {
     assert_eq!(names, ["Zed", "admin", "empty", "technician"], "byte order, whatever the collation");
     assert_eq!(roles[0].permissions, [held("B", "x", None), held("b", "x", None)]);
     assert!(roles[2].permissions.is_empty());
-    assert_eq!(roles[3].permissions, [held("com.example.tags", "view", Some(ext.id)), held("tickets", "read", None)]);
+    // One role alone reads the same; an unknown one (or another case of a name) is none.
+    assert_eq!(store.get_role(&t, "technician").await.unwrap().as_ref(), Some(&roles[3]));
+    assert_eq!(store.get_role(&t, "empty").await.unwrap().map(|r| r.permissions.len()), Some(0));
+    assert_eq!(store.get_role(&t, "Technician").await.unwrap(), None);
+    assert_eq!(store.get_role(&tenant("globex"), "technician").await.unwrap(), None);
+    assert_eq!(roles[3].permissions, [held("com.example.tags", "view", Some(&ext)), held("tickets", "read", None)]);
 
     // Every defined permission, held or not (`tickets:write` is held by nobody now).
     let defined: Vec<(String, Option<uuid::Uuid>)> =
-        store.list_permissions(&t).await.unwrap().into_iter().map(|p| (p.permission.to_string(), p.extension_id)).collect();
+        store.list_permissions(&t).await.unwrap().into_iter().map(|p| (p.permission.to_string(), p.extension.map(|e| e.id))).collect();
     let want = [
         ("B:x", None),
         ("b:x", None),
@@ -95,7 +101,7 @@ async fn grants_in_an_extensions_namespace_need_a_permission_it_registered(store
     let latest = &store.list_audit(&t, 1).await.unwrap()[0];
     assert_eq!(latest.details["extensionId"], json!(ext.id));
     let tech = store.list_roles(&t).await.unwrap().into_iter().find(|r| r.name == "technician").unwrap();
-    assert_eq!(tech.permissions, [held("com.example.tags", "view", Some(ext.id))]);
+    assert_eq!(tech.permissions, [held("com.example.tags", "view", Some(&ext))]);
 
     // Uninstalling takes the permission and every grant of it along.
     store.delete_extension(&t, ext.id, false, "a").await.unwrap();
@@ -108,12 +114,12 @@ async fn an_extension_claims_an_earlier_grant_of_its_permission_and_takes_it_alo
     // Granted before the extension is installed: the tenant's own permission for now.
     let view = Permission::new("com.example.tags", "view");
     assert!(store.grant_role_permission_audited(&t, "technician", &view, "alice").await.unwrap());
-    assert_eq!(store.list_permissions(&t).await.unwrap()[0].extension_id, None);
+    assert_eq!(store.list_permissions(&t).await.unwrap()[0].extension, None);
 
     // Registering it (as approval does) makes it the extension's; the earlier grant stays.
     let ext = store.insert_extension(&t, &new_extension("com.example.tags", "Tags"), "a").await.unwrap();
     store.grant_role_permission(&t, "admin", &view, Some(ext.id)).await.unwrap();
-    assert_eq!(store.list_permissions(&t).await.unwrap()[0].extension_id, Some(ext.id));
+    assert_eq!(store.list_permissions(&t).await.unwrap()[0].extension.as_ref().map(|e| e.key.as_str()), Some("com.example.tags"));
     assert_eq!(store.role_permissions(&t, &["technician".into()]).await.unwrap(), std::slice::from_ref(&view));
 
     // So it goes away with the extension instead of outliving it.

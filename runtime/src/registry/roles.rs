@@ -1,11 +1,10 @@
 //! Role permissions as tenant admins manage them: listing, granting and revoking, with the
 //! input rules and the cache invalidation that makes a change hold from the next request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use alga_store::{HeldPermission, Permission, StoreError, TenantId};
+use alga_store::{HeldPermission, Permission, PermissionOwner, StoreError, TenantId};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::{Registry, RegistryError};
 
@@ -46,22 +45,15 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// The extension a permission belongs to, by install id and manifest id.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OwnerView {
-    pub id: Uuid,
-    pub key: String,
-}
-
 /// A permission as a role holds it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HeldView {
     /// `resource:action`.
     pub permission: String,
-    /// The extension that registered it; `null` for the tenant's own permissions.
-    pub extension: Option<OwnerView>,
+    /// The extension that registered it (`{id, key}`: install id and manifest id); `null`
+    /// for the tenant's own permissions.
+    pub extension: Option<PermissionOwner>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +69,7 @@ pub struct RoleView {
 pub struct PermissionView {
     pub permission: String,
     pub description: String,
-    pub extension: Option<OwnerView>,
+    pub extension: Option<PermissionOwner>,
     pub roles: Vec<String>,
 }
 
@@ -146,7 +138,6 @@ fn clip(text: &str) -> String {
 impl Registry {
     /// The tenant's roles and permissions, extension-owned ones marked with their extension.
     pub async fn roles(&self, tenant: &TenantId) -> Result<RolesView, RegistryError> {
-        let owners = self.owners(tenant).await?;
         let roles = self.store.list_roles(tenant).await?;
         let mut holders: BTreeMap<Permission, Vec<String>> = BTreeMap::new();
         for role in &roles {
@@ -162,11 +153,11 @@ impl Registry {
             .map(|p| PermissionView {
                 permission: p.permission.to_string(),
                 description: p.description,
-                extension: owner(&owners, p.extension_id),
+                extension: p.extension,
                 roles: holders.remove(&p.permission).unwrap_or_default(),
             })
             .collect();
-        let roles = roles.into_iter().map(|r| role_view(&owners, r.name, &r.permissions)).collect();
+        let roles = roles.into_iter().map(|r| role_view(r.name, r.permissions)).collect();
         Ok(RolesView { roles, permissions })
     }
 
@@ -200,16 +191,8 @@ impl Registry {
     }
 
     async fn role(&self, tenant: &TenantId, name: &str) -> Result<RoleView, RegistryError> {
-        let owners = self.owners(tenant).await?;
-        let roles = self.store.list_roles(tenant).await?;
-        let held = roles.into_iter().find(|r| r.name == name).map(|r| r.permissions).unwrap_or_default();
-        Ok(role_view(&owners, name.to_owned(), &held))
-    }
-
-    /// Install id → manifest id of the tenant's extensions.
-    async fn owners(&self, tenant: &TenantId) -> Result<HashMap<Uuid, String>, RegistryError> {
-        let all = self.store.list_extensions(tenant, &Default::default()).await?;
-        Ok(all.into_iter().map(|e| (e.id, e.key)).collect())
+        let held = self.store.get_role(tenant, name).await?.map(|r| r.permissions).unwrap_or_default();
+        Ok(role_view(name.to_owned(), held))
     }
 
     /// The refusal of a permission in an extension's namespace that it did not register,
@@ -218,7 +201,7 @@ impl Registry {
         let registered = match self.store.list_permissions(tenant).await {
             Ok(all) => all
                 .into_iter()
-                .filter(|p| p.extension_id.is_some() && p.permission.resource == permission.resource)
+                .filter(|p| p.extension.is_some() && p.permission.resource == permission.resource)
                 .map(|p| p.permission.to_string())
                 .collect(),
             Err(err) => return err.into(),
@@ -227,15 +210,8 @@ impl Registry {
     }
 }
 
-fn owner(owners: &HashMap<Uuid, String>, id: Option<Uuid>) -> Option<OwnerView> {
-    let id = id?;
-    // An owner row missing from the listing would be a race with an uninstall (whose
-    // cascade removes the permission too); the id alone still says who owned it.
-    Some(OwnerView { id, key: owners.get(&id).cloned().unwrap_or_default() })
-}
-
-fn role_view(owners: &HashMap<Uuid, String>, name: String, held: &[HeldPermission]) -> RoleView {
-    let permissions = held.iter().map(|h| HeldView { permission: h.permission.to_string(), extension: owner(owners, h.extension_id) }).collect();
+fn role_view(name: String, held: Vec<HeldPermission>) -> RoleView {
+    let permissions = held.into_iter().map(|h| HeldView { permission: h.permission.to_string(), extension: h.extension }).collect();
     RoleView { name, permissions }
 }
 
