@@ -66,7 +66,8 @@ pub(crate) trait RegistryTx: Send + Sized {
     /// Takes a permission from a role; `false` when the role did not hold it.
     async fn revoke(&mut self, tenant: &TenantId, role: &str, permission: &Permission) -> Result<bool>;
 
-    /// The install id of the tenant's extension with manifest id `key`, if any.
+    /// The install id of the tenant's extension with manifest id `key`, if any, locking its
+    /// row against a concurrent uninstall (where the database locks rows) until commit.
     async fn extension_id_by_key(&mut self, tenant: &TenantId, key: &str) -> Result<Option<Uuid>>;
 
     /// Whether the permission exists, and which extension registered it: `None` when it
@@ -251,8 +252,11 @@ pub(crate) async fn grant_role_permission(
 /// resource is the extension's manifest id) must be one the extension registered: an admin
 /// creating one would outlive the extension's uninstall.
 pub(crate) async fn grant_audited(mut tx: impl RegistryTx, tenant: &TenantId, role: &str, permission: &Permission, actor: &str) -> Result<bool> {
+    // The extension first: its row lock keeps an uninstall from removing the permission
+    // between the check and the grant.
+    let extension = tx.extension_id_by_key(tenant, &permission.resource).await?;
     let owner = tx.permission_owner(tenant, permission).await?;
-    if let Some(extension_id) = tx.extension_id_by_key(tenant, &permission.resource).await? {
+    if let Some(extension_id) = extension {
         if owner != Some(Some(extension_id)) {
             return Err(StoreError::NotFound { entity: "permission", id: permission.to_string() });
         }

@@ -254,7 +254,7 @@ impl RegistryTx for Tx {
     }
 
     async fn extension_id_by_key(&mut self, tenant: &TenantId, key: &str) -> Result<Option<Uuid>> {
-        let id = sqlx::query_scalar("SELECT id FROM extensions WHERE tenant_id = $1 AND extension_key = $2")
+        let id = sqlx::query_scalar("SELECT id FROM extensions WHERE tenant_id = $1 AND extension_key = $2 FOR SHARE")
             .bind(tenant.as_str())
             .bind(key)
             .fetch_optional(&mut **self)
