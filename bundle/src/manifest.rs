@@ -286,7 +286,7 @@ impl Manifest {
     }
 }
 
-/// Summary of a manifest for listings and the permission review.
+/// Summary of a manifest for listings (the review of its extension points is the runtime's `registry::review`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestSummary {
@@ -297,12 +297,10 @@ pub struct ManifestSummary {
     pub publisher: Option<String>,
     pub permissions: Vec<String>,
     pub user_permissions: Vec<String>,
-    pub extension_points: BTreeMap<&'static str, usize>,
 }
 
 impl From<&Manifest> for ManifestSummary {
     fn from(m: &Manifest) -> Self {
-        let ep = &m.extension_points;
         Self {
             id: m.id.clone(),
             name: m.name.clone(),
@@ -311,12 +309,6 @@ impl From<&Manifest> for ManifestSummary {
             publisher: m.publisher.clone(),
             permissions: m.permissions.clone(),
             user_permissions: m.user_permissions.iter().map(|p| p.name.clone()).collect(),
-            extension_points: BTreeMap::from([
-                ("navigation", ep.navigation.len()),
-                ("dashboardWidgets", ep.dashboard_widgets.len()),
-                ("pages", ep.pages.len()),
-                ("endpoints", ep.endpoints.len()),
-            ]),
         }
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::rows;
+use crate::{rbac, rows};
 use crate::{
     Approval, Extension, ExtensionStatus, NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, PortableValue, Result, StorageQuota,
     StoreError, TenantId, VersionRecord,
@@ -59,8 +59,20 @@ pub(crate) trait RegistryTx: Send + Sized {
     /// Creates a tenant permission when missing (an existing one keeps its description).
     async fn ensure_permission(&mut self, tenant: &TenantId, permission: &Permission, description: &str, extension_id: Option<Uuid>) -> Result<()>;
 
-    /// Grants a permission to a role, creating both when missing.
-    async fn grant(&mut self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()>;
+    /// Grants a permission to a role, creating both when missing; `false` when the role held
+    /// it already. An existing permission no extension owns is claimed by `extension_id`.
+    async fn grant(&mut self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<bool>;
+
+    /// Takes a permission from a role; `false` when the role did not hold it.
+    async fn revoke(&mut self, tenant: &TenantId, role: &str, permission: &Permission) -> Result<bool>;
+
+    /// The install id of the tenant's extension with manifest id `key`, if any, locking its
+    /// row against a concurrent uninstall (where the database locks rows) until commit.
+    async fn extension_id_by_key(&mut self, tenant: &TenantId, key: &str) -> Result<Option<Uuid>>;
+
+    /// Whether the permission exists, and which extension registered it: `None` when it
+    /// does not exist, `Some(None)` for one of the tenant's own.
+    async fn permission_owner(&mut self, tenant: &TenantId, permission: &Permission) -> Result<Option<Option<Uuid>>>;
 
     /// Sets status and enabled flag; `None` when the tenant has no such extension.
     async fn update_status(&mut self, tenant: &TenantId, id: Uuid, status: ExtensionStatus, enabled: bool) -> Result<Option<Extension>>;
@@ -234,6 +246,41 @@ pub(crate) async fn grant_role_permission(
 ) -> Result<()> {
     tx.grant(tenant, role, permission, extension_id).await?;
     tx.commit().await
+}
+
+/// An admin's grant with its audit row. A permission in an extension's namespace (its
+/// resource is the extension's manifest id) must be one the extension registered: an admin
+/// creating one would outlive the extension's uninstall.
+pub(crate) async fn grant_audited(mut tx: impl RegistryTx, tenant: &TenantId, role: &str, permission: &Permission, actor: &str) -> Result<bool> {
+    // The extension first: its row lock keeps an uninstall from removing the permission
+    // between the check and the grant.
+    let extension = tx.extension_id_by_key(tenant, &permission.resource).await?;
+    let owner = tx.permission_owner(tenant, permission).await?;
+    if let Some(extension_id) = extension {
+        if owner != Some(Some(extension_id)) {
+            return Err(StoreError::NotFound { entity: "permission", id: permission.to_string() });
+        }
+    }
+    if !tx.grant(tenant, role, permission, None).await? {
+        // Nothing changed; committing ends the transaction (and SQLite's write lock) now.
+        tx.commit().await?;
+        return Ok(false);
+    }
+    tx.audit(tenant, &rbac::role_audit("role.permission_granted", role, permission, owner.flatten(), actor)).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// An admin's revoke with its audit row; nothing is written when the role did not hold it.
+pub(crate) async fn revoke_audited(mut tx: impl RegistryTx, tenant: &TenantId, role: &str, permission: &Permission, actor: &str) -> Result<bool> {
+    let owner = tx.permission_owner(tenant, permission).await?;
+    if !tx.revoke(tenant, role, permission).await? {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    tx.audit(tenant, &rbac::role_audit("role.permission_revoked", role, permission, owner.flatten(), actor)).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Checks the values, then writes them all in one transaction (opened only once they passed).

@@ -135,6 +135,29 @@ pub trait RoleStore: Send + Sync + 'static {
 
     /// The distinct permissions that any of `roles` holds in the tenant.
     async fn role_permissions(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<Permission>>;
+
+    /// Every role of the tenant with the permissions it holds, roles by name and
+    /// permissions by (resource, action), in byte order.
+    async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<RoleRecord>>;
+
+    /// One role of the tenant with the permissions it holds; `None` when it holds nothing and
+    /// never did.
+    async fn get_role(&self, tenant: &TenantId, name: &str) -> Result<Option<RoleRecord>>;
+
+    /// Every permission defined in the tenant, held by a role or not, by (resource, action).
+    async fn list_permissions(&self, tenant: &TenantId) -> Result<Vec<PermissionRecord>>;
+
+    /// An admin's grant: gives `permission` to `role` (creating either when missing) and
+    /// writes a `role.permission_granted` audit row, in one transaction. `Ok(false)` when the
+    /// role held it already (nothing written). A permission whose resource is the manifest id
+    /// of one of the tenant's extensions must be one that extension registered (`NotFound`
+    /// otherwise): an extension's permissions come and go with it.
+    async fn grant_role_permission_audited(&self, tenant: &TenantId, role: &str, permission: &Permission, actor: &str) -> Result<bool>;
+
+    /// An admin's revoke: takes `permission` from `role` and writes a
+    /// `role.permission_revoked` audit row, in one transaction. `Ok(false)` when the role did
+    /// not hold it (nothing written). The role and the permission themselves stay.
+    async fn revoke_role_permission(&self, tenant: &TenantId, role: &str, permission: &Permission, actor: &str) -> Result<bool>;
 }
 
 /// Extensions' key-value storage as their code uses it: values, batches, transactions, listing, search, history and the write audit. The only role the storage ops see.

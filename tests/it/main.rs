@@ -22,6 +22,8 @@ mod isolate;
 mod kv_conformance;
 mod nul_inputs;
 mod rls;
+mod role_conformance;
+mod roles;
 mod storage_admin;
 mod storage_ops;
 mod store_conformance;

@@ -170,7 +170,7 @@ fn clip(text: &str) -> String {
 }
 
 pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
-    let detail = state.registry.detail(&who.tenant, extension_id(&id)?).await?;
+    let detail = state.registry.detail(&who.tenant, extension_id(&state, &who, &id).await?).await?;
     Ok(Json(json!(detail)))
 }
 
@@ -187,7 +187,7 @@ pub async fn storage_audit(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = extension_id(&id)?;
+    let id = extension_id(&state, &who, &id).await?;
     state.registry.get(&who.tenant, id).await?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -204,7 +204,7 @@ pub async fn storage_usage(
     AdminCaller(who): AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&id)?).await?)))
+    Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&state, &who, &id).await?).await?)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,17 +228,17 @@ pub async fn approve(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", format!("approve body: {e}")))?
     };
-    let ext = state.registry.approve(&who.tenant, extension_id(&id)?, body.permissions, body.enable, &who.user).await?;
+    let ext = state.registry.approve(&who.tenant, extension_id(&state, &who, &id).await?, body.permissions, body.enable, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
 
 pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
-    let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, true, &who.user).await?;
+    let ext = state.registry.set_enabled(&who.tenant, extension_id(&state, &who, &id).await?, true, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
 
 pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
-    let ext = state.registry.set_enabled(&who.tenant, extension_id(&id)?, false, &who.user).await?;
+    let ext = state.registry.set_enabled(&who.tenant, extension_id(&state, &who, &id).await?, false, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
 }
 
@@ -255,7 +255,7 @@ pub async fn uninstall(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<UninstallQuery>,
 ) -> Result<StatusCode, ApiError> {
-    state.registry.uninstall(&who.tenant, extension_id(&id)?, query.purge, &who.user).await?;
+    state.registry.uninstall(&who.tenant, extension_id(&state, &who, &id).await?, query.purge, &who.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -264,7 +264,7 @@ pub async fn get_settings(
     AdminCaller(who): AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.registry.settings(&who.tenant, extension_id(&id)?).await?)))
+    Ok(Json(json!(state.registry.settings(&who.tenant, extension_id(&state, &who, &id).await?).await?)))
 }
 
 pub async fn put_settings(
@@ -273,7 +273,7 @@ pub async fn put_settings(
     ApiPath(id): ApiPath<String>,
     ApiJson(update): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.registry.update_settings(&who.tenant, extension_id(&id)?, &update, &who.user).await?)))
+    Ok(Json(json!(state.registry.update_settings(&who.tenant, extension_id(&state, &who, &id).await?, &update, &who.user).await?)))
 }
 
 pub async fn reset_settings(
@@ -281,7 +281,7 @@ pub async fn reset_settings(
     AdminCaller(who): AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.registry.reset_settings(&who.tenant, extension_id(&id)?, &who.user).await?)))
+    Ok(Json(json!(state.registry.reset_settings(&who.tenant, extension_id(&state, &who, &id).await?, &who.user).await?)))
 }
 
 pub async fn manifest_schema() -> Json<Value> {
@@ -302,7 +302,7 @@ fn limits_view(state: &AppState, ext: &alga_store::Extension) -> Value {
 }
 
 pub async fn get_limits(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
-    let ext = state.registry.get(&who.tenant, extension_id(&id)?).await?;
+    let ext = state.registry.get(&who.tenant, extension_id(&state, &who, &id).await?).await?;
     Ok(Json(limits_view(&state, &ext)))
 }
 
@@ -318,6 +318,6 @@ pub async fn put_limits(
         let message = problems.iter().map(|(p, m)| format!("{p}: {m}")).collect::<Vec<_>>().join("; ");
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "LIMITS_INVALID", message).with_details(json!({ "problems": list })));
     }
-    let ext = state.registry.set_limits(&who.tenant, extension_id(&id)?, &overrides, &who.user).await?;
+    let ext = state.registry.set_limits(&who.tenant, extension_id(&state, &who, &id).await?, &overrides, &who.user).await?;
     Ok(Json(limits_view(&state, &ext)))
 }

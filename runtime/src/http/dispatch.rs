@@ -68,8 +68,10 @@ pub(super) async fn call_endpoint(
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not declared for {}", clip(request_path)))
         }
         RouteError::Forbidden { required, extension } => {
-            ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {required:?} permission of {extension}"))
-                .with_details(json!({ "required": required }))
+            // Named as the roles API names it, so an admin can grant exactly this.
+            let permission = format!("{extension}:{required}");
+            ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", format!("this endpoint needs the {permission} permission"))
+                .with_details(json!({ "required": permission }))
         }
         other => other.into(),
     })?;

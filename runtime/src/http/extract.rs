@@ -128,7 +128,8 @@ impl FromRequestParts<AppState> for AdminCaller {
     }
 }
 
-/// Parses an extension id from the path; anything that is not a UUID cannot exist: 404.
-pub fn extension_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("extension {raw} not found")))
+/// The install id an admin route's `{id}` names, by install id or manifest id (as
+/// `/api/extensions/{id}` accepts both); 404 naming the id when neither matches.
+pub async fn extension_id(state: &AppState, who: &Principal, raw: &str) -> Result<Uuid, ApiError> {
+    Ok(state.registry.resolve_id(&who.tenant, raw).await?)
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod audit;
 pub mod cors;
 mod dispatch;
 mod error;
@@ -14,6 +15,7 @@ mod list_cursor;
 mod me;
 mod metrics;
 pub mod response_headers;
+mod roles;
 mod storage_io;
 pub mod ui;
 pub mod ui_assets;
@@ -28,7 +30,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -143,6 +145,9 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit))
         .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
         .route("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings))
+        .route("/admin/v1/audit", get(audit::list))
+        .route("/admin/v1/roles", get(roles::list))
+        .route("/admin/v1/roles/{role}/permissions/{permission}", put(roles::grant).delete(roles::revoke))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(error::json_errors));
     // Outside the error shaping, so errors carry CORS headers for allowed origins too.

@@ -23,7 +23,7 @@ const EXPORT_PAGE: u32 = 500;
 const IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 pub async fn export(State(state): State<AppState>, AdminCaller(who): AdminCaller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = extension_id(&id)?;
+    let id = extension_id(&state, &who, &id).await?;
     let ext = state.registry.get(&who.tenant, id).await?;
     let store = state.registry.store().clone();
     let tenant = who.tenant.clone();
@@ -100,7 +100,7 @@ pub async fn import(
     ApiQuery(query): ApiQuery<ImportQuery>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let id = extension_id(&id)?;
+    let id = extension_id(&state, &who, &id).await?;
     let mut import = state.registry.begin_import(&who.tenant, id).await?;
     let (mut pending, mut received, mut line_no) = (Vec::new(), 0usize, 0usize);
     let mut chunks = body.into_data_stream();

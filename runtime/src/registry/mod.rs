@@ -8,6 +8,8 @@ pub mod edition;
 mod events;
 mod hooks;
 mod portable;
+pub mod review;
+pub mod roles;
 mod routing;
 pub mod sandbox;
 pub mod schemas;
@@ -305,6 +307,17 @@ impl Registry {
         self.store.get_extension(tenant, id).await?.ok_or_else(|| RegistryError::NotFound(id.to_string()))
     }
 
+    /// The install id an admin route names by install id or manifest id: the one place both
+    /// are accepted. An install id passes as it is (the operation itself finds out whether
+    /// it exists); a manifest id is looked up. `NotFound` names what was asked for.
+    pub async fn resolve_id(&self, tenant: &TenantId, id_or_key: &str) -> Result<Uuid, RegistryError> {
+        if let Ok(id) = Uuid::parse_str(id_or_key) {
+            return Ok(id);
+        }
+        let found = self.store.find_extension_by_key(tenant, id_or_key).await?;
+        found.map(|ext| ext.id).ok_or_else(|| RegistryError::NotFound(id_or_key.chars().take(128).collect()))
+    }
+
     /// Everything an admin sees about one extension.
     pub async fn detail(&self, tenant: &TenantId, id: Uuid) -> Result<ExtensionDetail, RegistryError> {
         let extension = self.get(tenant, id).await?;
@@ -314,7 +327,12 @@ impl Registry {
             Some(pending) if extension.status != ExtensionStatus::PendingApproval => {
                 let granted: Vec<Permission> = capabilities.iter().filter(|c| c.granted).map(|c| c.permission.clone()).collect();
                 let requested = capabilities_in(&pending.manifest);
-                Some(PendingUpdate { version: pending.version.clone(), version_id: pending.id, permission_diff: diff(&granted, &requested) })
+                Some(PendingUpdate {
+                    version: pending.version.clone(),
+                    version_id: pending.id,
+                    permission_diff: diff(&granted, &requested),
+                    review: review::Review::of_stored(&pending.manifest),
+                })
             }
             _ => None,
         };
@@ -325,7 +343,8 @@ impl Registry {
             }
             _ => None,
         };
-        Ok(ExtensionDetail { extension, capabilities, versions, pending_update, suspension })
+        let review = review::Review::of_stored(&extension.manifest);
+        Ok(ExtensionDetail { extension, capabilities, versions, pending_update, review, suspension })
     }
 
     /// Approves the pending version (first install or update), granting `permissions`
@@ -460,6 +479,9 @@ pub struct ExtensionDetail {
     pub capabilities: Vec<CapabilityGrant>,
     pub versions: Vec<VersionRecord>,
     pub pending_update: Option<PendingUpdate>,
+    /// The review of the version the install shows (the serving one, or the one waiting
+    /// for its first approval).
+    pub review: Option<review::Review>,
     /// Why and since when the circuit breaker keeps it switched off, when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
@@ -477,6 +499,8 @@ pub struct PendingUpdate {
     pub version: String,
     pub version_id: Uuid,
     pub permission_diff: PermissionDiff,
+    /// The review of the pending version.
+    pub review: Option<review::Review>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,8 +2,8 @@
 //! granted capabilities and effective settings — one lookup instead of four queries a request.
 //!
 //! Entries drop on this node's lifecycle events at once; a short TTL bounds staleness for
-//! changes made by other nodes sharing the database (and for RBAC edits, which the host app
-//! makes directly in the tables).
+//! changes made by other nodes sharing the database (and for RBAC edits the host app makes
+//! directly in the tables; edits through the roles API drop the tenant's entries at once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,11 +43,17 @@ impl TargetCache {
         }
     }
 
+    /// Forgets the tenant's cached role permissions, so a grant or revoke holds from the
+    /// next request on.
+    pub(super) fn forget_roles(&self, tenant: &TenantId) {
+        let roles_of = tenant.clone();
+        let _ = self.roles.invalidate_entries_if(move |(t, _), _| *t == roles_of);
+    }
+
     /// Forgets what is cached about one extension of a tenant, and the tenant's role
     /// permissions (the extension's own permissions come and go with it).
     pub(super) fn forget(&self, tenant: &TenantId, id: Uuid) {
-        let roles_of = tenant.clone();
-        let _ = self.roles.invalidate_entries_if(move |(t, _), _| *t == roles_of);
+        self.forget_roles(tenant);
         let tenant = tenant.clone();
         let _ =
             self.targets.invalidate_entries_if(move |(t, _), target| *t == tenant && target.as_ref().is_none_or(|target| target.extension.id == id));

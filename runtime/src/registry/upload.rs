@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::review::Review;
 use super::{install_id, LifecycleKind, Registry, RegistryError};
 
 /// What an upload did.
@@ -39,6 +40,8 @@ pub struct UploadOutcome {
     pub manifest: ManifestSummary,
     pub requested_permissions: Vec<String>,
     pub permission_diff: PermissionDiff,
+    /// Every extension point with who may reach it, and the capabilities asked for.
+    pub review: Review,
     pub warnings: Vec<String>,
 }
 
@@ -95,6 +98,7 @@ impl Registry {
             manifest: ManifestSummary::from(m),
             requested_permissions: m.permissions.clone(),
             permission_diff: diff,
+            review: Review::of(m),
             warnings: inspection.warnings.clone(),
         };
 

@@ -14,11 +14,13 @@ use crate::{Extension, ExtensionStatus, NewAuditEntry, NewExtension, NewFile, Ne
 type Tx = Transaction<'static, Postgres>;
 
 /// The id of a tenant permission, creating it when missing. An upsert that returns the
-/// existing id too, so grants are idempotent.
+/// existing id too, so grants are idempotent; an existing permission no extension owns is
+/// claimed by `extension_id` (an admin granted it before the extension registered it).
 async fn permission_id(tx: &mut Tx, tenant: &TenantId, permission: &Permission, description: &str, extension_id: Option<Uuid>) -> Result<Uuid> {
     let id = sqlx::query_scalar(
         "INSERT INTO permissions (id, tenant_id, resource, action, description, extension_id) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (tenant_id, resource, action) DO UPDATE SET resource = EXCLUDED.resource RETURNING id",
+         ON CONFLICT (tenant_id, resource, action) DO UPDATE SET extension_id = COALESCE(permissions.extension_id, EXCLUDED.extension_id) \
+         RETURNING id",
     )
     .bind(Uuid::new_v4())
     .bind(tenant.as_str())
@@ -216,7 +218,7 @@ impl RegistryTx for Tx {
         permission_id(self, tenant, permission, description, extension_id).await.map(drop)
     }
 
-    async fn grant(&mut self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
+    async fn grant(&mut self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<bool> {
         let role_id: Uuid = sqlx::query_scalar(
             "INSERT INTO roles (id, tenant_id, name) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
@@ -227,13 +229,47 @@ impl RegistryTx for Tx {
         .fetch_one(&mut **self)
         .await?;
         let permission_id = permission_id(self, tenant, permission, "", extension_id).await?;
-        sqlx::query("INSERT INTO role_permissions (tenant_id, role_id, permission_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        let inserted = sqlx::query("INSERT INTO role_permissions (tenant_id, role_id, permission_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(tenant.as_str())
             .bind(role_id)
             .bind(permission_id)
             .execute(&mut **self)
             .await?;
-        Ok(())
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn revoke(&mut self, tenant: &TenantId, role: &str, permission: &Permission) -> Result<bool> {
+        let deleted = sqlx::query(
+            "DELETE FROM role_permissions rp USING roles r, permissions p \
+             WHERE rp.tenant_id = $1 AND r.tenant_id = $1 AND p.tenant_id = $1 \
+             AND rp.role_id = r.id AND rp.permission_id = p.id AND r.name = $2 AND p.resource = $3 AND p.action = $4",
+        )
+        .bind(tenant.as_str())
+        .bind(role)
+        .bind(&permission.resource)
+        .bind(&permission.action)
+        .execute(&mut **self)
+        .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn extension_id_by_key(&mut self, tenant: &TenantId, key: &str) -> Result<Option<Uuid>> {
+        let id = sqlx::query_scalar("SELECT id FROM extensions WHERE tenant_id = $1 AND extension_key = $2 FOR SHARE")
+            .bind(tenant.as_str())
+            .bind(key)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(id)
+    }
+
+    async fn permission_owner(&mut self, tenant: &TenantId, permission: &Permission) -> Result<Option<Option<Uuid>>> {
+        let owner = sqlx::query_scalar("SELECT extension_id FROM permissions WHERE tenant_id = $1 AND resource = $2 AND action = $3")
+            .bind(tenant.as_str())
+            .bind(&permission.resource)
+            .bind(&permission.action)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(owner)
     }
 
     async fn update_status(&mut self, tenant: &TenantId, id: Uuid, status: ExtensionStatus, enabled: bool) -> Result<Option<Extension>> {

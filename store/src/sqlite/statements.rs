@@ -8,18 +8,20 @@ use uuid::Uuid;
 
 use super::{now, EXTENSION_COLUMNS, VERSION_COLUMNS};
 use crate::flows::RegistryTx;
+use crate::rbac;
 use crate::rows::{ExtensionRow, VersionRow};
 use crate::{Extension, ExtensionStatus, NewAuditEntry, NewExtension, NewFile, NewVersion, Permission, Result, TenantId, VersionRecord};
 
 type Tx = Transaction<'static, Sqlite>;
 
 /// The id of a tenant permission, creating it when missing (an upsert that returns the
-/// existing id too, so grants are idempotent).
+/// existing id too, so grants are idempotent); an existing permission no extension owns is
+/// claimed by `extension_id` (an admin granted it before the extension registered it).
 async fn permission_id(tx: &mut Tx, tenant: &TenantId, permission: &Permission, description: &str, extension_id: Option<Uuid>) -> Result<String> {
     let id = sqlx::query_scalar(
         "INSERT INTO permissions (id, tenant_id, resource, action, description, extension_id, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, resource, action) \
-         DO UPDATE SET resource = excluded.resource RETURNING id",
+         DO UPDATE SET extension_id = COALESCE(permissions.extension_id, excluded.extension_id) RETURNING id",
     )
     .bind(Uuid::new_v4().to_string())
     .bind(tenant.as_str())
@@ -245,7 +247,7 @@ impl RegistryTx for Tx {
         permission_id(self, tenant, permission, description, extension_id).await.map(drop)
     }
 
-    async fn grant(&mut self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<()> {
+    async fn grant(&mut self, tenant: &TenantId, role: &str, permission: &Permission, extension_id: Option<Uuid>) -> Result<bool> {
         let at = now();
         let role_id: String = sqlx::query_scalar(
             "INSERT INTO roles (id, tenant_id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
@@ -258,7 +260,7 @@ impl RegistryTx for Tx {
         .fetch_one(&mut **self)
         .await?;
         let permission_id = permission_id(self, tenant, permission, "", extension_id).await?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO role_permissions (tenant_id, role_id, permission_id, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT DO NOTHING",
         )
@@ -268,7 +270,42 @@ impl RegistryTx for Tx {
         .bind(&at)
         .execute(&mut **self)
         .await?;
-        Ok(())
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn revoke(&mut self, tenant: &TenantId, role: &str, permission: &Permission) -> Result<bool> {
+        let deleted = sqlx::query(
+            "DELETE FROM role_permissions WHERE tenant_id = ?1 \
+             AND role_id IN (SELECT id FROM roles WHERE tenant_id = ?1 AND name = ?2) \
+             AND permission_id IN (SELECT id FROM permissions WHERE tenant_id = ?1 AND resource = ?3 AND action = ?4)",
+        )
+        .bind(tenant.as_str())
+        .bind(role)
+        .bind(&permission.resource)
+        .bind(&permission.action)
+        .execute(&mut **self)
+        .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn extension_id_by_key(&mut self, tenant: &TenantId, key: &str) -> Result<Option<Uuid>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM extensions WHERE tenant_id = ?1 AND extension_key = ?2")
+            .bind(tenant.as_str())
+            .bind(key)
+            .fetch_optional(&mut **self)
+            .await?;
+        rbac::parse_extension_id(id)
+    }
+
+    async fn permission_owner(&mut self, tenant: &TenantId, permission: &Permission) -> Result<Option<Option<Uuid>>> {
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT extension_id FROM permissions WHERE tenant_id = ?1 AND resource = ?2 AND action = ?3")
+                .bind(tenant.as_str())
+                .bind(&permission.resource)
+                .bind(&permission.action)
+                .fetch_optional(&mut **self)
+                .await?;
+        owner.map(rbac::parse_extension_id).transpose()
     }
 
     async fn update_status(&mut self, tenant: &TenantId, id: Uuid, status: ExtensionStatus, enabled: bool) -> Result<Option<Extension>> {
