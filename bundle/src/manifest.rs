@@ -53,6 +53,51 @@ pub struct Manifest {
     /// How the extension's own key-value storage is checked.
     #[serde(default, skip_serializing_if = "StorageSpec::is_empty")]
     pub storage: StorageSpec,
+    /// Alga PSA manifest v2's iframe UI, accepted as an alias: `hooks.appMenu` shows as a
+    /// navigation item opening `entry`, a static page at `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<AlgaUi>,
+}
+
+/// Alga PSA's `ui` block (manifest v2): one iframe app and where the host links to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlgaUi {
+    /// Only `iframe`.
+    #[serde(rename = "type", default)]
+    pub kind: AlgaUiKind,
+    /// The app's HTML page in the bundle (covered by `assets`), e.g. `ui/index.html`.
+    pub entry: String,
+    #[serde(default)]
+    pub hooks: AlgaUiHooks,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AlgaUiKind {
+    #[default]
+    Iframe,
+}
+
+/// Where the host links to the app. Alga's other hooks (`clientPortalMenu`, …) are accepted
+/// and not shown yet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlgaUiHooks {
+    /// An item of the host's main menu.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_menu: Option<AppMenuHook>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppMenuHook {
+    #[schemars(length(min = 1, max = 100))]
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i32>,
 }
 
 /// Storage rules of an extension.
@@ -282,7 +327,38 @@ impl Manifest {
             .iter()
             .enumerate()
             .filter_map(|(i, w)| Some((format!("/extensionPoints/dashboardWidgets/{i}/entry"), w.entry.as_deref()?)));
-        pages.chain(widgets).collect()
+        let ui = self.ui.iter().map(|ui| ("/ui/entry".to_owned(), ui.entry.as_str()));
+        pages.chain(widgets).chain(ui).collect()
+    }
+
+    /// The extension points with Alga's `ui.hooks.appMenu` alias folded in: a static page at
+    /// `/` showing `ui.entry` (unless a declared page has that path) and a navigation item
+    /// `app-menu` opening it.
+    pub fn points(&self) -> std::borrow::Cow<'_, ExtensionPoints> {
+        let Some((ui, menu)) = self.ui.as_ref().and_then(|ui| Some((ui, ui.hooks.app_menu.as_ref()?))) else {
+            return std::borrow::Cow::Borrowed(&self.extension_points);
+        };
+        let mut points = self.extension_points.clone();
+        if !points.pages.iter().any(|p| p.path == "/") {
+            points.pages.push(Page {
+                path: "/".into(),
+                handler: None,
+                entry: Some(ui.entry.clone()),
+                title: Some(menu.label.clone()),
+                permission: None,
+            });
+        }
+        if !points.navigation.iter().any(|n| n.id == "app-menu") {
+            points.navigation.push(NavigationItem {
+                id: "app-menu".into(),
+                label: menu.label.clone(),
+                page: "/".into(),
+                icon: menu.icon.clone(),
+                order: menu.order,
+                permission: None,
+            });
+        }
+        std::borrow::Cow::Owned(points)
     }
 }
 

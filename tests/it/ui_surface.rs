@@ -276,3 +276,43 @@ async fn the_community_edition_refuses_enterprise_points_and_serves_the_rest() {
     let (_, _, me) = send(&ee, Method::GET, "/v1/me", &manager, None).await;
     assert_eq!(me["edition"], "ee");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alga_ui_app_menu_is_accepted_as_a_navigation_item() {
+    let db = TestStore::sqlite().await;
+    let state = state_for(&db, Edition::Ee);
+    let bundle = |ui: Value, assets: Value| {
+        let manifest = json!({ "id": "com.example.alga", "name": "Alga UI", "version": "1.0.0", "main": "index.js", "assets": assets, "ui": ui });
+        archives::zip(&[
+            Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+            Entry::file("index.js", b"export function unused() {}".to_vec()),
+            Entry::file("ui/index.html", b"<!doctype html><title>Alga app</title>".to_vec()),
+        ])
+    };
+    let ui =
+        json!({ "type": "iframe", "entry": "ui/index.html", "hooks": { "appMenu": { "label": "Hello" }, "clientPortalMenu": { "label": "Later" } } });
+
+    // An entry the assets do not cover is refused, named by its pointer.
+    let admin = admin_token("acme");
+    let req = Request::post("/admin/v1/extensions")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(header::CONTENT_TYPE, "application/zip")
+        .body(Body::from(bundle(ui.clone(), json!([]))))
+        .unwrap();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let pointers: Vec<&str> = body["error"]["details"]["problems"].as_array().unwrap().iter().filter_map(|p| p["pointer"].as_str()).collect();
+    assert!(pointers.contains(&"/ui/entry"), "{body}");
+
+    let id = install_zip(&state, "acme", bundle(ui, json!(["ui/**"]))).await;
+    let (_, _, nav) = send(&state, Method::GET, "/api/ui/navigation", &admin, None).await;
+    assert_eq!(ids(&nav, "items"), vec!["com.example.alga:app-menu"], "{nav}");
+    let item = &nav["items"][0];
+    assert_eq!((item["label"].as_str(), item["path"].as_str()), (Some("Hello"), Some("/")));
+    let url = item["pageUrl"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("/ext-ui/{id}/sha256:")) && url.ends_with("/ui/index.html"), "{url}");
+    let (status, _, html) = get_plain(&state, &url).await;
+    assert_eq!((status, html.as_str()), (200, "<!doctype html><title>Alga app</title>"));
+    let (status, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.alga/", &admin, None).await;
+    assert_eq!((status, page["kind"].as_str(), page["url"].as_str()), (200, Some("static"), Some(url.as_str())), "{page}");
+}

@@ -130,6 +130,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ui/dashboard", get(ui::dashboard).route_layer(host.clone()))
         .route("/api/ui/dashboard/{id}/{widget}", get(ui::widget).route_layer(host.clone()))
         .route("/api/ui/pages/{id}/{*path}", get(ui::page).route_layer(host.clone()))
+        .route("/api/ui/pages/{id}/", get(ui::root_page).route_layer(host.clone()))
         .route("/api/ui/apiproxy/{id}", post(ui::apiproxy).route_layer(host))
         // Signed by its `?t=` URL, not a bearer token: the token guard does not apply.
         .route("/ext-pages/{id}/{*path}", get(ui::render_page))

@@ -126,7 +126,21 @@ pub async fn page(
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
     let path = dispatch::raw_tail(uri.path(), "/api/ui/pages/").ok_or_else(|| ApiError::not_found("no such page"))?;
-    let view = state.registry.page(&who.tenant, &who.user, &who.roles, &id, &path, uri.query()).await.map_err(|e| page_error(e, &id, &path))?;
+    page_view(&state, &who, &id, &path, uri.query()).await
+}
+
+/// `GET /api/ui/pages/{extensionId}/`: the extension's page at `/` (an Alga `ui` app's, say).
+pub async fn root_page(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    ApiPath(id): ApiPath<String>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    page_view(&state, &who, &id, "/", uri.query()).await
+}
+
+async fn page_view(state: &AppState, who: &Principal, id: &str, path: &str, query: Option<&str>) -> Result<Json<Value>, ApiError> {
+    let view = state.registry.page(&who.tenant, &who.user, &who.roles, id, path, query).await.map_err(|e| page_error(e, id, path))?;
     Ok(Json(serde_json::to_value(view).map_err(ApiError::internal)?))
 }
 

@@ -44,6 +44,7 @@ impl Edition {
         let pages = (0..points.pages.len()).map(|i| (format!("/extensionPoints/pages/{i}"), "custom page"));
         let endpoints = (0..points.endpoints.len()).map(|i| (format!("/extensionPoints/endpoints/{i}"), "custom endpoint"));
         let navigation = (0..points.navigation.len()).map(|i| (format!("/extensionPoints/navigation/{i}"), "navigation item opening a custom page"));
-        pages.chain(endpoints).chain(navigation).collect()
+        let alga_ui = manifest.ui.iter().map(|_| ("/ui".to_owned(), "custom page (Alga's iframe UI)"));
+        pages.chain(endpoints).chain(navigation).chain(alga_ui).collect()
     }
 }

@@ -173,7 +173,8 @@ impl Registry {
         let (sources, held) = (self.ui_sources(tenant).await?, self.held_actions(tenant, roles).await?);
         let mut items = Vec::new();
         for source in sources.iter() {
-            let (ext, points) = (&source.extension, &source.manifest.extension_points);
+            let points = source.manifest.points();
+            let (ext, points) = (&source.extension, &*points);
             let may = |permission: &Option<String>| allowed(&held, &ext.key, permission);
             for nav in points.navigation.iter().filter(|n| may(&n.permission)) {
                 let Some(page) = points.pages.iter().find(|p| p.path == nav.page).filter(|p| may(&p.permission)) else { continue };
@@ -272,7 +273,7 @@ impl Registry {
         }
         let (page, params) = target
             .manifest
-            .extension_points
+            .points()
             .pages
             .iter()
             .find_map(|p| alga_bundle::validate::match_route(&p.path, raw_path).map(|params| (p.clone(), params)))
