@@ -93,7 +93,7 @@ fn hello_invocation() -> Invocation {
         ctx: Arc::new(CtxData {
             tenant: "bench".into(),
             user: CtxUser { id: "u".into(), roles: vec![] },
-            extension: CtxExtension { id: "x".into(), key: "com.bench.hello".into(), version: "1.0.0".into() },
+            extension: CtxExtension { id: "x".into(), key: "com.bench.hello".into(), version: "1.0.0".into(), assets_url: String::new() },
             settings: Default::default(),
             permissions: vec![],
         }),

@@ -86,7 +86,7 @@ async fn measure(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
             ctx: Arc::new(CtxData {
                 tenant: tenant.to_string(),
                 user: CtxUser { id: "bench".into(), roles: vec![] },
-                extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone() },
+                extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone(), assets_url: String::new() },
                 settings: Default::default(),
                 permissions: vec![],
             }),

@@ -20,7 +20,7 @@ const INDEX_JS: &str = r#"
 export function count(request, ctx) { return { n: 3, user: ctx.user.id, path: request.path }; }
 export function broken() { throw new Error("widget broke"); }
 export function reports(request, ctx) { return `<h1>Reports for ${ctx.user.id}</h1>`; }
-export function report(request, ctx) { return `<p>report ${request.params.id} q=${request.query.q ?? ""} t=${request.query.t ?? "hidden"}</p>`; }
+export function report(request, ctx) { return `<p>report ${request.params.id} q=${request.query.q ?? ""} t=${request.query.t ?? "hidden"} assets=${ctx.extension.assetsUrl}</p>`; }
 export function ping(request, ctx) { return { pong: true, user: ctx.user.id, received: request.body }; }
 "#;
 
@@ -175,7 +175,8 @@ async fn ui_surface(db: TestStore) {
     let report_url = page["url"].as_str().unwrap().to_owned();
     assert!(report_url.starts_with(&format!("/ext-pages/{id}/report/42?q=7&t=")), "the query is passed on: {report_url}");
     let (status, _, html) = get_plain(&state, &report_url).await;
-    assert_eq!((status, html.as_str()), (200, "<p>report 42 q=7 t=hidden</p>"), "params and query reach the handler; the signature does not");
+    let want = format!("<p>report 42 q=7 t=hidden assets=/ext-ui/{id}/sha256:{bundle_hash}/</p>");
+    assert_eq!((status, html), (200, want), "params, query and the assets' URL reach the handler; the signature does not");
     // Page keys are per deployment: a node with other keys refuses this one's URLs.
     let other_state = state_for(&db, Edition::Ee);
     let (status, _, _) = get_plain(&other_state, &url).await;

@@ -109,7 +109,12 @@ pub(super) fn ctx_for(who: &Principal, target: &DispatchTarget, permissions: Vec
     Arc::new(CtxData {
         tenant: who.tenant.to_string(),
         user: CtxUser { id: who.user.clone(), roles: who.roles.clone() },
-        extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: ext.version.clone() },
+        extension: CtxExtension {
+            id: ext.id.to_string(),
+            key: ext.key.clone(),
+            version: ext.version.clone(),
+            assets_url: crate::registry::ui::asset_url(ext, ""),
+        },
         settings: target.settings.clone(),
         permissions,
     })

@@ -46,6 +46,10 @@ pub struct CtxExtension {
     pub id: String,
     pub key: String,
     pub version: String,
+    /// Where the serving version's static assets are (`/ext-ui/{id}/sha256:{hash}/`), for
+    /// pages rendered by a handler to link their styles and scripts.
+    #[serde(rename = "assetsUrl")]
+    pub assets_url: String,
 }
 
 fn arc_map<S: Serializer>(map: &Arc<Map<String, Value>>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -113,7 +117,7 @@ mod tests {
         CtxData {
             tenant: "acme".into(),
             user: CtxUser { id: user.into(), roles: vec![] },
-            extension: CtxExtension { id: "x".into(), key: "com.x".into(), version: "1.0.0".into() },
+            extension: CtxExtension { id: "x".into(), key: "com.x".into(), version: "1.0.0".into(), assets_url: String::new() },
             settings: Arc::new(Map::new()),
             permissions: vec![],
         }

@@ -87,7 +87,12 @@ impl Registry {
             ctx: Arc::new(CtxData {
                 tenant: tenant.to_string(),
                 user: CtxUser { id: actor.to_owned(), roles: vec![] },
-                extension: CtxExtension { id: ext.id.to_string(), key: ext.key.clone(), version: version.version.clone() },
+                extension: CtxExtension {
+                    id: ext.id.to_string(),
+                    key: ext.key.clone(),
+                    version: version.version.clone(),
+                    assets_url: format!("/ext-ui/{}/sha256:{}/", ext.id, version.bundle_hash),
+                },
                 settings: Arc::new(settings::effective(&defs, saved.as_ref(), false)),
                 permissions: vec![],
             }),

@@ -34,7 +34,7 @@ export async function tagsPage(_request, ctx) {
   const items = page.items
     .map(({ value }) => `<li style="background:${value.color}">${escapeHtml(value.name)}</li>`)
     .join("");
-  return `<!doctype html><link rel="stylesheet" href="ui/tags.css"><h1>Tags</h1><ul class="tags">${items}</ul>`;
+  return `<!doctype html><link rel="stylesheet" href="${ctx.extension.assetsUrl}ui/tags.css"><h1>Tags</h1><ul class="tags">${items}</ul>`;
 }
 
 export async function popularTags(_request, ctx) {
