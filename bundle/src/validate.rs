@@ -260,7 +260,9 @@ pub fn match_route(pattern: &str, path: &str) -> Option<BTreeMap<String, String>
     Some(params)
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// Decodes `%XX` escapes once; `None` for a broken escape or bytes that are not UTF-8. The
+/// one decoder of request paths: route parameters here, UI asset paths in the runtime.
+pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

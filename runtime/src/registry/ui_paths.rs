@@ -2,6 +2,8 @@
 //! is asked: the content hash in Alga's `sha256:<hex>` form, and an asset path that cannot
 //! climb out of the bundle (no `..`, no encoded separators, no NUL, not absolute).
 
+use alga_bundle::validate::percent_decode;
+
 /// Longest asset path accepted, in bytes of the raw URL (bundle paths are far shorter).
 const MAX_RAW_PATH_BYTES: usize = 2048;
 
@@ -78,25 +80,6 @@ pub fn asset_path(raw: &str) -> Result<AssetPath, UiPathError> {
         }
     }
     Ok(AssetPath { path, folder })
-}
-
-/// Decodes `%XX` escapes once; `None` for a broken escape or bytes that are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            // Two hex digits exactly: `from_str_radix` alone would take `%+0` as NUL.
-            let hex = text.get(i + 1..i + 3).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
