@@ -169,6 +169,13 @@ fn check_extension_points(m: &Manifest, exports: Option<&BTreeSet<String>>, p: &
         unique_id(format!("{at}/id"), &nav.id, p);
         if !page_paths.contains(nav.page.as_str()) {
             p.push(Problem::new(format!("{at}/page"), "unknown_page", format!("{:?} is not the path of a declared page", nav.page)));
+        } else if nav.page.split('/').any(|segment| segment.starts_with(':')) {
+            // A menu item has no value to fill a route parameter with.
+            p.push(Problem::new(
+                format!("{at}/page"),
+                "nav_page_params",
+                format!("{:?} has route parameters; a navigation item opens a page without them", nav.page),
+            ));
         }
         check_permission(format!("{at}/permission"), &nav.permission, p);
     }
