@@ -78,12 +78,13 @@ pub fn json_size(value: &Value) -> i64 {
 }
 
 /// One stored value with its namespace: a line of a storage export, and of an import.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortableValue {
     #[serde(default)]
     pub namespace: String,
     pub key: String,
+    /// Any JSON value, as the extension stored it.
     pub value: Value,
     /// Kept by an import, so an export imported elsewhere round-trips exactly.
     #[serde(default = "first_revision")]
@@ -177,7 +178,7 @@ pub const HISTORY_KEPT: u32 = 10;
 
 /// One audited storage change: who changed which key of which extension, and how big the
 /// written value was (0 for deletes).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageAuditEntry {
     pub extension_id: Uuid,

@@ -35,7 +35,7 @@ pub struct PermissionRecord {
 }
 
 /// The extension that registered a permission: its install id and manifest id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionOwner {
     pub id: Uuid,

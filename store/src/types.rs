@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{StoreError, TenantId};
 
 /// Where an extension stands in its install lifecycle (enabled-ness is tracked apart).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtensionStatus {
     /// Uploaded and validated; waits for an admin to review its permissions.
@@ -60,15 +60,18 @@ pub struct NewExtension {
 }
 
 /// An extension installed for one tenant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Extension {
     pub id: Uuid,
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
     pub key: String,
     pub name: String,
     pub description: String,
     pub version: String,
+    /// The manifest as uploaded (`/schemas/manifest.json` describes it).
+    #[schema(value_type = Object)]
     pub manifest: Value,
     pub main_entry_point: String,
     #[serde(rename = "enabled")]
@@ -76,6 +79,7 @@ pub struct Extension {
     pub status: ExtensionStatus,
     pub bundle_hash: String,
     /// Tenant-admin overrides of isolate limits (JSON object; `{}` when none).
+    #[schema(value_type = Object)]
     pub limits: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -102,20 +106,22 @@ pub struct NewAuditEntry {
 }
 
 /// A row of the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
     pub actor: String,
     pub action: String,
     pub target: String,
+    /// What the action recorded; its shape depends on `action`.
     pub details: Value,
     pub at: DateTime<Utc>,
 }
 
 /// A permission in the tenant's RBAC model, as `resource:action`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct Permission {
     pub resource: String,
     pub action: String,
@@ -134,7 +140,7 @@ impl std::fmt::Display for Permission {
 }
 
 /// Where a version stands: waiting for approval, serving, or superseded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionState {
     Pending,
@@ -183,13 +189,14 @@ pub struct NewFile {
 }
 
 /// A recorded version of an extension.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionRecord {
     pub id: Uuid,
     pub extension_id: Uuid,
     pub version: String,
     pub bundle_hash: String,
+    #[schema(value_type = Object)]
     pub manifest: Value,
     pub main_entry_point: String,
     pub signer: Option<String>,
@@ -208,7 +215,7 @@ pub struct StoredFile {
 }
 
 /// A capability an extension asked for, and whether an admin granted it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CapabilityGrant {
     #[serde(flatten)]
     pub permission: Permission,

@@ -339,7 +339,7 @@ impl Registry {
 }
 
 /// An extension with its capabilities, versions and any update waiting for approval.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtensionDetail {
     pub extension: Extension,
@@ -354,13 +354,13 @@ pub struct ExtensionDetail {
     pub suspension: Option<Suspension>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suspension {
     pub reason: Option<String>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingUpdate {
     pub version: String,
@@ -370,8 +370,10 @@ pub struct PendingUpdate {
     pub review: Option<review::Review>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
     pub values: serde_json::Map<String, Value>,
+    /// The manifest's `settings` declarations (`/schemas/manifest.json` describes them).
+    #[schema(value_type = Vec<Object>)]
     pub schema: Vec<alga_bundle::manifest::SettingDef>,
 }

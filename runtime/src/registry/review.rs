@@ -9,7 +9,7 @@ use serde_json::Value;
 pub const OPEN_TO_EVERY_USER: &str = "open to every user of the tenant";
 
 /// Who may reach an extension point.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Access {
     /// The `resource:action` permission a user's roles must hold (`<manifest id>:<name>`),
     /// or `null` when none is needed.
@@ -31,7 +31,7 @@ impl Access {
 }
 
 /// One extension point, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ExtensionPoint {
     /// `GET /api/extensions/<id><path>` and the like.
@@ -64,7 +64,7 @@ pub enum ExtensionPoint {
 }
 
 /// A capability the version asks the host for, with what granting it allows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CapabilityRequest {
     /// `resource:action`.
     pub capability: String,
@@ -72,7 +72,7 @@ pub struct CapabilityRequest {
 }
 
 /// The whole review of one version's manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Review {
     /// Endpoints, pages, navigation items and dashboard widgets, in manifest order.
@@ -83,7 +83,7 @@ pub struct Review {
     pub user_permissions: Vec<UserPermissionReview>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPermissionReview {
     pub permission: String,

@@ -46,7 +46,7 @@ fn list_or_none(items: &[String]) -> String {
 }
 
 /// A permission as a role holds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HeldView {
     /// `resource:action`.
@@ -56,7 +56,7 @@ pub struct HeldView {
     pub extension: Option<PermissionOwner>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleView {
     pub name: String,
@@ -64,7 +64,7 @@ pub struct RoleView {
 }
 
 /// A permission defined in the tenant and the roles holding it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionView {
     pub permission: String,
@@ -75,7 +75,7 @@ pub struct PermissionView {
 
 /// `GET /admin/v1/roles`: every role with its permissions, and every defined permission
 /// (so one registered by an extension but granted to nobody can be found and granted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RolesView {
     pub roles: Vec<RoleView>,

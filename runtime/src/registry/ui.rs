@@ -38,7 +38,7 @@ impl UiCache {
 }
 
 /// A navigation item the user may see.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NavEntry {
     pub extension_id: Uuid,
@@ -55,7 +55,7 @@ pub struct NavEntry {
 }
 
 /// Whether a widget's content comes from its handler (JSON the host renders) or from a page (an iframe).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WidgetKind {
     Data,
@@ -63,13 +63,15 @@ pub enum WidgetKind {
 }
 
 /// A dashboard widget the user may see, before its data is fetched.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WidgetSlot {
     pub extension_id: Uuid,
     pub extension_key: String,
     pub id: String,
     pub title: String,
+    /// `small`, `medium` or `large`.
+    #[schema(value_type = String)]
     pub size: WidgetSize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_seconds: Option<u32>,
@@ -83,7 +85,7 @@ pub struct WidgetSlot {
 }
 
 /// Whether a page is a static asset of the bundle or rendered per request by a handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PageKind {
     Static,
@@ -91,7 +93,7 @@ pub enum PageKind {
 }
 
 /// A page the user may open: what the host's router needs to embed it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageView {
     pub extension_id: Uuid,

@@ -11,7 +11,7 @@ use super::review::Review;
 use super::{install_id, LifecycleKind, Registry, RegistryError};
 
 /// What an upload did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadKind {
     /// A new install, waiting for approval.
@@ -23,7 +23,7 @@ pub enum UploadKind {
 }
 
 /// Capabilities an update adds or drops compared with what is granted now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PermissionDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -31,12 +31,14 @@ pub struct PermissionDiff {
 }
 
 /// The result of an upload: what the admin reviews before approving.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadOutcome {
     pub kind: UploadKind,
     pub extension: Extension,
     pub version: VersionRecord,
+    /// The manifest's id, name, version, description, publisher, permissions and user permissions.
+    #[schema(value_type = Object)]
     pub manifest: ManifestSummary,
     pub requested_permissions: Vec<String>,
     pub permission_diff: PermissionDiff,

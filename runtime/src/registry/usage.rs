@@ -21,7 +21,7 @@ pub const WARN_AT_PERCENT: f64 = 80.0;
 const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// One extension's storage usage in a tenant, as the admin API reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageReport {
     pub keys: i64,
