@@ -21,6 +21,7 @@ mod install;
 mod isolate;
 mod kv_conformance;
 mod nul_inputs;
+mod openapi;
 mod rls;
 mod role_conformance;
 mod roles;

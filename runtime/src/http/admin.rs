@@ -12,7 +12,8 @@ use super::extract::{extension_id, AdminCaller, ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::registry::UploadKind;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// Allow uploading a version older than the installed one.
@@ -91,14 +92,18 @@ async fn read_multipart(req: Request, state: &AppState, limit: usize) -> Result<
     Ok((bundle, signature))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Only extensions in this lifecycle state.
     status: Option<alga_store::ExtensionStatus>,
+    /// Case-insensitive substring of the display name or the manifest id.
     name: Option<String>,
     /// `name`, `createdAt` or `updatedAt`; a leading `-` sorts descending.
     sort: Option<String>,
     /// Page size, 1..=200 (default 50). Text, so a bad value is named like a bad cursor.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
@@ -174,9 +179,12 @@ pub async fn detail(State(state): State<AppState>, AdminCaller(who): AdminCaller
     Ok(Json(json!(detail)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Most entries to answer, 1..=1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -207,11 +215,12 @@ pub async fn storage_usage(
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&state, &who, &id).await?).await?)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
     /// Capabilities to grant; all that the version requests when omitted.
     permissions: Option<Vec<String>>,
+    /// Enable the extension in the same step.
     #[serde(default)]
     enable: bool,
 }
@@ -242,9 +251,11 @@ pub async fn disable(State(state): State<AppState>, AdminCaller(who): AdminCalle
     Ok(Json(json!({ "extension": ext })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UninstallQuery {
+    /// Also delete the extension's stored values (kept by default).
     #[serde(default)]
     purge: bool,
 }

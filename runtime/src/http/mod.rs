@@ -14,6 +14,7 @@ pub mod host_guard;
 mod list_cursor;
 mod me;
 mod metrics;
+pub mod openapi;
 pub mod response_headers;
 mod roles;
 mod storage_io;
@@ -30,7 +31,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, get, post, put, MethodRouter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -111,44 +112,54 @@ impl AppState {
     }
 }
 
-/// The whole HTTP API as a router, ready for `axum::serve` or for `oneshot` in tests.
-pub fn app(state: AppState) -> Router {
+/// Every route of the API as (path template, the methods it serves). `app()` mounts exactly
+/// these; `tests/it/openapi.rs` walks them to hold `GET /openapi.json` to what is served.
+pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
     // Uploads enforce the bundle size limit themselves (with the API's error shape);
     // axum's default 2 MB cap would cut them off first.
     let upload_limit = DefaultBodyLimit::max(state.registry.inspect_options().limits.max_compressed_bytes as usize + 64 * 1024);
     // Host-facing routes (what the host app calls for its users): token first, then the
     // tenant's rate limit, before the handler reads anything.
     let host = from_fn_with_state(state.clone(), host_guard::host_route);
-    let router = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/readyz", get(health::readyz))
-        .route("/v1/me", get(me::me).route_layer(host.clone()))
-        .route("/schemas/manifest.json", get(admin::manifest_schema))
-        .route("/api/extensions/{id}/{*path}", any(dispatch::dispatch).layer(host.clone()))
-        .route("/api/ui/navigation", get(ui::navigation).route_layer(host.clone()))
-        .route("/api/ui/dashboard", get(ui::dashboard).route_layer(host.clone()))
-        .route("/api/ui/dashboard/{id}/{widget}", get(ui::widget).route_layer(host.clone()))
-        .route("/api/ui/pages/{id}/{*path}", get(ui::page).route_layer(host.clone()))
-        .route("/api/ui/pages/{id}/", get(ui::root_page).route_layer(host.clone()))
-        .route("/api/ui/apiproxy/{id}", post(ui::apiproxy).route_layer(host))
+    vec![
+        ("/healthz", get(health::healthz)),
+        ("/metrics", get(metrics::render)),
+        ("/readyz", get(health::readyz)),
+        ("/openapi.json", get(openapi::serve)),
+        ("/v1/me", get(me::me).route_layer(host.clone())),
+        ("/schemas/manifest.json", get(admin::manifest_schema)),
+        ("/api/extensions/{id}/{*path}", any(dispatch::dispatch).layer(host.clone())),
+        ("/api/ui/navigation", get(ui::navigation).route_layer(host.clone())),
+        ("/api/ui/dashboard", get(ui::dashboard).route_layer(host.clone())),
+        ("/api/ui/dashboard/{id}/{widget}", get(ui::widget).route_layer(host.clone())),
+        ("/api/ui/pages/{id}/{*path}", get(ui::page).route_layer(host.clone())),
+        ("/api/ui/pages/{id}/", get(ui::root_page).route_layer(host.clone())),
+        ("/api/ui/apiproxy/{id}", post(ui::apiproxy).route_layer(host)),
         // Signed by its `?t=` URL, not a bearer token: the token guard does not apply.
-        .route("/ext-pages/{id}/{*path}", get(ui::render_page))
-        .route("/ext-ui/{id}/{hash}/", get(ui_assets::serve))
-        .route("/ext-ui/{id}/{hash}/{*path}", get(ui_assets::serve))
-        .route("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list))
-        .route("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall))
-        .route("/admin/v1/extensions/{id}/approve", post(admin::approve))
-        .route("/admin/v1/extensions/{id}/enable", post(admin::enable))
-        .route("/admin/v1/extensions/{id}/disable", post(admin::disable))
-        .route("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits))
-        .route("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage))
-        .route("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit))
-        .route("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import))
-        .route("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings))
-        .route("/admin/v1/audit", get(audit::list))
-        .route("/admin/v1/roles", get(roles::list))
-        .route("/admin/v1/roles/{role}/permissions/{permission}", put(roles::grant).delete(roles::revoke))
+        ("/ext-pages/{id}/{*path}", get(ui::render_page)),
+        ("/ext-ui/{id}/{hash}/", get(ui_assets::serve)),
+        ("/ext-ui/{id}/{hash}/{*path}", get(ui_assets::serve)),
+        ("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list)),
+        ("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall)),
+        ("/admin/v1/extensions/{id}/approve", post(admin::approve)),
+        ("/admin/v1/extensions/{id}/enable", post(admin::enable)),
+        ("/admin/v1/extensions/{id}/disable", post(admin::disable)),
+        ("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits)),
+        ("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage)),
+        ("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit)),
+        ("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import)),
+        ("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings)),
+        ("/admin/v1/audit", get(audit::list)),
+        ("/admin/v1/roles", get(roles::list)),
+        ("/admin/v1/roles/{role}/permissions/{permission}", put(roles::grant).delete(roles::revoke)),
+    ]
+}
+
+/// The whole HTTP API as a router, ready for `axum::serve` or for `oneshot` in tests.
+pub fn app(state: AppState) -> Router {
+    let router = routes(&state)
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(error::json_errors));
     // Outside the error shaping, so errors carry CORS headers for allowed origins too.

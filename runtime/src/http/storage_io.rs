@@ -65,18 +65,20 @@ pub async fn export(State(state): State<AppState>, AdminCaller(who): AdminCaller
         .map_err(ApiError::internal)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// `merge` (default) writes over same keys and keeps the rest; `replace` deletes
     /// everything first.
     #[serde(default)]
+    #[param(inline)]
     mode: ImportMode,
 }
 
-#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum ImportMode {
+pub enum ImportMode {
     #[default]
     Merge,
     Replace,

@@ -151,8 +151,11 @@ fn page_error(err: crate::registry::RouteError, id: &str, path: &str) -> ApiErro
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageToken {
+    /// The signature from the page descriptor's `url` (valid five minutes, for one tenant,
+    /// user and extension).
     t: Option<String>,
 }
 
@@ -211,11 +214,12 @@ pub fn page_headers(headers: &mut HeaderMap, csp: &str) {
 }
 
 /// The payload of Alga's v1 `apiproxy` message, as the host receives it from a page.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiProxyRequest {
     /// The endpoint path within the extension, e.g. `/tags/42?x=1`.
     route: String,
+    /// The HTTP method (default `GET`).
     #[serde(default = "default_method")]
     method: String,
     /// The request body, base64-encoded.
