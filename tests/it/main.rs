@@ -22,6 +22,7 @@ mod isolate;
 mod kv_conformance;
 mod nul_inputs;
 mod openapi;
+mod openapi_bodies;
 mod rls;
 mod role_conformance;
 mod roles;
