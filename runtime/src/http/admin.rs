@@ -102,7 +102,8 @@ pub struct ListQuery {
     name: Option<String>,
     /// `name`, `createdAt` or `updatedAt`; a leading `-` sorts descending.
     sort: Option<String>,
-    /// Page size, 1..=200 (default 50). Text, so a bad value is named like a bad cursor.
+    /// Page size, 1..=200 (default 50).
+    // Text, not a number, so a bad value is refused by name like a bad cursor.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.

@@ -140,7 +140,7 @@ fn render_page() {}
         ("hash" = String, Path, description = "`sha256:<hex>`: the bundle hash of the active or pending version")),
     responses((status = 200, description = "The asset; immutable unless it is a fallback `index.html` (`no-cache`)", body = super::schemas::FileBytes, content_type = "application/octet-stream"),
         (status = 304, description = "Not modified (`If-None-Match` matched the strong `ETag`)"),
-        (status = 400, description = "`INVALID_ARGUMENT`: a malformed hash or path", body = ApiErrorBody),
+        (status = 400, description = "`INVALID_CONTENT_HASH` or `INVALID_PATH`, before any lookup", body = ApiErrorBody),
         (status = 401, description = "`UNAUTHENTICATED` (only with `--ui-assets-require-token`)", body = ApiErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such version or asset", body = ApiErrorBody)))]
 fn ui_asset_root() {}
@@ -154,7 +154,7 @@ fn ui_asset_root() {}
         ("path" = String, Path, description = "The asset's path in the bundle; may contain `/`")),
     responses((status = 200, description = "The asset, typed by its extension; HTML with the CSP. Immutable caching, strong `ETag`", body = super::schemas::FileBytes, content_type = "application/octet-stream"),
         (status = 304, description = "Not modified (`If-None-Match` matched the strong `ETag`)"),
-        (status = 400, description = "`INVALID_ARGUMENT`: a malformed hash or path (`..`, encoded traversal)", body = ApiErrorBody),
+        (status = 400, description = "`INVALID_CONTENT_HASH` or `INVALID_PATH` (`..`, encoded traversal), before any lookup", body = ApiErrorBody),
         (status = 401, description = "`UNAUTHENTICATED` (only with `--ui-assets-require-token`)", body = ApiErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such version or asset", body = ApiErrorBody)))]
 fn ui_asset() {}

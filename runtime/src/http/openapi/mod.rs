@@ -11,9 +11,10 @@ pub mod schemas;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -67,15 +68,16 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
-        unique_operation_ids(&mut doc);
+        tidy(&mut doc);
         doc
     })
 }
 
-/// An operation declared for several methods at once (`/api/extensions/{id}/{path}`,
-/// `/ext-ui/...`) carries one `operationId`; OpenAPI wants each unique, so every repeat
-/// gets its method appended.
-fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+/// Two touches utoipa leaves to us. An operation declared for several methods at once
+/// (`/api/extensions/{id}/{path}`, `/ext-ui/...`) carries one `operationId`; OpenAPI wants
+/// each unique, so every repeat gets its method appended. A response declared with only a
+/// body has an empty description; it gets the status's reason phrase (`OK`, `Created`).
+fn tidy(doc: &mut utoipa::openapi::OpenApi) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for item in doc.paths.paths.values_mut() {
         let operations = [
@@ -90,6 +92,14 @@ fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response {
+                    if response.description.is_empty() {
+                        let reason = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).and_then(|s| s.canonical_reason());
+                        response.description = reason.unwrap_or("Answer").to_owned();
+                    }
+                }
+            }
             let Some(id) = operation.operation_id.clone() else { continue };
             let count = seen.entry(id.clone()).or_default();
             *count += 1;

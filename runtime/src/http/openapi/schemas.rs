@@ -207,7 +207,8 @@ pub struct UploadForm {
 #[schema(value_type = String)]
 pub struct StorageLines(#[allow(dead_code)] String);
 
-/// Settings to change, by name; each value must fit the manifest's declaration of it.
+/// Settings to change, by key; each value must fit the manifest's declaration of it, and
+/// `null` resets that one to its default. Keys not given keep their values.
 #[derive(ToSchema)]
 #[schema(value_type = Object)]
 pub struct SettingsUpdate(#[allow(dead_code)] serde_json::Map<String, Value>);
