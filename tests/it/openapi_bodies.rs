@@ -150,6 +150,7 @@ async fn walk(db: TestStore) {
     c.call(Method::GET, "/api/ui/dashboard/{id}/{widget}", &format!("/api/ui/dashboard/{KEY}/nope"), None).await;
     let (_, page) = c.call(Method::GET, "/api/ui/pages/{id}/{path}", &format!("/api/ui/pages/{KEY}/tags"), None).await;
     c.call(Method::GET, "/api/ui/pages/{id}/{path}", &format!("/api/ui/pages/{KEY}/board"), None).await;
+    c.call(Method::GET, "/api/ui/pages/{id}/", &format!("/api/ui/pages/{KEY}/"), None).await;
     c.call(Method::GET, "/api/ui/pages/{id}/{path}", &format!("/api/ui/pages/{KEY}/nope"), None).await;
     let signed = page["url"].as_str().expect("a handler page's url").to_owned();
     c.call(Method::GET, "/ext-pages/{id}/{path}", &signed, None).await;
