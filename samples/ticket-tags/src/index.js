@@ -32,7 +32,7 @@ export async function ticketTags(request, ctx) {
 export async function tagsPage(_request, ctx) {
   const page = await tags(ctx).list({ limit: 100 });
   const items = page.items
-    .map(({ value }) => `<li style="background:${value.color}">${escapeHtml(value.name)}</li>`)
+    .map(({ value }) => `<li style="background:${escapeHtml(value.color)}">${escapeHtml(value.name)}</li>`)
     .join("");
   return `<!doctype html><link rel="stylesheet" href="${ctx.extension.assetsUrl}ui/tags.css"><h1>Tags</h1><ul class="tags">${items}</ul>`;
 }
@@ -44,5 +44,6 @@ export async function popularTags(_request, ctx) {
 }
 
 function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  // Stored values are data, not trusted: a missing or non-string name renders as text too.
+  return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
