@@ -317,3 +317,64 @@ async fn alga_ui_app_menu_is_accepted_as_a_navigation_item() {
     let (status, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.alga/", &admin, None).await;
     assert_eq!((status, page["kind"].as_str(), page["url"].as_str()), (200, Some("static"), Some(url.as_str())), "{page}");
 }
+
+/// What a caller gets from one extension point in one situation: a status, or for navigation
+/// whether the item is listed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Seen {
+    Status(u16),
+    Listed(bool),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_extension_point_in_every_situation_on_sqlite() {
+    points_by_situation(TestStore::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_extension_point_in_every_situation_on_postgres() {
+    points_by_situation(TestStore::postgres().await).await;
+}
+
+/// Each extension point that needs the `reports` permission × {permitted, missing permission,
+/// other tenant, disabled, community edition}.
+async fn points_by_situation(db: TestStore) {
+    let (ee, ce) = (state_for(&db, Edition::Ee), state_for(&db, Edition::Ce));
+    let id = install_zip(&ee, "acme", ui_bundle()).await;
+    let (manager, admin, stranger) = (user_token("acme", "mia", &["manager"]), admin_token("acme"), admin_token("globex"));
+
+    async fn look(state: &AppState, point: &str, token: &str) -> Seen {
+        if point == "navigation" {
+            let (_, _, nav) = send(state, Method::GET, "/api/ui/navigation", token, None).await;
+            return Seen::Listed(nav["items"].as_array().unwrap().iter().any(|i| i["id"] == "reports"));
+        }
+        let (method, body) = if point.starts_with("/api/extensions/") { (Method::POST, Some(json!({}))) } else { (Method::GET, None) };
+        Seen::Status(send(state, method, point, token, body).await.0)
+    }
+    let points =
+        ["/api/extensions/com.example.ui/ping", "/api/ui/pages/com.example.ui/reports", "/api/ui/dashboard/com.example.ui/secret", "navigation"];
+    // Expected per point: permitted, missing permission, other tenant, disabled, CE node.
+    let ok = Seen::Status(200);
+    let expected: [[Seen; 5]; 4] = [
+        [ok, ok, Seen::Status(404), Seen::Status(409), Seen::Status(403)],
+        [ok, Seen::Status(403), Seen::Status(404), Seen::Status(409), Seen::Status(403)],
+        [ok, Seen::Status(403), Seen::Status(404), Seen::Status(409), ok],
+        [Seen::Listed(true), Seen::Listed(false), Seen::Listed(false), Seen::Listed(false), Seen::Listed(false)],
+    ];
+    let mut seen = [[Seen::Listed(false); 5]; 4];
+    for (p, point) in points.iter().enumerate() {
+        seen[p][0] = look(&ee, point, &manager).await;
+        seen[p][1] = look(&ee, point, &admin).await;
+        seen[p][2] = look(&ee, point, &stranger).await;
+        seen[p][4] = look(&ce, point, &manager).await;
+    }
+    let (status, _, _) = send(&ee, Method::POST, &format!("/admin/v1/extensions/{id}/disable"), &admin, None).await;
+    assert_eq!(status, 200);
+    for (p, point) in points.iter().enumerate() {
+        seen[p][3] = look(&ee, point, &manager).await;
+    }
+    // The endpoint `ping` needs `view`, which admins hold too; the others need `reports`.
+    for (p, point) in points.iter().enumerate() {
+        assert_eq!(seen[p], expected[p], "{point}: [permitted, missing permission, other tenant, disabled, CE node]");
+    }
+}
