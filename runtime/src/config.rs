@@ -31,6 +31,8 @@ pub enum ConfigError {
     HostApiSecretTooShort(usize),
     #[error("--page-url-secret (ALGA_EXT_PAGE_URL_SECRET) must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
     PageUrlSecretTooShort(usize),
+    #[error("--page-url-secret (ALGA_EXT_PAGE_URL_SECRET) is required when tokens are verified with --jwt-public-key and no --jwt-secret is set: handler pages' URLs need a secret to be signed with")]
+    PageUrlSecretMissing,
     #[error("--encryption-keys (ALGA_EXT_ENCRYPTION_KEYS): {0}")]
     EncryptionKeys(String),
     #[error("--data-dir (ALGA_EXT_DATA_DIR) {path:?}: cannot keep the local encryption key: {reason}")]
@@ -137,7 +139,10 @@ pub fn page_links(page_url_secret: Option<&str>, jwt_secret: &str) -> Result<cra
     match page_url_secret {
         Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(ConfigError::PageUrlSecretTooShort(secret.len())),
         Some(secret) => Ok(crate::page_links::PageLinks::from_secret(secret.as_bytes())),
-        None => Ok(crate::page_links::PageLinks::from_secret(jwt_secret.as_bytes())),
+        // Derived from the JWT secret only when there is one: an empty or short key would let
+        // anyone sign page URLs.
+        None if jwt_secret.len() >= MIN_SECRET_BYTES => Ok(crate::page_links::PageLinks::from_secret(jwt_secret.as_bytes())),
+        None => Err(ConfigError::PageUrlSecretMissing),
     }
 }
 
@@ -243,6 +248,17 @@ mod tests {
         assert!(err.contains("--dev"), "{err}");
         let (_, generated) = token_keys(None, None, true).unwrap();
         assert!(generated.unwrap().len() >= MIN_SECRET_BYTES);
+    }
+
+    #[test]
+    fn page_urls_are_never_signed_with_an_empty_or_short_key() {
+        // With only --jwt-public-key there is no JWT secret: the page-URL key must be given.
+        let err = page_links(None, "").err().unwrap().to_string();
+        assert!(err.contains("--page-url-secret") && err.contains("--jwt-public-key"), "{err}");
+        assert!(page_links(None, "short").is_err());
+        assert!(page_links(Some("short"), "0123456789abcdef0123456789abcdef").is_err());
+        assert!(page_links(None, "0123456789abcdef0123456789abcdef").is_ok());
+        assert!(page_links(Some("fedcba9876543210fedcba9876543210"), "").is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::wire::{request, spawn};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const CSP_SELF: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-     connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+     connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; sandbox allow-scripts allow-forms allow-popups; frame-ancestors 'self'";
 
 const INDEX_HTML: &str = "<!doctype html><html><head><link rel=\"stylesheet\" href=\"app.css\"></head>\
      <body><div id=\"app\"></div><script src=\"app.js\"></script></body></html>";

@@ -21,6 +21,7 @@ export function count(request, ctx) { return { n: 3, user: ctx.user.id, path: re
 export function broken() { throw new Error("widget broke"); }
 export function reports(request, ctx) { return `<h1>Reports for ${ctx.user.id}</h1>`; }
 export function report(request, ctx) { return `<p>report ${request.params.id} q=${request.query.q ?? ""} t=${request.query.t ?? "hidden"} assets=${ctx.extension.assetsUrl}</p>`; }
+export function jump() { return { status: 302, headers: { location: "https://evil.example/", "set-cookie": "session=stolen; Path=/" }, body: "" }; }
 export function ping(request, ctx) { return { pong: true, user: ctx.user.id, received: request.body }; }
 "#;
 
@@ -41,7 +42,8 @@ fn ui_bundle() -> Vec<u8> {
             "pages": [
                 { "path": "/home", "entry": "ui/index.html", "title": "Home" },
                 { "path": "/reports", "handler": "reports", "title": "Reports", "permission": "reports" },
-                { "path": "/report/:id", "handler": "report", "title": "Report", "permission": "view" }
+                { "path": "/report/:id", "handler": "report", "title": "Report", "permission": "view" },
+                { "path": "/jump", "handler": "jump" }
             ],
             "navigation": [
                 { "id": "home", "label": "Home", "page": "/home", "order": 2, "icon": "house" },
@@ -163,6 +165,7 @@ async fn ui_surface(db: TestStore) {
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors"), "{csp}");
+    assert!(csp.contains("sandbox allow-scripts") && !csp.contains("allow-same-origin"), "pages get an opaque origin: {csp}");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let token = url.split("?t=").nth(1).unwrap();
@@ -177,6 +180,16 @@ async fn ui_surface(db: TestStore) {
     let (status, _, html) = get_plain(&state, &report_url).await;
     let want = format!("<p>report 42 q=7 t=hidden assets=/ext-ui/{id}/sha256:{bundle_hash}/</p>");
     assert_eq!((status, html), (200, want), "params, query and the assets' URL reach the handler; the signature does not");
+    // A page may neither set cookies nor send the browser to another site.
+    let (_, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.ui/jump", &admin, None).await;
+    let (status, headers, _) = get_plain(&state, page["url"].as_str().unwrap()).await;
+    assert_eq!(status, 302);
+    assert!(headers.get(header::LOCATION).is_none() && headers.get(header::SET_COOKIE).is_none(), "{headers:?}");
+    // The host's own `t` in the query is not taken for the signature.
+    let (_, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.ui/report/7?t=1&q=2", &admin, None).await;
+    let (status, _, html) = get_plain(&state, page["url"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{page} {html}");
+    assert!(html.starts_with("<p>report 7 q=2 t=hidden"), "{html}");
     // Page keys are per deployment: a node with other keys refuses this one's URLs.
     let other_state = state_for(&db, Edition::Ee);
     let (status, _, _) = get_plain(&other_state, &url).await;
@@ -208,6 +221,23 @@ async fn ui_surface(db: TestStore) {
     }
     let (status, _, body) = send(&state, Method::POST, "/api/extensions/com.example.ui/ping", &manager, Some(json!({}))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EXTENSION_DISABLED")), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_page_url_counts_against_its_tenants_rate_limit() {
+    let db = TestStore::sqlite().await;
+    let limit = alga_ext::rate_limit::TenantRateLimit::new(1, 3).unwrap();
+    let guards = alga_ext::http::HostGuards { rate_limit: Some(limit), cors: Default::default() };
+    let state = state_for(&db, Edition::Ee).with_guards(guards);
+    install_zip(&state, "acme", ui_bundle()).await;
+    let manager = user_token("acme", "mia", &["manager"]);
+    let (_, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.ui/reports", &manager, None).await;
+    let url = page["url"].as_str().unwrap().to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(get_plain(&state, &url).await.0);
+    }
+    assert_eq!(statuses.last(), Some(&429), "a replayed URL is rate limited like any host call: {statuses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,6 +280,7 @@ async fn the_community_edition_refuses_enterprise_points_and_serves_the_rest() {
             "/extensionPoints/pages/0",
             "/extensionPoints/pages/1",
             "/extensionPoints/pages/2",
+            "/extensionPoints/pages/3",
             "/extensionPoints/endpoints/0",
             "/extensionPoints/navigation/0",
             "/extensionPoints/navigation/1"

@@ -34,11 +34,17 @@ pub(super) struct Verified(pub Principal);
 pub async fn host_route(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
     let Authenticated(who) = Authenticated::from_request_parts(&mut parts, &state).await?;
-    if let Some(limit) = &state.guards.rate_limit {
-        limit.check(&who.tenant).map_err(|refused| rate_limited(&who, refused))?;
-    }
+    check_rate(&state, &who)?;
     parts.extensions.insert(Verified(who));
     Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+/// `429 RATE_LIMITED` (with `Retry-After`) when the caller's tenant is over its rate.
+pub(super) fn check_rate(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    match &state.guards.rate_limit {
+        Some(limit) => limit.check(&who.tenant).map_err(|refused| rate_limited(who, refused)),
+        None => Ok(()),
+    }
 }
 
 fn rate_limited(who: &Principal, refused: RateLimited) -> ApiError {

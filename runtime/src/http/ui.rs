@@ -24,10 +24,13 @@ pub const WIDGET_BUDGET: Duration = Duration::from_millis(500);
 /// Largest JSON a data widget may answer with.
 const MAX_WIDGET_BYTES: usize = 256 * 1024;
 
-/// The policy of HTML the runtime serves into the host's iframes (handler pages), before
-/// `frame-ancestors`.
+/// The policy of HTML the runtime serves into the host's iframes (static and handler pages),
+/// before `frame-ancestors`. `sandbox` without `allow-same-origin` gives every such document
+/// an opaque origin wherever it is opened — framed or as a top-level link — so an
+/// extension's script never runs as the origin that serves it (which operators may share
+/// with the host app); pages talk to the host through `postMessage` only.
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-    connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'";
+    connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; sandbox allow-scripts allow-forms allow-popups";
 
 /// `GET /api/ui/navigation`: the navigation items the caller may see.
 pub async fn navigation(State(state): State<AppState>, Authenticated(who): Authenticated) -> Result<Json<Value>, ApiError> {
@@ -174,6 +177,9 @@ pub async fn render_page(
     let tenant = alga_store::TenantId::parse(&claims.tenant).map_err(|e| unauthorized(e.to_string()))?;
     let who = Principal { tenant, user: claims.sub, roles: claims.roles };
     tracing::Span::current().record("tenant", who.tenant.as_str());
+    // A signed URL can be replayed for its five minutes: it counts against the tenant's
+    // rate like every other host-facing request.
+    super::host_guard::check_rate(&state, &who)?;
     let path = dispatch::raw_tail(uri.path(), "/ext-pages/").ok_or_else(|| ApiError::not_found("no such page"))?;
     let call = state.registry.page_call(&who.tenant, &who.roles, &id, &path).await.map_err(|e| page_error(e, &id, &path))?;
     let Some(handler) = call.page.handler.clone() else {
@@ -202,8 +208,18 @@ pub async fn render_page(
     Ok(response)
 }
 
-/// Headers of HTML the runtime serves into the host's iframes.
+/// Headers of HTML the runtime serves into the host's iframes. A page may not set cookies
+/// or send the browser to another site: its answer is served from an origin operators may
+/// share with other tenants' pages.
 pub fn page_headers(headers: &mut HeaderMap, csp: &str) {
+    headers.remove(header::SET_COOKIE);
+    let offsite = headers
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| !l.starts_with('/') || l.starts_with("//") || l.starts_with("/\\"));
+    if offsite {
+        headers.remove(header::LOCATION);
+    }
     if let Ok(value) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }

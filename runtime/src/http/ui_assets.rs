@@ -193,7 +193,11 @@ mod tests {
     #[test]
     fn settings_build_one_policy_or_name_the_problem() {
         let s = UiSettings::new("'self' https://psa.example.com", None, false).unwrap();
-        assert!(s.csp.to_str().unwrap().ends_with("form-action 'self'; frame-ancestors 'self' https://psa.example.com"));
+        assert!(s
+            .csp
+            .to_str()
+            .unwrap()
+            .ends_with("form-action 'self'; sandbox allow-scripts allow-forms allow-popups; frame-ancestors 'self' https://psa.example.com"));
         assert_eq!(UiSettings::new("x", Some("default-src 'none'"), false).unwrap().csp, "default-src 'none'");
         assert!(matches!(UiSettings::new("'self'; script-src *", None, false), Err(UiSettingsError::FrameAncestors(_))));
         assert!(matches!(UiSettings::new("  ", None, false), Err(UiSettingsError::FrameAncestors(_))));

@@ -248,7 +248,10 @@ impl Registry {
         let path = raw_path.to_owned();
         let kind = if call.page.entry.is_some() { PageKind::Static } else { PageKind::Handler };
         let mut url = self.page_url(tenant, user, roles, ext, &call.page, &path);
-        if let Some(query) = query.filter(|q| !q.is_empty()) {
+        // The host's own `t` pairs would be taken for the signature: they are not passed on.
+        let query: Option<String> =
+            query.map(|q| q.split('&').filter(|pair| !(pair.is_empty() || *pair == "t" || pair.starts_with("t="))).collect::<Vec<_>>().join("&"));
+        if let Some(query) = query.as_deref().filter(|q| !q.is_empty()) {
             // The signature stays last, so the page's own parameters read first.
             url = match url.split_once("?t=") {
                 Some((base, token)) => format!("{base}?{query}&t={token}"),
