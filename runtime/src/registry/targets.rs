@@ -30,9 +30,66 @@ pub struct DispatchTarget {
     pub settings: Arc<Map<String, Value>>,
 }
 
+/// A cached value with the tenant's generation its load started at (see `Generations`).
+type Stamped<V> = (u64, V);
+/// A tenant and the sorted roles whose permissions are cached.
+type RolesKey = (TenantId, Vec<String>);
+
 pub(super) struct TargetCache {
-    targets: Cache<(TenantId, String), Option<Arc<DispatchTarget>>>,
-    roles: Cache<(TenantId, Vec<String>), Arc<Vec<Permission>>>,
+    targets: Cache<(TenantId, String), Stamped<Option<Arc<DispatchTarget>>>>,
+    roles: Cache<RolesKey, Stamped<Arc<Vec<Permission>>>>,
+    pub(super) generations: Generations,
+}
+
+/// A counter per tenant, bumped whenever something cached about the tenant is forgotten.
+/// Invalidation only drops entries already cached: a load that read the database before
+/// a revoke or disable committed could insert its old answer afterwards. An entry whose
+/// load started before the tenant's latest bump is therefore not trusted, and loaded again.
+#[derive(Default)]
+pub(super) struct Generations(std::sync::Mutex<std::collections::HashMap<TenantId, u64>>);
+
+impl Generations {
+    pub(super) fn of(&self, tenant: &TenantId) -> u64 {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(tenant).copied().unwrap_or(0)
+    }
+
+    pub(super) fn bump(&self, tenant: &TenantId) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default() += 1;
+    }
+}
+
+/// Gets `key` from `cache`, loading it when missing or when it was loaded before the
+/// tenant's latest invalidation (then loaded once more, not through the shared load).
+pub(super) async fn fresh<K, V, F, Fut>(
+    cache: &Cache<K, (u64, V)>,
+    generations: &Generations,
+    tenant: &TenantId,
+    key: K,
+    load: F,
+) -> Result<V, RegistryError>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<V, RegistryError>>,
+{
+    let started = generations.of(tenant);
+    let (loaded_at, value) = cache
+        .try_get_with(key.clone(), async {
+            let value = load().await?;
+            Ok::<_, RegistryError>((started, value))
+        })
+        .await
+        .map_err(RegistryError::Shared)?;
+    if loaded_at >= generations.of(tenant) {
+        return Ok(value);
+    }
+    let again = generations.of(tenant);
+    let value = load().await?;
+    if generations.of(tenant) == again {
+        cache.insert(key, (again, value.clone())).await;
+    }
+    Ok(value)
 }
 
 impl TargetCache {
@@ -40,12 +97,14 @@ impl TargetCache {
         Self {
             targets: Cache::builder().max_capacity(10_000).time_to_live(TARGET_TTL).support_invalidation_closures().build(),
             roles: Cache::builder().max_capacity(10_000).time_to_live(TARGET_TTL).support_invalidation_closures().build(),
+            generations: Generations::default(),
         }
     }
 
     /// Forgets the tenant's cached role permissions, so a grant or revoke holds from the
     /// next request on.
     pub(super) fn forget_roles(&self, tenant: &TenantId) {
+        self.generations.bump(tenant);
         let roles_of = tenant.clone();
         let _ = self.roles.invalidate_entries_if(move |(t, _), _| *t == roles_of);
     }
@@ -55,8 +114,9 @@ impl TargetCache {
     pub(super) fn forget(&self, tenant: &TenantId, id: Uuid) {
         self.forget_roles(tenant);
         let tenant = tenant.clone();
-        let _ =
-            self.targets.invalidate_entries_if(move |(t, _), target| *t == tenant && target.as_ref().is_none_or(|target| target.extension.id == id));
+        let _ = self
+            .targets
+            .invalidate_entries_if(move |(t, _), (_, target)| *t == tenant && target.as_ref().is_none_or(|target| target.extension.id == id));
     }
 }
 
@@ -64,7 +124,7 @@ impl Registry {
     /// The tenant's enabled, approved extension named by install id or manifest id.
     pub async fn dispatch_target(&self, tenant: &TenantId, id_or_key: &str) -> Result<Option<Arc<DispatchTarget>>, RegistryError> {
         let key = (tenant.clone(), id_or_key.to_owned());
-        self.targets.targets.try_get_with(key, self.load_target(tenant, id_or_key)).await.map_err(RegistryError::Shared)
+        fresh(&self.targets.targets, &self.targets.generations, tenant, key, || self.load_target(tenant, id_or_key)).await
     }
 
     async fn load_target(&self, tenant: &TenantId, id_or_key: &str) -> Result<Option<Arc<DispatchTarget>>, RegistryError> {
@@ -87,10 +147,38 @@ impl Registry {
         let mut sorted = roles.to_vec();
         sorted.sort();
         let key = (tenant.clone(), sorted);
-        self.targets
-            .roles
-            .try_get_with(key, async { Ok::<_, RegistryError>(Arc::new(self.store.role_permissions(tenant, roles).await?)) })
-            .await
-            .map_err(RegistryError::Shared)
+        fresh(&self.targets.roles, &self.targets.generations, tenant, key, || async {
+            Ok::<_, RegistryError>(Arc::new(self.store.role_permissions(tenant, roles).await?))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_load_that_an_invalidation_overtook_is_not_served_from_the_cache() {
+        let cache: Cache<&'static str, Stamped<&'static str>> = Cache::builder().build();
+        let generations = Generations::default();
+        let tenant = TenantId::parse("acme").unwrap();
+        let loads = AtomicUsize::new(0);
+        // The first load reads the old state, and a revoke commits (bumping the generation)
+        // before it returns; the second load sees the new state.
+        let load = || async {
+            match loads.fetch_add(1, Ordering::SeqCst) {
+                0 => {
+                    generations.bump(&tenant);
+                    Ok("old")
+                }
+                _ => Ok("new"),
+            }
+        };
+        assert_eq!(fresh(&cache, &generations, &tenant, "k", load).await.unwrap(), "new");
+        assert_eq!(fresh(&cache, &generations, &tenant, "k", load).await.unwrap(), "new", "the fresh answer is the cached one now");
+        assert_eq!(loads.load(Ordering::SeqCst), 2, "loaded twice, then served from the cache");
     }
 }

@@ -23,7 +23,8 @@ pub(super) struct UiSource {
 }
 
 pub(super) struct UiCache {
-    tenants: Cache<TenantId, Arc<Vec<UiSource>>>,
+    /// Entries carry the tenant's generation their load started at (`targets::fresh`).
+    tenants: Cache<TenantId, (u64, Arc<Vec<UiSource>>)>,
 }
 
 impl UiCache {
@@ -133,27 +134,22 @@ pub fn handler_page_url(ext: &Extension, path: &str) -> String {
 
 impl Registry {
     async fn ui_sources(&self, tenant: &TenantId) -> Result<Arc<Vec<UiSource>>, RegistryError> {
-        self.ui
-            .tenants
-            .try_get_with(tenant.clone(), async {
-                let filter = ExtensionFilter { status: Some(ExtensionStatus::Installed), name_contains: None };
-                let mut sources = Vec::new();
-                for extension in self.store.list_extensions(tenant, &filter).await? {
-                    if !extension.is_enabled {
-                        continue;
-                    }
-                    match serde_json::from_value::<Manifest>(extension.manifest.clone()) {
-                        Ok(manifest) => sources.push(UiSource { extension, manifest }),
-                        // One unreadable manifest must not hide every other extension's UI.
-                        Err(e) => {
-                            tracing::error!(%tenant, extension = %extension.key, error = %e, "stored manifest does not parse; its UI is hidden")
-                        }
-                    }
+        super::targets::fresh(&self.ui.tenants, &self.targets.generations, tenant, tenant.clone(), || async {
+            let filter = ExtensionFilter { status: Some(ExtensionStatus::Installed), name_contains: None };
+            let mut sources = Vec::new();
+            for extension in self.store.list_extensions(tenant, &filter).await? {
+                if !extension.is_enabled {
+                    continue;
                 }
-                Ok::<_, RegistryError>(Arc::new(sources))
-            })
-            .await
-            .map_err(RegistryError::Shared)
+                match serde_json::from_value::<Manifest>(extension.manifest.clone()) {
+                    Ok(manifest) => sources.push(UiSource { extension, manifest }),
+                    // One unreadable manifest must not hide every other extension's UI.
+                    Err(e) => tracing::error!(%tenant, extension = %extension.key, error = %e, "stored manifest does not parse; its UI is hidden"),
+                }
+            }
+            Ok::<_, RegistryError>(Arc::new(sources))
+        })
+        .await
     }
 
     /// Actions per extension key that `roles` hold in the tenant.
