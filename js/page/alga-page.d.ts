@@ -34,7 +34,7 @@ export interface BridgeOptions {
 export interface CreateBridgeOptions extends BridgeOptions {
   /** Send `ready` at once (default true). */
   ready?: boolean;
-  /** Report the body's height on every change (default true). */
+  /** Report the document's height on every change (default true). */
   autoResize?: boolean;
 }
 

@@ -126,10 +126,9 @@ async function main() {
 
     await check("the frame takes the page's reported height", async () => {
       const frame = await frameOf(page, "page");
-      const wanted = await frame.evaluate(() => {
-        const style = getComputedStyle(document.body);
-        return Math.ceil(document.body.getBoundingClientRect().height + parseFloat(style.marginTop) + parseFloat(style.marginBottom));
-      });
+      // The whole document, collapsed margins included: nothing of the page is cut off.
+      const wanted = await frame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
+      assert(wanted > 80, `the board is ${wanted}px tall`);
       await waitFor(`frame height ${wanted}px`, async () => (await page.evaluate(() => document.querySelector("#page iframe").style.height)) === `${wanted}px`);
     });
 
@@ -169,6 +168,9 @@ async function main() {
       assert(opened.ok, `the tag list page did not become ready: ${JSON.stringify(opened)}`);
       const list = await frameOf(page, "page");
       assert(new URL(list.url()).pathname.startsWith("/ext-pages/"), `handler page at ${list.url()}`);
+      // Its height follows too: the frame is as tall as the document, so the list is not cut off.
+      const wanted = await list.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
+      await waitFor(`the tag list's frame at ${wanted}px`, async () => (await page.evaluate(() => document.querySelector("#page iframe").style.height)) === `${wanted}px`);
       await list.waitForSelector("h1");
       const items = await list.locator("li").allTextContents();
       assert(items.includes("urgent"), `handler page lists ${JSON.stringify(items)}`);

@@ -52,4 +52,9 @@ window.hostTest = {
     document.getElementById("forgers").appendChild(frame);
   },
 };
+// Opened by hand (`"auto": true` in the fragment): show everything the user may see at once.
+if (config.auto) {
+  window.hostTest.renderNav();
+  window.hostTest.renderDashboard();
+}
 document.body.dataset.ready = "1";

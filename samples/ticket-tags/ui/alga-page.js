@@ -174,11 +174,19 @@ export class IframeBridge {
     this.emitToHost("resize", { height: rounded });
   }
 
-  /** Reports the height of `element` (the body by default) now and whenever it changes. */
+  /**
+   * Reports the height of `element` (default: the whole document) now and whenever it changes.
+   * The document is measured at `<html>`, whose box holds the body's margins and the margins
+   * of its children that collapse through it (the body's own box would miss those).
+   */
   autoResize(element) {
     if (this.stopResize) this.stopResize();
-    const target = element || document.body;
+    const target = element || document.documentElement;
     const measure = () => {
+      if (target === document.documentElement) {
+        this.resize(target.getBoundingClientRect().height);
+        return;
+      }
       const style = getComputedStyle(target);
       const margins = parseFloat(style.marginTop) + parseFloat(style.marginBottom);
       this.resize(target.getBoundingClientRect().height + (Number.isFinite(margins) ? margins : 0));
