@@ -244,6 +244,23 @@ async function main() {
       await react.close();
     });
 
+    await check("a page written with the Page SDK's React hooks gets the theme and calls its endpoint", async () => {
+      await page.evaluate(() => window.hostTest.setTheme({ "--alga-primary": "rgb(1, 2, 3)" }));
+      // Framed with the same sandbox; on the test server's origin, so its origin is "null" too.
+      const opened = await page.evaluate(
+        ([id, url]) => window.hostTest.frame("page2", id, url),
+        [TAGS, `${forgerOrigin}/test/host/react-page.html`],
+      );
+      assert(opened.ok, `hooks page: ${JSON.stringify(opened)}`);
+      const frame = await frameOf(page, "page2");
+      await frame.waitForSelector("#tags li");
+      assert((await frame.textContent("#primary")) === "rgb(1, 2, 3)", `useTheme gave ${await frame.textContent("#primary")}`);
+      await page.evaluate(() => window.hostTest.setTheme({ "--alga-primary": "rgb(4, 5, 6)" }));
+      await waitFor("useTheme to follow the change", async () => (await frame.textContent("#primary")) === "rgb(4, 5, 6)");
+      const tags = await frame.locator("#tags li").allTextContents();
+      assert(tags.includes("urgent"), `the hooks page lists ${JSON.stringify(tags)}`);
+    });
+
     await check("no uncaught error in the host page", async () => {
       assert(errors.length === 0, errors.join("\n"));
     });

@@ -112,7 +112,12 @@ export function startStaticServer(port) {
       response.writeHead(404).end("not found");
       return;
     }
-    response.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream", "cache-control": "no-store" });
+    // Readable from sandboxed frames (origin "null"), like the runtime's own UI assets.
+    response.writeHead(200, {
+      "content-type": TYPES[extname(file)] || "application/octet-stream",
+      "cache-control": "no-store",
+      "access-control-allow-origin": "*",
+    });
     createReadStream(file).pipe(response);
   });
   return new Promise((done) => server.listen(port, "127.0.0.1", () => done(server)));

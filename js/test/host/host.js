@@ -39,6 +39,14 @@ window.hostTest = {
       (error) => ({ ok: false, code: error.code || error.message }),
     );
   },
+  frame(slot, extensionId, url) {
+    // Any page can be framed; this one is served by the test server, not the runtime.
+    const record = host.frames.mount(document.getElementById(slot), { extensionId, url, path: "/" });
+    return record.ready.then(
+      (mountToReadyMs) => ({ ok: true, mountToReadyMs }),
+      (error) => ({ ok: false, code: error.code || error.message }),
+    );
+  },
   current(slot) {
     return pages[slot] ? pages[slot].path : null;
   },
