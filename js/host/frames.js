@@ -248,11 +248,11 @@ export class FrameRegistry {
   }
 
   post(record, type, payload, requestId) {
-    const window = record.iframe.contentWindow;
-    if (!window) return;
+    const target = record.iframe.contentWindow;
+    if (!target) return;
     const message = { alga: true, version: ENVELOPE_VERSION, type, payload };
     if (requestId) message.request_id = requestId;
-    window.postMessage(message, record.targetOrigin);
+    target.postMessage(message, record.targetOrigin);
   }
 
   broadcastTheme(tokens) {

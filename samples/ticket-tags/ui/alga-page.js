@@ -285,10 +285,8 @@ let defaultBridge = null;
 export function createBridge(options = {}) {
   if (defaultBridge) return defaultBridge;
   defaultBridge = new IframeBridge(options);
-  if (options.autoResize !== false && typeof document !== "undefined") {
-    if (document.body) defaultBridge.autoResize();
-    else document.addEventListener("DOMContentLoaded", () => defaultBridge.autoResize(), { once: true });
-  }
+  // `<html>` exists from the start; the observer reports again as the rest of the page loads.
+  if (options.autoResize !== false && typeof document !== "undefined") defaultBridge.autoResize();
   if (options.ready !== false) defaultBridge.ready();
   return defaultBridge;
 }
