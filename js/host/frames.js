@@ -1,10 +1,10 @@
 //! The Host SDK's frames: sandboxed iframes for extension pages and frame widgets, and the host's end of the v1 envelope.
 //
 // Every message is matched to a frame by `event.source` (the iframe's window) and then by
-// `event.origin`. A frame sandboxed without `allow-same-origin` (the default) has an opaque
-// origin, so its messages carry the origin "null": the window identity is what tells frames
-// apart, and the host posts to that window only (with target "*", the only target an
-// opaque origin accepts).
+// `event.origin`. A frame sandboxed without `allow-same-origin` (the default), and every page
+// the runtime serves (its CSP has `sandbox`), has an opaque origin, so its messages carry the
+// origin "null": the window identity is what tells frames apart, and the host posts to that
+// window only (with target "*", the only target an opaque origin accepts).
 
 const ENVELOPE_VERSION = "1";
 const PROXY_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
@@ -71,8 +71,10 @@ export class FrameRegistry {
       path,
       onNavigate,
       retry,
-      expectedOrigin: sameOrigin ? new URL(url).origin : "null",
-      targetOrigin: sameOrigin ? new URL(url).origin : "*",
+      // "null" always; the URL's origin too when the host allows same-origin frames and the
+      // page is not sandboxed by its own CSP (the runtime's pages always are).
+      origins: sameOrigin ? ["null", new URL(url).origin] : ["null"],
+      targetOrigin: "*",
       mountedAt: now(),
       state: "loading",
     };
@@ -175,13 +177,13 @@ export class FrameRegistry {
   receive(event) {
     const record = this.find(event.source);
     // Not one of our frames (another window, a frame we did not mount, the host itself).
-    if (!record || event.origin !== record.expectedOrigin) return;
+    if (!record || !record.origins.includes(event.origin)) return;
     const data = event.data;
     if (!data || typeof data !== "object" || data.alga !== true || data.version !== ENVELOPE_VERSION) return;
     const payload = data.payload && typeof data.payload === "object" ? data.payload : {};
     switch (data.type) {
       case "ready":
-        return this.ready(record);
+        return this.ready(record, event.origin);
       case "resize":
         return this.resize(record, payload.height);
       case "navigate":
@@ -197,7 +199,9 @@ export class FrameRegistry {
     }
   }
 
-  async ready(record) {
+  async ready(record, origin) {
+    // Answers go to the origin the page announced itself from ("*" reaches an opaque one).
+    record.targetOrigin = origin === "null" ? "*" : origin;
     if (record.state === "loading") {
       record.state = "ready";
       clearTimeout(record.timer);

@@ -70,9 +70,9 @@ async function main() {
       args: ["--no-sandbox"],
     });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const openHost = async (userToken) => {
+    const openHost = async (userToken, extra = {}) => {
       const page = await context.newPage();
-      const config = { runtime: runtime.url, token: userToken, readyTimeoutMs: READY_TIMEOUT_MS };
+      const config = { runtime: runtime.url, token: userToken, readyTimeoutMs: READY_TIMEOUT_MS, ...extra };
       await page.goto(`${hostOrigin}/test/host/index.html#${encodeURIComponent(JSON.stringify(config))}`);
       await page.waitForSelector("body[data-ready='1']");
       return page;
@@ -259,6 +259,16 @@ async function main() {
       await waitFor("useTheme to follow the change", async () => (await frame.textContent("#primary")) === "rgb(4, 5, 6)");
       const tags = await frame.locator("#tags li").allTextContents();
       assert(tags.includes("urgent"), `the hooks page lists ${JSON.stringify(tags)}`);
+    });
+
+    await check("a host that allows same-origin frames still talks to the runtime's pages (sandboxed by their CSP)", async () => {
+      const other = await openHost(technician, { sandbox: "allow-scripts allow-forms allow-same-origin" });
+      const opened = await other.evaluate((id) => window.hostTest.open("page", id, "/board"), TAGS);
+      assert(opened.ok, `board not ready: ${JSON.stringify(opened)}`);
+      const frame = await frameOf(other, "page");
+      await frame.waitForSelector("#tags li");
+      assert((await frame.evaluate(() => window.origin)) === "null", "the page's origin is opaque all the same");
+      await other.close();
     });
 
     await check("no uncaught error in the host page", async () => {

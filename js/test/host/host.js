@@ -8,6 +8,7 @@ const host = createHost({
   baseUrl: config.runtime,
   getToken: () => config.token,
   readyTimeoutMs: config.readyTimeoutMs,
+  ...(config.sandbox ? { sandbox: config.sandbox } : {}),
   themeTokens: { "--alga-primary": "rgb(37, 99, 235)", "--alga-bg": "rgb(255, 255, 255)" },
 });
 const pages = {};
