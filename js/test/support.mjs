@@ -56,6 +56,8 @@ export async function startRuntime({ hostOrigin }) {
     ],
     { stdio: ["ignore", log, log], env: { ...process.env, ALGA_EXT_LOG: "warn" } },
   );
+  // However the runner ends (a failure, a closed pipe), the server does not outlive it.
+  process.on("exit", () => child.exitCode === null && child.kill("SIGTERM"));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60000;
   for (;;) {
