@@ -366,7 +366,18 @@ async fn stored_files_are_verified_against_their_hashes_when_loaded() {
     let files = state.registry.load_version_files(&t, version_id).await.unwrap();
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        ["README.md", "manifest.json", "src/index.js", "src/tags.js", "ui/board.css", "ui/board.js", "ui/index.html", "ui/tags.css"]
+        [
+            "README.md",
+            "manifest.json",
+            "src/index.js",
+            "src/tags.js",
+            "ui/alga-page.js",
+            "ui/board.css",
+            "ui/board.js",
+            "ui/index.html",
+            "ui/tags-page.js",
+            "ui/tags.css"
+        ]
     );
     assert_eq!(alga_bundle::bundle_hash(&files), body["version"]["bundleHash"].as_str().unwrap());
 

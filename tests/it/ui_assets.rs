@@ -125,6 +125,9 @@ async fn assets_are_served_with_immutable_headers_content_types_and_csp_on_both_
             assert_eq!(reply.header("etag"), Some(format!("\"sha256-{}\"", sha256(&bytes)).as_str()), "{be} {url}");
             assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{be} {url}");
             assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{be} {url}");
+            // Readable from a sandboxed page's "null" origin (module scripts load in CORS mode).
+            let sandboxed = request(addr, "GET", &url, &[("Origin", "null")]).await;
+            assert_eq!(sandboxed.header("access-control-allow-origin"), Some("*"), "{be} {url}");
             let csp = content_type.starts_with("text/html") || content_type.starts_with("image/svg");
             assert_eq!(reply.header("content-security-policy"), csp.then_some(CSP_SELF), "{be} {url}");
         }
@@ -343,6 +346,8 @@ async fn the_token_mode_serves_only_the_installs_own_tenant_on_both_backends() {
                 // Private: a shared cache must not hand it to someone without the token.
                 assert_eq!(reply.header("cache-control"), Some("private, max-age=31536000, immutable"), "{be}");
                 assert_eq!(reply.header("vary"), Some("authorization"), "{be}");
+                // Not public: no cross-origin reads.
+                assert_eq!(reply.header("access-control-allow-origin"), None, "{be}");
             }
         }
     }

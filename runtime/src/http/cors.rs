@@ -94,6 +94,8 @@ pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, policy: &CorsP
 async fn guard(policy: Arc<CorsPolicy>, req: Request, next: Next) -> Response {
     let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let allowed = policy.is_enabled() && policy.allows(req.headers().get(header::ORIGIN));
+    // Public UI assets say `Access-Control-Allow-Origin: *` themselves (http/ui_assets.rs).
+    let public_asset = req.uri().path().starts_with("/ext-ui/");
     if preflight && !allowed {
         return (StatusCode::NO_CONTENT, [(header::VARY, "origin")]).into_response();
     }
@@ -102,7 +104,13 @@ async fn guard(policy: Arc<CorsPolicy>, req: Request, next: Next) -> Response {
         *response.status_mut() = StatusCode::NO_CONTENT;
     }
     if !allowed {
-        let names: Vec<HeaderName> = response.headers().keys().filter(|n| n.as_str().starts_with("access-control-")).cloned().collect();
+        let keep_public = public_asset && response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_some_and(|v| v == "*");
+        let names: Vec<HeaderName> = response
+            .headers()
+            .keys()
+            .filter(|n| n.as_str().starts_with("access-control-") && !(keep_public && *n == header::ACCESS_CONTROL_ALLOW_ORIGIN))
+            .cloned()
+            .collect();
         for name in names {
             response.headers_mut().remove(name);
         }

@@ -122,6 +122,11 @@ fn respond(state: &AppState, asset: &UiAsset, request: &HeaderMap) -> Response {
     }
     if state.ui_assets.require_token {
         headers.insert(header::VARY, HeaderValue::from_static("authorization"));
+    } else {
+        // Public, content-addressed files, readable from any origin: a page sandboxed without
+        // `allow-same-origin` has the origin "null", and browsers fetch its module scripts
+        // (and Vite's `crossorigin` tags) in CORS mode, so without this they would not run.
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     if request.get_all(header::IF_NONE_MATCH).iter().any(|v| v.to_str().is_ok_and(|v| etag_matches(v, &etag))) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();

@@ -34,7 +34,9 @@ export async function tagsPage(_request, ctx) {
   const items = page.items
     .map(({ value }) => `<li style="background:${escapeHtml(value.color)}">${escapeHtml(value.name)}</li>`)
     .join("");
-  return `<!doctype html><link rel="stylesheet" href="${ctx.extension.assetsUrl}ui/tags.css"><h1>Tags</h1><ul class="tags">${items}</ul>`;
+  return `<!doctype html><link rel="stylesheet" href="${ctx.extension.assetsUrl}ui/tags.css"><h1>Tags</h1><ul class="tags">${items}</ul>` +
+    // The Page SDK tells the host the page is ready and how tall it is.
+    `<script type="module" src="${ctx.extension.assetsUrl}ui/tags-page.js"></script>`;
 }
 
 export async function popularTags(_request, ctx) {
