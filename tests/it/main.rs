@@ -31,6 +31,7 @@ mod storage_ops;
 mod store_conformance;
 mod support;
 mod ui_assets;
+mod ui_sdk;
 mod ui_surface;
 mod web_apis;
 mod wire;

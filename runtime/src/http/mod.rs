@@ -17,6 +17,7 @@ mod metrics;
 pub mod openapi;
 pub mod response_headers;
 mod roles;
+pub mod sdk_files;
 mod storage_io;
 pub mod ui;
 pub mod ui_assets;

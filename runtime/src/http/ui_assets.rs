@@ -79,6 +79,12 @@ pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     // The raw path, split on its raw `/`s and decoded once here: axum's decoded `{*path}`
     // would turn `%2f` into a separator and `%2e%2e` into `..` before anyone could look.
     let raw = uri.path().strip_prefix("/ext-ui/").unwrap_or_default();
+    if let Some(rest) = raw.strip_prefix(super::sdk_files::SDK_SEGMENT).and_then(|r| r.strip_prefix('/')) {
+        // The SDKs are the same public code for everyone: never behind a token, always shareable.
+        let asset = super::sdk_files::lookup(rest)
+            .ok_or_else(|| ApiError::not_found(format!("no SDK file {:?} in version {}", clip(rest), super::sdk_files::SDK_VERSION)))?;
+        return Ok(respond_with(asset, &headers, &state.ui_assets.csp, false));
+    }
     let mut parts = raw.splitn(3, '/');
     let (id, hash, rest) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let Ok(install_id) = Uuid::parse_str(id) else { return Err(ApiError::not_found(format!("no UI assets for extension {}", clip(id)))) };
@@ -102,9 +108,14 @@ pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
 }
 
 fn respond(state: &AppState, asset: &UiAsset, request: &HeaderMap) -> Response {
+    respond_with(asset, request, &state.ui_assets.csp, state.ui_assets.require_token)
+}
+
+/// The response for `asset`; `private` when a token was required to get it.
+fn respond_with(asset: &UiAsset, request: &HeaderMap, csp: &HeaderValue, private: bool) -> Response {
     let etag = format!("\"sha256-{}\"", asset.sha256);
     let content_type = content_type(&asset.path);
-    let cache = match (asset.fallback, state.ui_assets.require_token) {
+    let cache = match (asset.fallback, private) {
         // A route's fallback page is the current entry: revalidate (by ETag) every time.
         (true, _) => "no-cache",
         (false, false) => IMMUTABLE,
@@ -118,9 +129,9 @@ fn respond(state: &AppState, asset: &UiAsset, request: &HeaderMap) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if content_type.starts_with("text/html") || content_type.starts_with("image/svg+xml") {
-        headers.insert(header::CONTENT_SECURITY_POLICY, state.ui_assets.csp.clone());
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     }
-    if state.ui_assets.require_token {
+    if private {
         headers.insert(header::VARY, HeaderValue::from_static("authorization"));
     } else {
         // Public, content-addressed files, readable from any origin: a page sandboxed without
@@ -159,6 +170,8 @@ pub fn content_type(path: &str) -> &'static str {
         "woff2" => "font/woff2",
         "ttf" => "font/ttf",
         "txt" => "text/plain; charset=utf-8",
+        // TypeScript declarations (the SDKs' `.d.ts`): typed for tools, never run by a browser.
+        "ts" => "application/typescript; charset=utf-8",
         "wasm" => "application/wasm",
         _ => "application/octet-stream",
     }
