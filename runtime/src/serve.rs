@@ -79,6 +79,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(secret) = &generated {
         print_dev_help(secret, addr);
     }
+    if args.dev {
+        print_demo_help(addr);
+    }
     tracing::info!(%addr, "listening");
     let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
     let mut registry = Registry::new(store, inspect)
@@ -117,7 +120,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let state = AppState::with_pool(registry, tokens, admin_roles, pool_config)
         .with_widget_budget(args.ui.widget_timeout)
         .with_ui_assets(ui_assets)
-        .with_guards(guards);
+        .with_guards(guards)
+        .with_dev(args.dev);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });
@@ -214,6 +218,17 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// Where the demo host shell is and what it needs (a token, minted as the help above says).
+fn print_demo_help(addr: std::net::SocketAddr) {
+    eprintln!(
+        "Demo host shell (dev mode only): open http://{addr}/demo and paste a token, minted with the\n  \
+         JWT secret: alga-ext token --tenant acme --user alice --roles admin\n  \
+         It shows the installed extensions (alga-ext install <bundle.zip> --url http://{addr} --token $TOKEN --enable).\n  \
+         The SDKs it runs: http://{addr}{}\n",
+        crate::http::sdk_files::url_path("alga-host.js")
+    );
 }
 
 fn print_dev_help(secret: &str, addr: std::net::SocketAddr) {

@@ -1,4 +1,4 @@
-//! The SDKs at `/ext-ui/_sdk/{version}/{file}` over real HTTP: headers, ETag/304, 404s for other versions and files, never behind a token, never shadowing an install.
+//! The SDKs at `/ext-ui/_sdk/{version}/{file}` and the demo host shell at `/demo` over real HTTP: headers, ETag/304, 404s for other versions and files, never behind a token, never shadowing an install; `/demo` only in dev mode, with its own CSP.
 
 use alga_ext::http::sdk_files::{self, SDK_VERSION};
 use alga_ext::http::ui_assets::UiSettings;
@@ -96,4 +96,39 @@ async fn sdk_files_need_no_token_and_leave_installs_alone_on_both_backends() {
         let reply = request(addr, "GET", &own, &[("Authorization", &bearer)]).await;
         assert_eq!((reply.status, reply.body.as_slice()), (200, &b"// the extension's own copy"[..]), "{}", reply.text());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_shell_is_served_only_in_dev_mode() {
+    let db = TestStore::sqlite().await;
+    let (addr, _stop) = spawn(&db.app_state()).await;
+    for url in ["/demo", "/demo/", "/demo/demo.js", "/demo/demo.css"] {
+        let reply = request(addr, "GET", url, &[]).await;
+        assert_eq!(reply.status, 404, "{url} without --dev: {}", reply.text());
+        assert_eq!(reply.json()["error"]["code"], "NOT_FOUND", "{url}");
+    }
+
+    let (addr, _stop) = spawn(&db.app_state().with_dev(true)).await;
+    let page = request(addr, "GET", "/demo", &[]).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    let csp = page.header("content-security-policy").expect("a CSP");
+    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-src 'self'", "frame-ancestors 'none'"] {
+        assert!(csp.contains(directive), "CSP {csp:?} lacks {directive}");
+    }
+    assert!(!csp.contains("unsafe") && !csp.contains("http"), "only this origin: {csp}");
+    assert!(
+        page.text().contains("/demo/demo.js") && page.text().contains("sessionStorage"),
+        "the page loads its script and says where the token goes"
+    );
+    let script = request(addr, "GET", "/demo/demo.js", &[]).await;
+    assert_eq!(script.status, 200);
+    assert_eq!(script.header("content-type"), Some("text/javascript; charset=utf-8"));
+    // The SDK it imports is the one this binary serves.
+    let import = sdk_files::url_path("alga-host.js");
+    assert!(script.text().contains(&format!("from \"{import}\"")), "demo.js imports {import}");
+    assert_eq!(request(addr, "GET", &import, &[]).await.status, 200);
+    assert_eq!(request(addr, "GET", "/demo/demo.css", &[]).await.header("content-type"), Some("text/css; charset=utf-8"));
+    let other = request(addr, "GET", "/demo/secret.txt", &[]).await;
+    assert_eq!((other.status, other.json()["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
 }

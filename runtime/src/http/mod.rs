@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 pub mod cors;
+mod demo;
 mod dispatch;
 mod error;
 mod extract;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub ui_assets: Arc<ui_assets::UiSettings>,
     /// Rate limit and CORS of the host-facing routes.
     pub guards: Arc<HostGuards>,
+    /// Development mode (`serve --dev`): the demo host shell at `/demo` is served.
+    pub dev: bool,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             page_csp: format!("{}; frame-ancestors 'self'", ui::PAGE_CSP).into(),
             ui_assets: Arc::new(ui_assets::UiSettings::default()),
             guards: Arc::new(HostGuards::default()),
+            dev: false,
         }
     }
 
@@ -97,6 +101,12 @@ impl AppState {
     /// The same state with these host guards (the default has none).
     pub fn with_guards(mut self, guards: HostGuards) -> Self {
         self.guards = Arc::new(guards);
+        self
+    }
+
+    /// Turns development mode on or off: with it, `/demo` serves the demo host shell.
+    pub fn with_dev(mut self, dev: bool) -> Self {
+        self.dev = dev;
         self
     }
 
@@ -158,11 +168,13 @@ pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
 
 /// The whole HTTP API as a router, ready for `axum::serve` or for `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
-    let router = routes(&state)
-        .into_iter()
-        .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn(error::json_errors));
+    let mut router = routes(&state).into_iter().fold(Router::new(), |router, (path, methods)| router.route(path, methods));
+    // A development page, not part of the API: mounted only in dev mode (a 404 otherwise),
+    // and so not in `routes()` nor in `/openapi.json`.
+    if state.dev {
+        router = router.merge(demo::routes());
+    }
+    let router = router.fallback(not_found).layer(axum::middleware::from_fn(error::json_errors));
     // Outside the error shaping, so errors carry CORS headers for allowed origins too.
     cors::apply(router, &state.guards.cors)
         .layer(axum::middleware::from_fn(metrics::track))
