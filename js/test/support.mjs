@@ -51,6 +51,8 @@ export async function startRuntime({ hostOrigin }) {
       "--listen", `127.0.0.1:${port}`,
       "--data-dir", dir,
       "--jwt-secret", secret,
+      // Development mode serves the demo host shell at /demo, which the suite drives too.
+      "--dev",
       "--cors-origins", hostOrigin,
       "--ui-frame-ancestors", `'self' ${hostOrigin}`,
     ],
