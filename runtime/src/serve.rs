@@ -223,11 +223,12 @@ pub async fn shutdown_signal() {
 /// Where the demo host shell is and what it needs (a token, minted as the help above says).
 fn print_demo_help(addr: std::net::SocketAddr) {
     eprintln!(
-        "Demo host shell (dev mode only): open http://{addr}/demo and paste a token, minted with the\n  \
-         JWT secret: alga-ext token --tenant acme --user alice --roles admin\n  \
-         It shows the installed extensions (alga-ext install <bundle.zip> --url http://{addr} --token $TOKEN --enable).\n  \
-         The SDKs it runs: http://{addr}{}\n",
-        crate::http::sdk_files::url_path("alga-host.js")
+        "Demo host shell (dev mode only): http://{addr}/demo\n  \
+         Paste a token there: alga-ext token --tenant acme --user alice --roles admin (with ALGA_EXT_JWT_SECRET set).\n  \
+         It shows the installed extensions; install one with\n  \
+         alga-ext install <bundle.zip> --url http://{addr} --token \"$TOKEN\" --enable\n  \
+         The SDKs it runs are served at http://{addr}{}\n",
+        crate::http::sdk_files::url_path("")
     );
 }
 

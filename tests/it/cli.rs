@@ -137,6 +137,18 @@ async fn serve_starts_on_sqlite_with_no_configuration_and_dev_tokens_work() {
     assert_eq!((me["tenant"].as_str(), me["user"].as_str()), (Some("acme"), Some("alice")));
     assert_eq!(me["roles"], serde_json::json!(["admin", "technician"]));
 
+    // It also printed where the demo host shell is (dev mode only); that URL answers.
+    let demo = server
+        .startup
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("Demo host shell (dev mode only): "))
+        .expect("dev mode prints the /demo URL")
+        .to_string();
+    assert_eq!(demo, server.url("/demo"));
+    let page = reqwest::get(&demo).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Sign in with a token"));
+
     // Metrics name routes, not tenants.
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("alga_http_request_duration_seconds") && metrics.contains("route=\"/v1/me\""), "{metrics}");
