@@ -311,12 +311,14 @@ async function main() {
       const proxied = [];
       const onResponse = (response) => response.url().includes("/api/ui/apiproxy/") && proxied.push(response.status());
       demo.on("response", onResponse);
+      const clicked = Date.now();
       await demo.click("#nav a:text-is('Tag board')");
       await waitFor("the board's route in the fragment", async () => (await demo.evaluate(() => location.hash)).endsWith("/board"));
       const board = await frameOf(demo, "page");
       await board.waitForSelector("#tags li");
       const tags = await board.locator("#tags li").allTextContents();
       assert(tags.includes("urgent") && tags.includes("billing"), `demo board shows ${JSON.stringify(tags)}`);
+      measured.push(`demo: nav click → board lists its tags (driver round trips included): ${Date.now() - clicked} ms`);
       demo.off("response", onResponse);
       assert(proxied.length > 0 && proxied.every((status) => status === 200), `apiproxy answers: ${JSON.stringify(proxied)}`);
       assert((await demo.getAttribute("#page iframe", "sandbox")) === "allow-scripts allow-forms", "the page is sandboxed");
