@@ -66,6 +66,12 @@ async fn sdk_files_are_served_immutable_with_etags_and_cors() {
         assert_eq!(reply.status, 404, "{url}: {}", reply.text());
         assert_eq!(reply.json()["error"]["code"], "NOT_FOUND", "{url}");
     }
+    // A wrong version says which one is served, and which files.
+    let reply = request(addr, "GET", "/ext-ui/_sdk/0.0.1/alga-page.js", &[]).await;
+    let error = &reply.json()["error"];
+    assert_eq!(error["details"]["version"], SDK_VERSION, "{error}");
+    assert!(error["details"]["files"].as_array().is_some_and(|f| f.iter().any(|f| f == "alga-host.js")), "{error}");
+    assert!(error["message"].as_str().unwrap_or_default().contains(&format!("version {SDK_VERSION}")), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,8 +81,12 @@ pub async fn serve(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     let raw = uri.path().strip_prefix("/ext-ui/").unwrap_or_default();
     if let Some(rest) = raw.strip_prefix(super::sdk_files::SDK_SEGMENT).and_then(|r| r.strip_prefix('/')) {
         // The SDKs are the same public code for everyone: never behind a token, always shareable.
-        let asset = super::sdk_files::lookup(rest)
-            .ok_or_else(|| ApiError::not_found(format!("no SDK file {:?} in version {}", clip(rest), super::sdk_files::SDK_VERSION)))?;
+        let asset = super::sdk_files::lookup(rest).ok_or_else(|| {
+            let version = super::sdk_files::SDK_VERSION;
+            let files: Vec<&str> = super::sdk_files::file_names().collect();
+            ApiError::not_found(format!("no SDK file {:?}: this runtime serves version {version}, files {}", clip(rest), files.join(", ")))
+                .with_details(serde_json::json!({ "version": version, "files": files }))
+        })?;
         return Ok(respond_with(asset, &headers, &state.ui_assets.csp, false));
     }
     let mut parts = raw.splitn(3, '/');

@@ -149,9 +149,9 @@ fn ui_asset_root() {}
 /// install's tenant is required.
 #[utoipa::path(method(get, head), path = "/ext-ui/{id}/{hash}/{path}", tag = "assets", security((), ("bearer" = [])),
     operation_id = "uiAsset", summary = "A static UI asset of an extension's bundle",
-    params(("id" = String, Path, description = "Install id (UUID)"),
-        ("hash" = String, Path, description = "`sha256:<hex>`: the bundle hash of the active or pending version"),
-        ("path" = String, Path, description = "The asset's path in the bundle; may contain `/`")),
+    params(("id" = String, Path, description = "Install id (UUID); or `_sdk` for the Host and Page SDKs this runtime ships, at `/ext-ui/_sdk/{version}/{file}` (the runtime's version; public, never behind a token)"),
+        ("hash" = String, Path, description = "`sha256:<hex>`: the bundle hash of the active or pending version (for `_sdk`: the runtime's version)"),
+        ("path" = String, Path, description = "The asset's path in the bundle; may contain `/` (for `_sdk`: the file, e.g. `alga-page.js`)")),
     responses((status = 200, description = "The asset, typed by its extension; HTML with the CSP. Immutable caching, strong `ETag`", body = super::schemas::FileBytes, content_type = "application/octet-stream"),
         (status = 304, description = "Not modified (`If-None-Match` matched the strong `ETag`)"),
         (status = 400, description = "`INVALID_CONTENT_HASH` or `INVALID_PATH` (`..`, encoded traversal), before any lookup", body = ApiErrorBody),
