@@ -1,4 +1,4 @@
-//! The SDKs at `/ext-ui/_sdk/{version}/{file}` and the demo host shell at `/demo` over real HTTP: headers, ETag/304, 404s for other versions and files, never behind a token, never shadowing an install; `/demo` only in dev mode, with its own CSP.
+//! The SDKs and UI components at `/ext-ui/_sdk/{version}/{file}` and the demo host shell at `/demo` over real HTTP: headers, ETag/304, 404s for other versions and files, never behind a token, never shadowing an install; `/demo` only in dev mode, with its own CSP.
 
 use alga_ext::http::sdk_files::{self, SDK_VERSION};
 use alga_ext::http::ui_assets::UiSettings;
@@ -24,6 +24,9 @@ fn sdk_sources() -> Vec<(&'static str, &'static [u8], &'static str)> {
         ("alga-page.d.ts", include_bytes!("../../js/page/alga-page.d.ts"), ts),
         ("page-react.js", include_bytes!("../../js/page/react.js"), js),
         ("page-react.d.ts", include_bytes!("../../js/page/react.d.ts"), ts),
+        ("alga-ui.js", include_bytes!("../../js/ui/alga-ui.js"), js),
+        ("alga-ui.d.ts", include_bytes!("../../js/ui/alga-ui.d.ts"), ts),
+        ("alga-ui.css", include_bytes!("../../js/ui/alga-ui.css"), "text/css; charset=utf-8"),
     ]
 }
 
@@ -57,6 +60,8 @@ async fn sdk_files_are_served_immutable_with_etags_and_cors() {
         format!("/ext-ui/_sdk/{SDK_VERSION}/nope.js"),
         format!("/ext-ui/_sdk/{SDK_VERSION}/"),
         format!("/ext-ui/_sdk/{SDK_VERSION}/host/alga-host.js"),
+        format!("/ext-ui/_sdk/{SDK_VERSION}/ui/alga-ui.js"),
+        "/ext-ui/_sdk/0.0.1/alga-ui.css".to_owned(),
         format!("/ext-ui/_sdk/{SDK_VERSION}/%61lga-page.js"),
         format!("/ext-ui/_sdk/{SDK_VERSION}/..%2falga-page.js"),
         "/ext-ui/_sdk/".to_owned(),
@@ -71,6 +76,7 @@ async fn sdk_files_are_served_immutable_with_etags_and_cors() {
     let error = &reply.json()["error"];
     assert_eq!(error["details"]["version"], SDK_VERSION, "{error}");
     assert!(error["details"]["files"].as_array().is_some_and(|f| f.iter().any(|f| f == "alga-host.js")), "{error}");
+    assert!(error["details"]["files"].as_array().is_some_and(|f| f.iter().any(|f| f == "alga-ui.css")), "{error}");
     assert!(error["message"].as_str().unwrap_or_default().contains(&format!("version {SDK_VERSION}")), "{error}");
 }
 

@@ -1,4 +1,4 @@
-//! `GET|HEAD /ext-ui/_sdk/{version}/{file}`: the Host and Page SDKs, embedded in the binary, at a stable immutable URL.
+//! `GET|HEAD /ext-ui/_sdk/{version}/{file}`: the Host and Page SDKs and the UI components, embedded in the binary, at a stable immutable URL.
 //
 // The files are compiled in from `js/`, so the URL names exactly the bytes this build ships:
 // the version segment is the crate version and any other version is a 404, which makes the
@@ -20,7 +20,7 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Every served file by name, with its source. Page and host both have React bindings named
 /// `react.js` in the repository; the page's are served as `page-react.js` (they import
 /// `./alga-page.js`, which sits beside them here too).
-const FILES: [(&str, &str); 10] = [
+const FILES: [(&str, &str); 13] = [
     ("alga-host.js", include_str!("../../../js/host/alga-host.js")),
     ("alga-host.d.ts", include_str!("../../../js/host/alga-host.d.ts")),
     ("frames.js", include_str!("../../../js/host/frames.js")),
@@ -31,6 +31,9 @@ const FILES: [(&str, &str); 10] = [
     ("alga-page.d.ts", include_str!("../../../js/page/alga-page.d.ts")),
     ("page-react.js", include_str!("../../../js/page/react.js")),
     ("page-react.d.ts", include_str!("../../../js/page/react.d.ts")),
+    ("alga-ui.js", include_str!("../../../js/ui/alga-ui.js")),
+    ("alga-ui.d.ts", include_str!("../../../js/ui/alga-ui.d.ts")),
+    ("alga-ui.css", include_str!("../../../js/ui/alga-ui.css")),
 ];
 
 /// The files as assets, their hashes computed once on first use.
@@ -75,6 +78,8 @@ mod tests {
         let asset = lookup(&format!("{SDK_VERSION}/alga-page.js")).expect("the Page SDK");
         assert_eq!(asset.bytes.as_ref(), include_bytes!("../../../js/page/alga-page.js"));
         assert_eq!(asset.sha256, alga_bundle::sha256_hex(&asset.bytes));
+        let css = lookup(&format!("{SDK_VERSION}/alga-ui.css")).expect("the components' stylesheet");
+        assert_eq!(css.bytes.as_ref(), include_bytes!("../../../js/ui/alga-ui.css"));
         for name in file_names() {
             assert!(lookup(&format!("{SDK_VERSION}/{name}")).is_some(), "{name}");
         }
