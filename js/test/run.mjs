@@ -1,7 +1,8 @@
-//! The browser suite: the Host SDK and the Page SDK in real Chromium against a real `alga-ext serve`. Prints `N passed, N failed`.
+//! The browser suite: the Host SDK, the Page SDK and the UI components in real Chromium against a real `alga-ext serve`. Prints `N passed, N failed`.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { uiChecks } from "./ui-checks.mjs";
 import { freePort, mintToken, packAndInstall, repoRoot, startRuntime, startStaticServer } from "./support.mjs";
 
 const TAGS = "com.alga.samples.ticket-tags";
@@ -269,6 +270,13 @@ async function main() {
       await frame.waitForSelector("#tags li");
       assert((await frame.evaluate(() => window.origin)) === "null", "the page's origin is opaque all the same");
       await other.close();
+    });
+
+    // The UI components (js/ui/), standalone and framed by the test host.
+    await uiChecks({
+      check, assert, waitFor, context, host: page, runtimeUrl: runtime.url, outputDir, repoRoot, measured,
+      fixtureUrl: `${hostOrigin}/test/ui/index.html`,
+      framedUrl: `${forgerOrigin}/test/ui/index.html`,
     });
 
     // The demo host shell the runtime itself serves at /demo (dev mode), driven like a newcomer would.
