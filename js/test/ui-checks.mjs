@@ -146,6 +146,29 @@ export async function uiChecks({ check, assert, waitFor, context, host, runtimeU
     assert((await focused()) === "page:previous", `on the last page focus moved to ${await focused()}`);
   });
 
+  await check("alga-table: setData renders rows as text and sorts numbers as numbers", async () => {
+    const result = await page.evaluate(() => {
+      const table = document.createElement("alga-table");
+      document.querySelector("main").append(table);
+      table.setData(
+        [{ key: "name", label: "Tag", sort: "text" }, { key: "uses", label: "Uses", sort: "number" }, { key: "missing" }],
+        [{ name: "<b>bold</b>", uses: 9 }, { name: "urgent", uses: 10 }, { name: "billing", uses: 2 }],
+      );
+      table.sortBy(1, "descending");
+      const out = {
+        names: [...table.querySelectorAll("tbody tr")].map((row) => row.cells[0].textContent),
+        bold: table.querySelectorAll("tbody b").length,
+        sort: table.querySelectorAll("th")[1].getAttribute("aria-sort"),
+        headers: [...table.querySelectorAll("th")].map((th) => th.textContent),
+      };
+      table.remove();
+      return out;
+    });
+    assert(JSON.stringify(result.names) === JSON.stringify(["urgent", "<b>bold</b>", "billing"]), `rows ${JSON.stringify(result.names)}`);
+    assert(result.bold === 0 && result.sort === "descending", JSON.stringify(result));
+    assert(JSON.stringify(result.headers) === JSON.stringify(["Tag", "Uses", "missing"]), `headers ${JSON.stringify(result.headers)}`);
+  });
+
   await check("UI components follow the color scheme; screenshots light and dark", async () => {
     const colors = () =>
       page.evaluate(() => ({
