@@ -95,8 +95,26 @@ impl PageLinks {
     }
 }
 
+/// A query without its `t` pairs (however the name is percent-encoded), the other pairs kept
+/// as sent: the host's own `t` must not pass for the signature, and the signature must not
+/// reach the page's handler.
+pub fn without_signature(query: &str) -> String {
+    let signature = |pair: &&str| {
+        let name = pair.split('=').next().unwrap_or_default();
+        deno_core::url::form_urlencoded::parse(name.as_bytes()).next().is_some_and(|(name, _)| name == "t")
+    };
+    query.split('&').filter(|pair| !pair.is_empty() && !signature(pair)).collect::<Vec<_>>().join("&")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_signature_is_taken_out_of_a_query_and_the_rest_kept_as_sent() {
+        assert_eq!(super::without_signature("q=7&t=abc&x=a%20b"), "q=7&x=a%20b");
+        assert_eq!(super::without_signature("t&%74=1&&tt=2"), "tt=2");
+        assert_eq!(super::without_signature("t=1"), "");
+    }
+
     use super::*;
 
     #[test]

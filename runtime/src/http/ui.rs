@@ -91,14 +91,12 @@ async fn widget_data(
     handler: &str,
 ) -> Result<Option<Value>, ApiError> {
     let ext = &target.extension;
-    let mut permissions = state.registry.extension_permissions(&who.tenant, &who.roles, &ext.key).await?;
-    permissions.extend(target.granted.iter().cloned());
     let path = format!("/widgets/{}", slot.id);
     let invocation = Invocation {
         handler: handler.to_owned(),
         request: dispatch::request_json(&Method::GET, &path, None, &HeaderMap::new(), &Bytes::new(), Default::default())
             .map_err(ApiError::internal)?,
-        ctx: dispatch::ctx_for(who, target, permissions),
+        ctx: dispatch::ctx_for(who, target, slot.permissions.clone()),
         is_page: false,
     };
     let budget = state.widget_budget;
@@ -186,16 +184,7 @@ pub async fn render_page(
         return Err(ApiError::not_found(format!("{} is a static page; its URL is under /ext-ui", dispatch::clip(&call.page.path))));
     };
     // The signature is the caller's credential; the handler never sees it.
-    let query = uri.query().map(|q| {
-        deno_core::url::form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| k != "t").fold(
-            deno_core::url::form_urlencoded::Serializer::new(String::new()),
-            |mut s, (k, v)| {
-                s.append_pair(&k, &v);
-                s
-            },
-        )
-    });
-    let query = query.map(|mut s| s.finish());
+    let query = uri.query().map(crate::page_links::without_signature);
     let invocation = Invocation {
         handler,
         request: dispatch::request_json(&Method::GET, &path, query.as_deref(), &headers, &Bytes::new(), call.params).map_err(ApiError::internal)?,

@@ -68,12 +68,7 @@ impl Registry {
             let other_methods = endpoints.iter().any(|e| alga_bundle::validate::match_route(&e.path, raw_path).is_some());
             return Err(if other_methods { RouteError::MethodNotAllowed } else { RouteError::NotFound });
         };
-        let mut permissions = self.extension_permissions(tenant, roles, &target.extension.key).await?;
-        if let Some(required) = &endpoint.permission {
-            if !permissions.contains(required) {
-                return Err(RouteError::Forbidden { required: required.clone(), extension: target.extension.key.clone() });
-            }
-        }
+        let mut permissions = self.require(tenant, roles, &target, &endpoint.permission).await?;
         permissions.extend(target.granted.iter().cloned());
         let endpoint = endpoint.clone();
         Ok(RoutedCall { target, endpoint, params, permissions })
@@ -115,6 +110,23 @@ impl Registry {
             .find(|e| e.action == "extension.suspended" && e.target == target)
             .map(|e| (e.details.get("reason").and_then(|r| r.as_str()).map(str::to_owned), Some(e.at)))
             .unwrap_or((None, Some(ext.updated_at))))
+    }
+
+    /// Checks `permission` of the target's extension for `roles`; returns the actions they hold.
+    pub(super) async fn require(
+        &self,
+        tenant: &TenantId,
+        roles: &[String],
+        target: &DispatchTarget,
+        permission: &Option<String>,
+    ) -> Result<Vec<String>, RouteError> {
+        let held = self.extension_permissions(tenant, roles, &target.extension.key).await?;
+        match permission {
+            Some(required) if !held.contains(required) => {
+                Err(RouteError::Forbidden { required: required.clone(), extension: target.extension.key.clone() })
+            }
+            _ => Ok(held),
+        }
     }
 
     /// The actions of extension `key` that `roles` hold in the tenant (`use`, `view`, …).

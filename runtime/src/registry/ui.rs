@@ -83,6 +83,10 @@ pub struct WidgetSlot {
     /// Data widgets: the export that produces the data.
     #[serde(skip)]
     pub handler: Option<String>,
+    /// What the handler's `ctx` holds: the caller's actions of this extension, then the
+    /// extension's granted capabilities (decided with the widget, not looked up again).
+    #[serde(skip)]
+    pub permissions: Vec<String>,
 }
 
 /// Whether a page is a static asset of the bundle or rendered per request by a handler.
@@ -206,8 +210,9 @@ impl Registry {
             // Data widgets run in the isolate, which needs the dispatch target (settings,
             // granted capabilities); it is cached as for endpoint calls.
             let Some(target) = self.dispatch_target(tenant, &ext.id.to_string()).await? else { continue };
+            let actions = held.get(&ext.key).cloned().unwrap_or_default();
             for widget in widgets {
-                slots.push((target.clone(), widget_slot(ext, widget)));
+                slots.push((target.clone(), widget_slot(&target, widget, actions.clone())));
             }
         }
         Ok(slots)
@@ -223,8 +228,8 @@ impl Registry {
     ) -> Result<(Arc<DispatchTarget>, WidgetSlot), RouteError> {
         let target = self.routable(tenant, id_or_key).await?;
         let widget = target.manifest.extension_points.dashboard_widgets.iter().find(|w| w.id == widget_id).ok_or(RouteError::NotFound)?;
-        self.require(tenant, roles, &target, &widget.permission).await?;
-        let slot = widget_slot(&target.extension, widget);
+        let actions = self.require(tenant, roles, &target, &widget.permission).await?;
+        let slot = widget_slot(&target, widget, actions);
         Ok((target, slot))
     }
 
@@ -245,8 +250,7 @@ impl Registry {
         let kind = if call.page.entry.is_some() { PageKind::Static } else { PageKind::Handler };
         let mut url = self.page_url(tenant, user, roles, ext, &call.page, &path);
         // The host's own `t` pairs would be taken for the signature: they are not passed on.
-        let query: Option<String> =
-            query.map(|q| q.split('&').filter(|pair| !(pair.is_empty() || *pair == "t" || pair.starts_with("t="))).collect::<Vec<_>>().join("&"));
+        let query = query.map(crate::page_links::without_signature);
         if let Some(query) = query.as_deref().filter(|q| !q.is_empty()) {
             // The signature stays last, so the page's own parameters read first.
             url = match url.split_once("?t=") {
@@ -290,30 +294,15 @@ impl Registry {
             None => format!("{}?t={}", handler_page_url(ext, path), self.page_links.sign(tenant, user, roles, ext.id)),
         }
     }
-
-    /// Checks `permission` of the target's extension for `roles`; returns the actions they hold.
-    async fn require(
-        &self,
-        tenant: &TenantId,
-        roles: &[String],
-        target: &DispatchTarget,
-        permission: &Option<String>,
-    ) -> Result<Vec<String>, RouteError> {
-        let held = self.extension_permissions(tenant, roles, &target.extension.key).await?;
-        match permission {
-            Some(required) if !held.contains(required) => {
-                Err(RouteError::Forbidden { required: required.clone(), extension: target.extension.key.clone() })
-            }
-            _ => Ok(held),
-        }
-    }
 }
 
 fn allowed(held: &BTreeMap<String, Vec<String>>, key: &str, permission: &Option<String>) -> bool {
     permission.as_ref().is_none_or(|p| held.get(key).is_some_and(|actions| actions.contains(p)))
 }
 
-fn widget_slot(ext: &Extension, widget: &DashboardWidget) -> WidgetSlot {
+fn widget_slot(target: &DispatchTarget, widget: &DashboardWidget, mut permissions: Vec<String>) -> WidgetSlot {
+    let ext = &target.extension;
+    permissions.extend(target.granted.iter().cloned());
     WidgetSlot {
         extension_id: ext.id,
         extension_key: ext.key.clone(),
@@ -324,5 +313,6 @@ fn widget_slot(ext: &Extension, widget: &DashboardWidget) -> WidgetSlot {
         kind: if widget.entry.is_some() { WidgetKind::Frame } else { WidgetKind::Data },
         url: widget.entry.as_ref().map(|entry| asset_url(ext, entry)),
         handler: widget.handler.clone(),
+        permissions,
     }
 }
