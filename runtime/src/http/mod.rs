@@ -34,7 +34,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{any, get, post, put, MethodRouter};
+use axum::routing::{any, delete, get, post, put, MethodRouter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -164,6 +164,7 @@ pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list)),
         ("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall)),
         ("/admin/v1/extensions/{id}/approve", post(admin::approve)),
+        ("/admin/v1/extensions/{id}/pending", delete(admin::discard_update)),
         ("/admin/v1/extensions/{id}/enable", post(admin::enable)),
         ("/admin/v1/extensions/{id}/disable", post(admin::disable)),
         ("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits)),

@@ -69,6 +69,8 @@ pub enum RegistryError {
     NothingToApprove(String),
     #[error("extension {0} is waiting for approval; approve it before enabling")]
     NotApproved(String),
+    #[error("extension {0} was never approved, so it has no update to discard; uninstall it instead")]
+    NeverApproved(String),
     #[error("permissions/{index}: {capability:?} is not requested by the pending version")]
     NotRequested { index: usize, capability: String },
     #[error("the extension's {hook} hook failed, so nothing changed: {message}")]
@@ -275,6 +277,23 @@ impl Registry {
             self.publish(&ext, LifecycleKind::Enabled);
         }
         Ok(ext)
+    }
+
+    /// Drops the update that waits for approval; the serving version goes on serving.
+    pub async fn discard_update(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<(), RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        if ext.status == ExtensionStatus::PendingApproval {
+            return Err(RegistryError::NeverApproved(ext.key));
+        }
+        if !self.store.discard_pending_version(tenant, id, actor).await? {
+            return Err(RegistryError::NothingToApprove(id.to_string()));
+        }
+        // Its asset URLs were reachable while it waited; they are not any more.
+        self.publish(&ext, LifecycleKind::UpdateDiscarded);
+        if let Err(err) = self.store.gc_file_blobs().await {
+            tracing::warn!(error = %err, "collecting unused file blobs failed");
+        }
+        Ok(())
     }
 
     pub async fn set_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension, RegistryError> {

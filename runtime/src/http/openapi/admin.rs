@@ -111,6 +111,17 @@ fn put_limits() {}
         (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody)))]
 fn storage_usage() {}
 
+#[utoipa::path(delete, path = "/admin/v1/extensions/{id}/pending", tag = "admin", summary = "Reject the update that waits for approval",
+    description = "The serving version goes on serving; the update's files are dropped. An install that was never approved \
+        is discarded by uninstalling it instead.",
+    params(("id" = String, Path, description = "Install id (UUID) or manifest id")),
+    responses((status = 204, description = "Discarded"),
+        (status = 401, description = "`UNAUTHENTICATED`, `INVALID_TOKEN` or `TOKEN_EXPIRED`", body = ApiErrorBody),
+        (status = 403, description = "`FORBIDDEN`: needs `extension:manage`", body = ApiErrorBody),
+        (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody),
+        (status = 409, description = "`NOTHING_TO_APPROVE` (no update waits) or `NOT_APPROVED` (the install itself waits: uninstall it)", body = ApiErrorBody)))]
+fn discard_update() {}
+
 #[utoipa::path(get, path = "/admin/v1/extensions/{id}/errors", tag = "admin", summary = "Recent failures on this node, newest first",
     description = "Limit hits, crashes, widget timeouts and circuit-breaker trips of the extension that this node served, \
         at most 50, kept in memory: another node has its own, and a restart forgets them.",
