@@ -14,6 +14,7 @@ mod extract;
 mod health;
 pub mod host_guard;
 mod list_cursor;
+pub(crate) mod logs;
 mod me;
 mod metrics;
 pub mod openapi;
@@ -170,7 +171,8 @@ pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits)),
         ("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage)),
         ("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit)),
-        ("/admin/v1/extensions/{id}/errors", get(admin::recent_errors)),
+        ("/admin/v1/extensions/{id}/errors", get(logs::recent_errors)),
+        ("/admin/v1/extensions/{id}/logs", get(logs::logs)),
         ("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import)),
         ("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings)),
         ("/admin/v1/audit", get(audit::list)),

@@ -7,8 +7,8 @@ pub mod breaker;
 mod builder;
 pub mod edition;
 mod events;
-pub mod failures;
 mod hooks;
+pub mod logs;
 mod portable;
 pub mod review;
 pub mod roles;
@@ -95,8 +95,8 @@ pub struct Registry {
     events: EventBus,
     inspect: InspectOptions,
     breaker: breaker::CircuitBreaker,
-    /// What failed lately, per extension, for the admin console.
-    failures: failures::RecentFailures,
+    /// What each extension logged and what failed lately, for the admin API and console.
+    logs: Arc<logs::ExtensionLogs>,
     hook_limits: crate::isolate::IsolateLimits,
     targets: targets::TargetCache,
     storage_quota: alga_store::StorageQuota,
@@ -131,7 +131,7 @@ impl Registry {
             return Ok(None);
         }
         let reason = format!("repeated {code} failures");
-        self.failures.record(&ext.tenant_id, ext.id, "EXTENSION_SUSPENDED", &format!("suspended by the circuit breaker after {reason}"));
+        self.logs.record_failure(&ext.tenant_id, ext.id, "EXTENSION_SUSPENDED", &format!("suspended by the circuit breaker after {reason}"));
         let entry = alga_store::NewAuditEntry {
             actor: "runtime:circuit-breaker".into(),
             action: "extension.suspended".into(),
@@ -144,9 +144,9 @@ impl Registry {
         Ok(Some(suspended))
     }
 
-    /// The recent failures of extensions served by this node (limit hits, crashes, breaker trips).
-    pub fn failures(&self) -> &failures::RecentFailures {
-        &self.failures
+    /// The recent log of extensions served by this node: console output and failures.
+    pub fn logs(&self) -> &logs::ExtensionLogs {
+        &self.logs
     }
 
     pub fn events(&self) -> &EventBus {
@@ -334,7 +334,7 @@ impl Registry {
             self.storage_cache.invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(tenant.as_str(), id));
         }
         self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
-        self.failures.forget(tenant, id);
+        self.logs.forget(tenant, id);
         // Collection is housekeeping: failing it must not fail the uninstall.
         if let Err(err) = self.store.gc_file_blobs().await {
             tracing::warn!(error = %err, "collecting unused file blobs failed");

@@ -124,7 +124,14 @@ pub struct StorageAuditList {
 /// `GET /admin/v1/extensions/{id}/errors`, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct RecentErrors {
-    pub errors: Vec<crate::registry::failures::Failure>,
+    /// Only failures (each with its `code`).
+    pub errors: Vec<crate::registry::logs::LogEntry>,
+}
+
+/// `GET /admin/v1/extensions/{id}/logs`, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct LogList {
+    pub entries: Vec<crate::registry::logs::LogEntry>,
 }
 
 /// `GET /admin/v1/audit`, newest first.
