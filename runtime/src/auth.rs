@@ -8,6 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 mod claims;
+pub mod session;
 
 pub use claims::{LEEWAY_SECS, MAX_ROLES, MAX_ROLE_BYTES, MAX_SUB_BYTES, MAX_TENANT_BYTES, TENANT_RULE};
 
@@ -122,10 +123,16 @@ impl TokenKeys {
     /// missing one and a wrong-typed claim as bad JSON, and a host developer chasing a 401
     /// deserves to be told which claim is wrong and why.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_expiring(token).map(|(principal, _)| principal)
+    }
+
+    /// [`verify`](Self::verify), also answering the token's expiry (seconds since the epoch):
+    /// a console session made from a token must not outlive it.
+    pub fn verify_expiring(&self, token: &str) -> Result<(Principal, i64), AuthError> {
         let now = chrono::Utc::now().timestamp();
         if let Some((principal, exp)) = self.verified.get(token) {
             if now <= exp.saturating_add(LEEWAY_SECS) {
-                return Ok(principal);
+                return Ok((principal, exp));
             }
             self.verified.invalidate(token);
             return Err(AuthError::Expired);
@@ -141,7 +148,7 @@ impl TokenKeys {
         let claims = base64_json(payload).ok_or_else(|| AuthError::Invalid("the claims are not base64url-encoded JSON".into()))?;
         let checked = claims::check(&claims, now)?;
         self.verified.insert(token.to_owned(), (checked.principal.clone(), checked.exp));
-        Ok(checked.principal)
+        Ok((checked.principal, checked.exp))
     }
 
     /// Reads the token of an `Authorization` header value and verifies it.

@@ -136,12 +136,24 @@ pub fn checked_keys(secret: &str) -> Result<TokenKeys, ConfigError> {
 /// The `ctx.api` client the settings describe, or `None` when no host API URL is set.
 /// The keys of signed page URLs: --page-url-secret, else derived from the JWT secret.
 pub fn page_links(page_url_secret: Option<&str>, jwt_secret: &str) -> Result<crate::page_links::PageLinks, ConfigError> {
+    Ok(crate::page_links::PageLinks::from_secret(link_secret(page_url_secret, jwt_secret)?))
+}
+
+/// Admin console sessions, signed under a key derived from the same secret as page URLs
+/// (with a label of their own), so every node that shares it accepts a session.
+pub fn console_sessions(page_url_secret: Option<&str>, jwt_secret: &str) -> Result<crate::auth::session::ConsoleSessions, ConfigError> {
+    Ok(crate::auth::session::ConsoleSessions::from_secret(link_secret(page_url_secret, jwt_secret)?))
+}
+
+/// The secret that signs what the server itself hands out (page URLs, console sessions):
+/// `--page-url-secret`, else the JWT secret.
+fn link_secret<'a>(page_url_secret: Option<&'a str>, jwt_secret: &'a str) -> Result<&'a [u8], ConfigError> {
     match page_url_secret {
         Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(ConfigError::PageUrlSecretTooShort(secret.len())),
-        Some(secret) => Ok(crate::page_links::PageLinks::from_secret(secret.as_bytes())),
+        Some(secret) => Ok(secret.as_bytes()),
         // Derived from the JWT secret only when there is one: an empty or short key would let
-        // anyone sign page URLs.
-        None if jwt_secret.len() >= MIN_SECRET_BYTES => Ok(crate::page_links::PageLinks::from_secret(jwt_secret.as_bytes())),
+        // anyone sign page URLs and sessions.
+        None if jwt_secret.len() >= MIN_SECRET_BYTES => Ok(jwt_secret.as_bytes()),
         None => Err(ConfigError::PageUrlSecretMissing),
     }
 }

@@ -121,7 +121,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_widget_budget(args.ui.widget_timeout)
         .with_ui_assets(ui_assets)
         .with_guards(guards)
-        .with_dev(args.dev);
+        .with_dev(args.dev)
+        .with_console(config::console_sessions(args.ui.page_url_secret.as_deref(), &jwt_secret)?);
+    print_console_help(&state, addr, args.dev);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });
@@ -219,6 +221,28 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+/// Where the admin console is; in dev mode, with a one-time sign-in link for the dev admin.
+fn print_console_help(state: &AppState, addr: std::net::SocketAddr, dev: bool) {
+    if !dev {
+        tracing::info!("admin console at http://{addr}/admin (sign in with a token of a user who may manage extensions)");
+        return;
+    }
+    let Ok(tenant) = alga_store::TenantId::parse(DEV_TENANT) else { return };
+    let principal = crate::auth::Principal { tenant, user: DEV_USER.into(), roles: vec![DEV_ROLE.into()] };
+    let code = state.console.issue_login_code(principal);
+    eprintln!(
+        "Admin console: http://{addr}/admin/login?code={code}\n  \
+         (signs in tenant {DEV_TENANT} as {DEV_USER} with role {DEV_ROLE}; the link works once, for {} minutes;\n  \
+         afterwards sign in at http://{addr}/admin with a token)\n",
+        crate::auth::session::LOGIN_CODE_TTL.as_secs() / 60
+    );
+}
+
+/// Who the dev-mode sign-in link signs in: the same user the dev help mints tokens for.
+const DEV_TENANT: &str = "acme";
+const DEV_USER: &str = "alice";
+const DEV_ROLE: &str = "admin";
 
 /// Where the demo host shell is and what it needs (a token, minted as the help above says).
 fn print_demo_help(addr: std::net::SocketAddr) {

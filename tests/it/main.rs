@@ -9,6 +9,7 @@ mod approvals;
 mod archives;
 mod bad_bundles;
 mod cli;
+mod console;
 mod dispatch;
 mod fairness;
 mod host_api;

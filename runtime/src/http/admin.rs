@@ -216,6 +216,18 @@ pub async fn storage_usage(
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&state, &who, &id).await?).await?)))
 }
 
+/// `GET /admin/v1/extensions/{id}/errors`: the extension's recent failures on this node
+/// (limit hits, crashes, widget timeouts, breaker trips), newest first.
+pub async fn recent_errors(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = extension_id(&state, &who, &id).await?;
+    state.registry.get(&who.tenant, id).await?;
+    Ok(Json(json!({ "errors": state.registry.failures().list(&who.tenant, id) })))
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {

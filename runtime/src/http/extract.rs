@@ -115,17 +115,29 @@ impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
-        if who.roles.iter().any(|r| state.admin_roles.contains(r)) {
-            return Ok(AdminCaller(who));
-        }
-        let held = state.registry.role_permissions(&who.tenant, &who.roles).await?;
-        if held.contains(&Permission::new(MANAGE.0, MANAGE.1)) {
-            return Ok(AdminCaller(who));
-        }
-        Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "managing extensions needs the extension:manage permission")
-            .with_details(json!({ "required": "extension:manage", "roles": who.roles })))
+        // A bearer token wins; without one, the admin console's session cookie may stand in.
+        let bearer = parts.headers.contains_key(axum::http::header::AUTHORIZATION);
+        let who = match if bearer { None } else { super::console::session_principal(parts, state)? } {
+            Some(who) => who,
+            None => Authenticated::from_request_parts(parts, state).await?.0,
+        };
+        require_admin(state, &who).await?;
+        Ok(AdminCaller(who))
     }
+}
+
+/// Refuses a principal that may not manage extensions: none of `--admin-roles` and no RBAC
+/// grant of `extension:manage`.
+pub async fn require_admin(state: &AppState, who: &Principal) -> Result<(), ApiError> {
+    if who.roles.iter().any(|r| state.admin_roles.contains(r)) {
+        return Ok(());
+    }
+    let held = state.registry.role_permissions(&who.tenant, &who.roles).await?;
+    if held.contains(&Permission::new(MANAGE.0, MANAGE.1)) {
+        return Ok(());
+    }
+    Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "managing extensions needs the extension:manage permission")
+        .with_details(json!({ "required": "extension:manage", "roles": who.roles })))
 }
 
 /// The install id an admin route's `{id}` names, by install id or manifest id (as

@@ -5,6 +5,7 @@
 
 mod admin;
 mod audit;
+mod console;
 pub mod cors;
 mod demo;
 mod dispatch;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub guards: Arc<HostGuards>,
     /// Development mode (`serve --dev`): the demo host shell at `/demo` is served.
     pub dev: bool,
+    /// Signs the admin console's session cookies and keeps its one-time sign-in codes.
+    pub console: Arc<crate::auth::session::ConsoleSessions>,
 }
 
 impl AppState {
@@ -85,7 +88,15 @@ impl AppState {
             ui_assets: Arc::new(ui_assets::UiSettings::default()),
             guards: Arc::new(HostGuards::default()),
             dev: false,
+            console: Arc::new(crate::auth::session::ConsoleSessions::ephemeral()),
         }
+    }
+
+    /// Sets how console sessions are signed: `serve` derives the key from its secret so that
+    /// every node sharing it accepts a session (the default key lives only in this process).
+    pub fn with_console(mut self, console: crate::auth::session::ConsoleSessions) -> Self {
+        self.console = Arc::new(console);
+        self
     }
 
     /// Sets how `/ext-ui/...` answers (`--ui-*` flags): handler-rendered pages take the
@@ -158,6 +169,7 @@ pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits)),
         ("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage)),
         ("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit)),
+        ("/admin/v1/extensions/{id}/errors", get(admin::recent_errors)),
         ("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import)),
         ("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings)),
         ("/admin/v1/audit", get(audit::list)),
@@ -169,6 +181,7 @@ pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// The whole HTTP API as a router, ready for `axum::serve` or for `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
     let mut router = routes(&state).into_iter().fold(Router::new(), |router, (path, methods)| router.route(path, methods));
+    router = router.merge(console::routes());
     // A development page, not part of the API: mounted only in dev mode (a 404 otherwise),
     // and so not in `routes()` nor in `/openapi.json`.
     if state.dev {

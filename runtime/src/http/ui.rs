@@ -101,7 +101,9 @@ async fn widget_data(
     };
     let budget = state.widget_budget;
     let answer = tokio::time::timeout(budget, dispatch::run(state, ext, invocation)).await.map_err(|_| {
-        ApiError::new(StatusCode::GATEWAY_TIMEOUT, "WIDGET_TIMEOUT", format!("the widget did not answer within {} ms", budget.as_millis()))
+        let message = format!("the widget did not answer within {} ms", budget.as_millis());
+        state.registry.failures().record(&ext.tenant_id, ext.id, "WIDGET_TIMEOUT", &message);
+        ApiError::new(StatusCode::GATEWAY_TIMEOUT, "WIDGET_TIMEOUT", message)
     })??;
     if answer.status >= 400 {
         return Err(ApiError::new(StatusCode::BAD_GATEWAY, "EXTENSION_ERROR", format!("the widget's handler answered status {}", answer.status)));

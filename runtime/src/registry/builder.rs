@@ -20,6 +20,7 @@ impl Registry {
             events: EventBus::default(),
             inspect,
             breaker: breaker::CircuitBreaker::new(breaker),
+            failures: Default::default(),
             hook_limits: hooks::default_hook_limits(),
             targets: targets::TargetCache::new(),
             storage_quota: Default::default(),

@@ -7,6 +7,7 @@ pub mod breaker;
 mod builder;
 pub mod edition;
 mod events;
+pub mod failures;
 mod hooks;
 mod portable;
 pub mod review;
@@ -92,6 +93,8 @@ pub struct Registry {
     events: EventBus,
     inspect: InspectOptions,
     breaker: breaker::CircuitBreaker,
+    /// What failed lately, per extension, for the admin console.
+    failures: failures::RecentFailures,
     hook_limits: crate::isolate::IsolateLimits,
     targets: targets::TargetCache,
     storage_quota: alga_store::StorageQuota,
@@ -126,6 +129,7 @@ impl Registry {
             return Ok(None);
         }
         let reason = format!("repeated {code} failures");
+        self.failures.record(&ext.tenant_id, ext.id, "EXTENSION_SUSPENDED", &format!("suspended by the circuit breaker after {reason}"));
         let entry = alga_store::NewAuditEntry {
             actor: "runtime:circuit-breaker".into(),
             action: "extension.suspended".into(),
@@ -136,6 +140,11 @@ impl Registry {
         tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, %reason, "extension suspended by the circuit breaker");
         self.publish(&suspended, LifecycleKind::Suspended { reason });
         Ok(Some(suspended))
+    }
+
+    /// The recent failures of extensions served by this node (limit hits, crashes, breaker trips).
+    pub fn failures(&self) -> &failures::RecentFailures {
+        &self.failures
     }
 
     pub fn events(&self) -> &EventBus {
@@ -306,6 +315,7 @@ impl Registry {
             self.storage_cache.invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(tenant.as_str(), id));
         }
         self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
+        self.failures.forget(tenant, id);
         // Collection is housekeeping: failing it must not fail the uninstall.
         if let Err(err) = self.store.gc_file_blobs().await {
             tracing::warn!(error = %err, "collecting unused file blobs failed");

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use super::schemas::{
-    ApiErrorBody, AuditList, BundleArchive, ExtensionEnvelope, ExtensionPage, ImportReport, LimitsView, RoleChangeView, SettingsUpdate,
+    ApiErrorBody, AuditList, BundleArchive, ExtensionEnvelope, ExtensionPage, ImportReport, LimitsView, RecentErrors, RoleChangeView, SettingsUpdate,
     StorageAuditList, StorageLines, UploadForm,
 };
 use crate::http::admin::{ApproveBody, AuditQuery, ListQuery, UninstallQuery, UploadQuery};
@@ -110,6 +110,16 @@ fn put_limits() {}
         (status = 403, description = "`FORBIDDEN`: needs `extension:manage`", body = ApiErrorBody),
         (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody)))]
 fn storage_usage() {}
+
+#[utoipa::path(get, path = "/admin/v1/extensions/{id}/errors", tag = "admin", summary = "Recent failures on this node, newest first",
+    description = "Limit hits, crashes, widget timeouts and circuit-breaker trips of the extension that this node served, \
+        at most 50, kept in memory: another node has its own, and a restart forgets them.",
+    params(("id" = String, Path, description = "Install id (UUID) or manifest id")),
+    responses((status = 200, body = RecentErrors),
+        (status = 401, description = "`UNAUTHENTICATED`, `INVALID_TOKEN` or `TOKEN_EXPIRED`", body = ApiErrorBody),
+        (status = 403, description = "`FORBIDDEN`: needs `extension:manage`", body = ApiErrorBody),
+        (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody)))]
+fn recent_errors() {}
 
 #[utoipa::path(get, path = "/admin/v1/extensions/{id}/storage/audit", tag = "admin", summary = "Audited storage changes, newest first",
     params(("id" = String, Path, description = "Install id (UUID) or manifest id"), AuditQuery),

@@ -28,7 +28,7 @@ use utoipa::OpenApi;
         host::navigation, host::dashboard, host::widget, host::page, host::root_page, host::apiproxy, host::render_page, host::ui_asset_root,
         host::ui_asset,
         admin::upload, admin::list, admin::detail, admin::uninstall, admin::approve, admin::enable, admin::disable,
-        admin::get_limits, admin::put_limits, admin::storage_usage, admin::storage_audit, admin::storage_export,
+        admin::get_limits, admin::put_limits, admin::storage_usage, admin::recent_errors, admin::storage_audit, admin::storage_export,
         admin::storage_import, admin::get_settings, admin::put_settings, admin::reset_settings, admin::audit, admin::roles,
         admin::grant, admin::revoke,
     ),

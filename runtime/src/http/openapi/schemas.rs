@@ -110,6 +110,12 @@ pub struct StorageAuditList {
     pub entries: Vec<StorageAuditEntry>,
 }
 
+/// `GET /admin/v1/extensions/{id}/errors`, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct RecentErrors {
+    pub errors: Vec<crate::registry::failures::Failure>,
+}
+
 /// `GET /admin/v1/audit`, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct AuditList {
