@@ -6,7 +6,7 @@ import { ErrorNote, Loading } from "./problems.js";
 
 const SHOWN = 10;
 
-/** Loads `path` again whenever `deps` change; answers `{loading, data, error}`. */
+/** Runs `load` again whenever `deps` change; answers `{loading, data, error}`. */
 function useLoad(load, deps) {
   const [state, setState] = useState({ loading: true, data: null, error: null });
   useEffect(() => {
@@ -22,20 +22,11 @@ function useLoad(load, deps) {
 }
 
 export function RecentErrors({ ext, version }) {
-  const state = useLoad(async () => {
-    try {
-      return await api(extensionPath(ext.id, "/errors"));
-    } catch (err) {
-      // A runtime without the errors endpoint answers 404 NOT_FOUND "no such route"; the
-      // extension itself exists (its page loaded), so that means nothing recorded here.
-      if (err.status === 404 && /route/i.test(err.message)) return { errors: [], unavailable: true };
-      throw err;
-    }
-  }, [ext.id, version]);
+  const state = useLoad(() => api(extensionPath(ext.id, "/errors")), [ext.id, version]);
   let body;
   if (state.loading) body = html`<${Loading} what="recent errors" />`;
   else if (state.error) body = html`<${ErrorNote} error=${state.error} title="Recent errors could not be loaded." />`;
-  else if (!state.data.errors.length) body = html`<p class="muted" id="no-errors">No recent errors: no limit hits, crashes or breaker trips seen by this node.</p>`;
+  else if (!state.data.errors.length) body = html`<p class="muted" id="no-errors">No recent errors: no limit hits, crashes or breaker trips seen by this node since it started.</p>`;
   else {
     body = html`<ul class="events" id="errors-list">
       ${state.data.errors.slice(0, SHOWN).map(
@@ -60,7 +51,7 @@ function detailWords(entry) {
   if (Array.isArray(d.keys) && d.keys.length) parts.push(`keys ${d.keys.join(", ")}`);
   if (d.role && d.permission) parts.push(`${d.permission} ${entry.action.endsWith("revoked") ? "from" : "to"} ${d.role}`);
   if (d.reason) parts.push(d.reason);
-  if (d.purge !== undefined) parts.push(d.purge ? "data deleted" : "data kept");
+  if (d.purged !== undefined) parts.push(d.purged ? "its data deleted" : "its data kept");
   return parts.join("; ");
 }
 

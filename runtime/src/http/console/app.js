@@ -67,10 +67,16 @@ function ThemeToggle() {
   </button>`;
 }
 
+/** The skip link moves focus only: following "#main" would change the fragment, which is the route. */
+function skip(event) {
+  event.preventDefault();
+  document.getElementById("main").focus();
+}
+
 function Header({ session, route, onSignOut }) {
   const current = (name) => (route.name === name ? "page" : undefined);
   return html`<header class="topbar">
-    <a class="skip" href="#main">Skip to content</a>
+    <a class="skip" href="#main" onClick=${skip}>Skip to content</a>
     <a class="brand" href="#/">Alga extensions <span>admin console</span></a>
     ${session
       ? html`<nav class="topnav" aria-label="Console">

@@ -81,7 +81,7 @@ const ACTIONS = {
   "extension.suspended": "suspended by the circuit breaker",
   "extension.settings_updated": "changed settings",
   "extension.settings_reset": "reset settings to defaults",
-  "extension.limits_changed": "changed limits",
+  "extension.limits_updated": "changed limits",
   "extension.hook_failed": "failed a lifecycle hook",
   "storage.imported": "imported storage",
   "storage.quota_warning": "passed 80% of its storage quota",
@@ -93,17 +93,13 @@ const ACTIONS = {
 export const actionWords = (action) => ACTIONS[action] || action.replace(/^extension\./, "").replace(/[._]/g, " ");
 
 const ERROR_CODES = {
-  LIMIT_CPU: "CPU time limit hit",
-  LIMIT_MEMORY: "Memory limit hit",
-  LIMIT_TIMEOUT: "Time limit hit",
   EXTENSION_CPU_LIMIT: "CPU time limit hit",
   EXTENSION_MEMORY_LIMIT: "Memory limit hit",
   EXTENSION_TIMEOUT: "Time limit hit",
   EXTENSION_ERROR: "Script error",
   EXTENSION_OVERLOADED: "Turned away: the runtime was overloaded",
-  CRASH: "Crashed",
-  BREAKER_TRIP: "Suspended by the circuit breaker",
-  SUSPENDED: "Suspended by the circuit breaker",
+  EXTENSION_SUSPENDED: "Suspended by the circuit breaker",
+  WIDGET_TIMEOUT: "Dashboard widget too slow",
 };
 
 /** A recent error's code in words; unknown codes are shown as they are. */

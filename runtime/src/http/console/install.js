@@ -8,7 +8,7 @@ import { api, extensionPath, uploadBundle } from "./api.js";
 import { PermissionDiff } from "./detail.js";
 import { html, useEffect, useRef, useState } from "./lib.js";
 import { usePage } from "./page.js";
-import { ErrorNote } from "./problems.js";
+import { ErrorNote, problemsOf } from "./problems.js";
 import { notify } from "./toasts.js";
 
 const STEPS = ["Choose a bundle", "Validation", "Permissions", "Confirm"];
@@ -87,7 +87,10 @@ function Review({ outcome, onNext, onBack }) {
       ? html`<${PermissionDiff} diff=${outcome.permissionDiff} described=${described} />`
       : outcome.review.capabilities.length
         ? html`<ul class="capabilities">${outcome.review.capabilities.map(
-            (c) => html`<li data-capability=${c.capability}>May <strong>${c.description}</strong> <code class="muted">${c.capability}</code></li>`,
+            (c) => html`<li data-capability=${c.capability}>
+              <span class="badge badge--warning">Requested</span>
+              <span>May <strong>${c.description}</strong> <code class="muted">${c.capability}</code></span>
+            </li>`,
           )}</ul>`
         : html`<p>None: it cannot read storage or call the host app.</p>`}
     ${outcome.review.userPermissions.length
@@ -176,7 +179,8 @@ export function Install() {
         return;
       }
       setResult({ error: err });
-      notify(`${chosen.name} cannot be installed: ${err.message}`, "error");
+      const count = problemsOf(err).length;
+      notify(`${chosen.name} cannot be installed${count ? `: ${count === 1 ? "1 problem" : `${count} problems`}, listed in step 2` : `: ${err.message}`}.`, "error");
     } finally {
       xhr.current = null;
     }

@@ -7,7 +7,7 @@ const MINT = "alga-ext token --tenant acme --user alice --roles admin";
 
 /** Why a failed sign-in failed, in words an admin can act on. */
 function reasonOf(err) {
-  if (err.status === 403) return `${err.message} Sign in as a user whose roles may manage extensions (an admin).`;
+  if (err.status === 403) return `The runtime refused this user: ${err.message.replace(/\.$/, "")}. Sign in as a user whose roles may manage extensions (an admin).`;
   if (err.status === 401) return `The runtime refused this token: ${err.message}`;
   return err.message;
 }
