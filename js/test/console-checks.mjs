@@ -326,6 +326,10 @@ export async function consoleChecks({ check, assert, waitFor, browser, hostOrigi
       measured.push(`console first contentful paint, median of 3: ${median("paint").toFixed(0)} ms; app rendered ${median("rendered").toFixed(0)} ms; list shown by ${median("listed").toFixed(0)} ms`);
       measured.push(`console script: ${sizes.length} files, ${(raw / 1024).toFixed(1)} KiB raw, ${(gzip / 1024).toFixed(1)} KiB gzip`);
       assert(median("paint") < 300, `first paint ${median("paint")} ms`);
+      // Every module is preloaded, so the browser fetches them in one round instead of import by import.
+      const index = readFileSync(join(CONSOLE_DIR, "index.html"), "utf8");
+      const missing = sizes.filter((f) => f.name !== "app.js" && !index.includes(`<link rel="modulepreload" href="/admin/${f.name}">`));
+      assert(missing.length === 0, `index.html does not preload ${missing.map((f) => f.name)}`);
       assert(gzip < 150 * 1024, `script is ${gzip} bytes gzip`);
     });
 

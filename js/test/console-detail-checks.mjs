@@ -1,4 +1,7 @@
-// The browser suite's checks of the console's extension page: facts, settings, secrets, the switch, roles, limits, errors, activity, uninstall.
+// The browser suite's checks of the console's extension page: facts, settings, secrets, the switch, roles, limits, errors, updates, uninstall.
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { packBundle, repoRoot } from "./support.mjs";
 /** Registers the detail checks; `page` is signed in, TAGS (installed by the flow) and RUNAWAY (by the CLI) are enabled. */
 export async function detailChecks({ check, assert, waitFor, page, runtime, apiAs, shot, toast, admin, keys: { TAGS, RUNAWAY } }) {
   const open = async (key) => {
@@ -136,6 +139,34 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     await toast("is enabled.");
     await page.waitForSelector(".subtitle [data-badge='enabled']");
     assert((await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).body.extension.status === "installed", "switching on did not resume it");
+  });
+
+  await check("console: an uploaded update shows its permission diff, waits with an Update pending badge, and is approved on its page", async () => {
+    const dir = join(runtime.dir, "runaway-1.1.0");
+    cpSync(join(repoRoot, "js/test/fixtures/runaway"), dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...manifest, version: "1.1.0", permissions: ["storage:read", "storage:write"] }));
+    await page.goto(`${runtime.url}/admin/#/install`);
+    await page.setInputFiles("#bundle-file", packBundle(runtime, dir));
+    await page.waitForSelector("#validation-ok");
+    assert((await page.textContent("#validation-ok")).includes("An update of the installed Runaway (console test fixture) from 1.0.0 to 1.1.0"), "step 2 names the update");
+    await page.click("#next");
+    await page.waitForSelector("#review .diff__added");
+    assert((await page.textContent("#review .diff__added")).includes("storage:write"), "the diff shows the added capability");
+    await shot("install-update-diff");
+    await page.click("#cancel-install");
+    await toast("stays pending");
+    await page.waitForSelector(`tr[data-key='${RUNAWAY}'] [data-badge='update']`);
+    assert((await page.textContent(`tr[data-key='${RUNAWAY}'] [data-badge='update']`)) === "Update 1.1.0 pending", "the list's update badge");
+    await shot("list-badges");
+    await page.click(`a[href='#/extensions/${RUNAWAY}']`);
+    await page.waitForSelector("#approval .diff__added");
+    await shot("approve-update", page.locator("#approval"));
+    await page.click("#approve");
+    await toast("1.1.0 is approved and now serving.");
+    await page.waitForSelector("#approval", { state: "detached" });
+    const ext = (await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).body.extension;
+    assert(ext.version === "1.1.0" && ext.enabled, `after approval: ${ext.version}, enabled ${ext.enabled}`);
   });
 
   await check("console: uninstall names the extension, Escape closes and returns focus, and purge deletes its data", async () => {

@@ -102,8 +102,10 @@ export function RolesGrid({ ext, review }) {
       <form class="inline-form" onSubmit=${(e) => {
         e.preventDefault();
         const role = newRole.trim();
-        if (role) setExtra((now) => [...new Set([...now, role])]);
+        if (!role) return notify("Type a role name first.", "error");
+        setExtra((now) => [...new Set([...now, role])]);
         setNewRole("");
+        notify(`Role ${role} is in the grid: check a box to grant it a permission.`);
       }}>
         <label for="new-role">Another role</label>
         <input id="new-role" value=${newRole} onInput=${(e) => setNewRole(e.currentTarget.value)} autocomplete="off" placeholder="e.g. dispatcher" />

@@ -68,7 +68,9 @@ function Approval({ detail, onDone }) {
       : html`<p>Review what it asks for (below), then approve it. Nothing of it runs before.</p>`}
     <${ErrorNote} error=${error} />
     <div class="actions">
-      <label class="check"><input type="checkbox" checked=${enable} onChange=${(e) => setEnable(e.currentTarget.checked)} /> Enable after approving</label>
+      ${update && ext.enabled
+        ? html`<p>It is enabled and stays enabled on the new version.</p>`
+        : html`<label class="check"><input type="checkbox" checked=${enable} onChange=${(e) => setEnable(e.currentTarget.checked)} /> Enable after approving</label>`}
       <button type="button" class="button button--primary" id="approve" onClick=${approve} disabled=${busy}>
         ${busy ? "Approving…" : update ? `Approve ${update.version}` : "Approve"}
       </button>
@@ -212,7 +214,7 @@ export function Detail({ extensionKey }) {
     ${detail.suspension
       ? html`<div class="alert alert--danger" role="alert" id="suspension">
           <p class="alert__title">Suspended by the circuit breaker${detail.suspension.since ? html` since <${When} at=${detail.suspension.since} />` : null}.</p>
-          <p>${detail.suspension.reason || "It failed repeatedly."} Look at the recent errors below; switch it on again to resume.</p>
+          <p>${detail.suspension.reason ? `Reason: ${detail.suspension.reason}.` : "It failed repeatedly."} Look at the recent errors below, then switch it on again to resume it.</p>
         </div>`
       : null}
     ${ext.status === "pending_approval" || detail.pendingUpdate ? html`<${Approval} detail=${detail} onDone=${refresh} />` : null}
