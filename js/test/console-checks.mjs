@@ -181,6 +181,20 @@ export async function consoleChecks({ check, assert, waitFor, browser, hostOrigi
       await page.click("#cancel-install");
       await toast("Install cancelled");
       assert((await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).status === 404, "the cancelled upload is still installed");
+      // Leaving the flow another way cancels too: another screen of the console, or closing the tab.
+      const bundle = join(runtime.dir, "runaway.zip");
+      await page.click("#install-button");
+      await page.setInputFiles("#bundle-file", bundle);
+      await page.waitForSelector("#validation-ok");
+      await page.click(".topnav a[href='#/']");
+      await toast("was left unfinished, so its upload was removed");
+      assert((await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).status === 404, "the abandoned upload is still installed");
+      const tab = await page.context().newPage();
+      await tab.goto(`${runtime.url}/admin/#/install`);
+      await tab.setInputFiles("#bundle-file", bundle);
+      await tab.waitForSelector("#validation-ok");
+      await tab.close({ runBeforeUnload: true });
+      await waitFor("the closed tab's upload to be removed", async () => (await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).status === 404);
     });
 
     await check("console: installs samples/ticket-tags in 4 steps: choose, validation, permissions, confirm", async () => {

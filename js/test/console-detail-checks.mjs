@@ -106,17 +106,19 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     await page.fill("#setting-apiKey", "s3cret-value");
     await page.click("#save-settings");
     await toast("Settings of Runaway (console test fixture) saved.");
-    await page.waitForSelector("#setting-apiKey .secret__mask");
+    await page.waitForSelector("#setting-apiKey-secret .secret__mask");
     assert(!(await page.content()).includes("s3cret-value"), "the secret is in the page");
     assert((await settingsOf(RUNAWAY)).apiKey === "********", "the server shows the secret back");
-    await page.click("button:has-text('Replace')");
-    await waitFor("focus in the new secret's field", async () => (await page.evaluate(() => document.activeElement.id)) === "setting-apiKey");
+    assert((await page.textContent("label[for='setting-apiKey']")) === "API key", "the label names the Replace button");
+    await page.click("#setting-apiKey");
+    await waitFor("focus in the new secret's password field", async () =>
+      (await page.evaluate(() => `${document.activeElement.id}/${document.activeElement.type}`)) === "setting-apiKey/password");
     await page.fill("#setting-apiKey", "n3w-secret");
     const channels = page.locator("[data-setting='channels'] input[type=checkbox]");
     assert((await channels.count()) === 3 && (await channels.nth(0).isChecked()), "the multiselect shows its options and default");
     await channels.nth(1).check();
     await page.click("#save-settings");
-    await page.waitForSelector("#setting-apiKey .secret__mask");
+    await page.waitForSelector("#setting-apiKey-secret .secret__mask");
     assert(JSON.stringify((await settingsOf(RUNAWAY)).channels) === JSON.stringify(["email", "sms"]), "the multiselect was not saved");
     await shot("settings-secret", page.locator("#settings"));
   });

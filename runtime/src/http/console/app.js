@@ -85,7 +85,9 @@ function Header({ session, route, onSignOut }) {
         </nav>`
       : null}
     <div class="topbar__end">
-      ${session ? html`<span class="who" id="who">${session.user} · ${session.tenant}</span>` : null}
+      ${session
+        ? html`<span class="who" id="who" title=${`Roles: ${session.roles.join(", ")}. Signed in until ${new Date(session.expiresAt).toLocaleString()}.`}>${session.user} · ${session.tenant}</span>`
+        : null}
       <${ThemeToggle} />
       ${session ? html`<button type="button" class="button button--ghost" id="sign-out" onClick=${onSignOut}>Sign out</button>` : null}
     </div>

@@ -80,9 +80,10 @@ function Field({ def, value, setValue, stored, replacing, setReplacing, problem 
       ${(def.options || []).map((o) => html`<option value=${o}>${o}</option>`)}
     </select>`;
   } else if (def.secret && stored === MASK && !replacing) {
-    control = html`<div class="secret" id=${id}>
-      <span class="secret__mask" aria-label="A value is set and hidden">••••••••</span>
-      <button type="button" class="button" onClick=${() => setReplacing(true)} aria-label=${`Replace ${def.label}`}>Replace</button>
+    // The label names the Replace button, the one control of a set secret.
+    control = html`<div class="secret" id=${`${id}-secret`}>
+      <span class="secret__mask" role="img" aria-label="A value is set (hidden)">••••••••</span>
+      <button type="button" class="button" id=${id} onClick=${() => setReplacing(true)} aria-describedby=${described}>Replace</button>
     </div>`;
   } else if (def.secret) {
     control = html`<div class="secret">

@@ -39,7 +39,7 @@ export function StorageUsage({ ext, version }) {
 }
 
 const LIMITS = [
-  { key: "cpuSoftMs", label: "CPU time before a warning", unit: "ms", ceiling: "cpuHardMs" },
+  { key: "cpuSoftMs", label: "CPU time before its isolate is replaced", unit: "ms", ceiling: "cpuHardMs" },
   { key: "cpuHardMs", label: "CPU time per call", unit: "ms", ceiling: "cpuHardMs" },
   { key: "heapMb", label: "Memory (heap)", unit: "MB", ceiling: "heapMb" },
   { key: "timeoutMs", label: "Time per call (wall clock)", unit: "ms", ceiling: "timeoutMs" },
