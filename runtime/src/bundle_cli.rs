@@ -169,7 +169,7 @@ pub async fn install(args: &InstallArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn api_result(res: reqwest::Response) -> anyhow::Result<Value> {
+pub(crate) async fn api_result(res: reqwest::Response) -> anyhow::Result<Value> {
     let status = res.status();
     let body: Value = res.json().await.unwrap_or(Value::Null);
     if status.is_success() {

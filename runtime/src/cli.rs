@@ -64,6 +64,54 @@ pub enum Command {
     Install(InstallArgs),
     /// Print the manifest JSON Schema.
     Schema,
+    /// Show an installed extension's recent console output and failures (limit hits,
+    /// crashes, breaker trips) from a server, oldest first; `--follow` streams new ones.
+    ///
+    /// Examples:
+    ///   alga-ext logs com.alga.samples.ticket-tags --url http://127.0.0.1:8787 --token "$TOKEN"
+    ///   alga-ext logs com.alga.samples.ticket-tags --follow --level warn
+    #[command(verbatim_doc_comment)]
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The extension: its manifest id or install id.
+    pub extension: String,
+    /// Base URL of the server, e.g. `http://127.0.0.1:8787`.
+    #[arg(long, env = "ALGA_EXT_URL")]
+    pub url: String,
+    /// An admin token of the extension's tenant (see `alga-ext token`); the tenant is the token's.
+    #[arg(long, env = "ALGA_EXT_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Keep the connection open and print entries as they are written.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Lowest level shown.
+    #[arg(long, value_enum, default_value = "debug")]
+    pub level: LogLevelArg,
+    /// Most recent entries shown first (1-500).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub limit: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevelArg {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevelArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod http;
 pub mod isolate;
+pub mod logs_cli;
 pub mod maintenance;
 pub mod metrics;
 pub mod page_links;

@@ -51,6 +51,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Keygen(args) => bundle_cli::keygen(&args)?,
         Command::Sign(args) => bundle_cli::sign(&args)?,
         Command::Install(args) => bundle_cli::install(&args).await?,
+        Command::Logs(args) => alga_ext::logs_cli::run(&args).await?,
         Command::Schema => bundle_cli::schema()?,
     }
     Ok(())

@@ -79,9 +79,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(secret) = &generated {
         print_dev_help(secret, addr);
     }
+    let console = config::console_sessions(args.ui.page_url_secret.as_deref(), &jwt_secret)?;
     if args.dev {
         print_demo_help(addr);
     }
+    print_console_help(&console, addr, args.dev);
     tracing::info!(%addr, "listening");
     let quota = alga_store::StorageQuota { max_keys: args.storage_max_keys, max_bytes: args.storage_max_bytes };
     let mut registry = Registry::new(store, inspect)
@@ -122,8 +124,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_ui_assets(ui_assets)
         .with_guards(guards)
         .with_dev(args.dev)
-        .with_console(config::console_sessions(args.ui.page_url_secret.as_deref(), &jwt_secret)?);
-    print_console_help(&state, addr, args.dev);
+        .with_console(console);
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });
@@ -223,14 +224,14 @@ pub async fn shutdown_signal() {
 }
 
 /// Where the admin console is; in dev mode, with a one-time sign-in link for the dev admin.
-fn print_console_help(state: &AppState, addr: std::net::SocketAddr, dev: bool) {
+fn print_console_help(console: &crate::auth::session::ConsoleSessions, addr: std::net::SocketAddr, dev: bool) {
     if !dev {
         tracing::info!("admin console at http://{addr}/admin (sign in with a token of a user who may manage extensions)");
         return;
     }
     let Ok(tenant) = alga_store::TenantId::parse(DEV_TENANT) else { return };
     let principal = crate::auth::Principal { tenant, user: DEV_USER.into(), roles: vec![DEV_ROLE.into()] };
-    let code = state.console.issue_login_code(principal);
+    let code = console.issue_login_code(principal);
     eprintln!(
         "Admin console: http://{addr}/admin/login?code={code}\n  \
          (signs in tenant {DEV_TENANT} as {DEV_USER} with role {DEV_ROLE}; the link works once, for {} minutes;\n  \

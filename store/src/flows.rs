@@ -31,7 +31,8 @@ pub(crate) trait RegistryTx: Send + Sized {
     /// Inserts a pending version with its files (file contents are shared by hash).
     async fn insert_version(&mut self, tenant: &TenantId, extension_id: Uuid, version: &NewVersion, files: &[NewFile]) -> Result<VersionRecord>;
 
-    async fn delete_pending_versions(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()>;
+    /// Answers how many versions went (zero or one).
+    async fn delete_pending_versions(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<u64>;
 
     async fn retire_active_version(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()>;
 
@@ -152,6 +153,22 @@ pub(crate) async fn add_pending_version(
     tx.audit(tenant, &rows::update_uploaded_audit(extension_id, version, actor)).await?;
     tx.commit().await?;
     Ok(record)
+}
+
+/// Drops the update that waits for approval, with its audit row; `false` when none waits.
+/// An install that was never approved has no other version to fall back to (it is
+/// uninstalled instead): its pending version is no update, and stays.
+pub(crate) async fn discard_pending_version(mut tx: impl RegistryTx, tenant: &TenantId, extension_id: Uuid, actor: &str) -> Result<bool> {
+    let status = tx.lock_extension(tenant, extension_id).await?.ok_or_else(|| not_found("extension", extension_id))?;
+    if status == ExtensionStatus::PendingApproval {
+        return Ok(false);
+    }
+    let discarded = tx.delete_pending_versions(tenant, extension_id).await? > 0;
+    if discarded {
+        tx.audit(tenant, &rows::update_discarded_audit(extension_id, actor)).await?;
+    }
+    tx.commit().await?;
+    Ok(discarded)
 }
 
 pub(crate) async fn approve(

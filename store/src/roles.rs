@@ -99,6 +99,14 @@ pub trait InstallStore: Send + Sync + 'static {
     /// The extension's versions, newest first.
     async fn list_versions(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<VersionRecord>>;
 
+    /// Drops the update of an approved extension that waits for approval (audited);
+    /// `false` when none waits (an install never approved has no update: it is uninstalled).
+    async fn discard_pending_version(&self, tenant: &TenantId, extension_id: Uuid, actor: &str) -> Result<bool>;
+
+    /// Every version of the tenant's extensions that waits for approval, as (extension id,
+    /// version): the admin list marks updates pending without a query per extension.
+    async fn pending_versions(&self, tenant: &TenantId) -> Result<Vec<(Uuid, String)>>;
+
     /// Makes the pending version active: retires the previous one, records the granted
     /// capabilities, registers user permissions (granting new ones to their default
     /// roles, dropping ones no longer declared), optionally enables — one transaction.

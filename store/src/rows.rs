@@ -243,6 +243,16 @@ pub(crate) fn update_uploaded_audit(extension_id: Uuid, version: &crate::NewVers
     }
 }
 
+/// The audit row of an update discarded before approval.
+pub(crate) fn update_discarded_audit(extension_id: Uuid, actor: &str) -> crate::NewAuditEntry {
+    crate::NewAuditEntry {
+        actor: actor.to_owned(),
+        action: "extension.update_discarded".into(),
+        target: extension_id.to_string(),
+        details: serde_json::json!({}),
+    }
+}
+
 /// The enable/disable audit row, shared by both backends.
 pub(crate) fn enabled_audit(ext: &Extension, enabled: bool, actor: &str) -> crate::NewAuditEntry {
     crate::NewAuditEntry {

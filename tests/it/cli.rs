@@ -149,6 +149,17 @@ async fn serve_starts_on_sqlite_with_no_configuration_and_dev_tokens_work() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Sign in with a token"));
 
+    // And a one-time sign-in link to the admin console: it sets the session cookie once.
+    let link =
+        server.startup.iter().find_map(|l| l.trim().strip_prefix("Admin console: ")).expect("dev mode prints the console's sign-in link").to_string();
+    assert!(link.starts_with(&server.url("/admin/login?code=")), "{link}");
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let first = no_redirects.get(&link).send().await.unwrap();
+    assert_eq!((first.status().as_u16(), first.headers()["location"].to_str().unwrap()), (303, "/admin/#/"));
+    assert!(first.headers().get("set-cookie").unwrap().to_str().unwrap().contains("HttpOnly"));
+    let again = no_redirects.get(&link).send().await.unwrap();
+    assert_eq!(again.headers()["location"], "/admin/#/signin?error=link", "the link works once");
+
     // Metrics name routes, not tenants.
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("alga_http_request_duration_seconds") && metrics.contains("route=\"/v1/me\""), "{metrics}");
@@ -298,6 +309,13 @@ async fn pack_sign_and_install_against_a_server_that_requires_signatures() {
     let (status, list) = get_json(&server.url("/admin/v1/extensions"), Some(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(list["extensions"][0]["enabled"], true, "{list}");
+
+    // Its log, oldest first; nothing logged yet is said on stderr, and an unknown id fails.
+    let (stdout, stderr) = run(&["logs", "com.alga.samples.ticket-tags", "--url", &server.url(""), "--token", &token, "--level", "warn"]);
+    assert!(stdout.is_empty() && stderr.contains("no log entries yet"), "{stdout} / {stderr}");
+    let out = alga_ext(cwd.path()).args(["logs", "com.example.nope", "--url", &server.url(""), "--token", &token]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT_FOUND"), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Without its signature file the same server refuses the upload.
     std::fs::remove_file(cwd.path().join("tags.zip.sig")).unwrap();

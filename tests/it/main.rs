@@ -21,6 +21,7 @@ mod http_hardening;
 mod install;
 mod isolate;
 mod kv_conformance;
+mod logs;
 mod nul_inputs;
 mod openapi;
 mod openapi_bodies;

@@ -163,7 +163,19 @@ pub async fn list(
         found.truncate(limit as usize);
         found.last().map(|last| super::list_cursor::encode(order, descending, last))
     });
-    Ok(Json(json!({ "extensions": found, "nextCursor": next.flatten() })))
+    // An update waiting for approval is not a status of its own: say so on each item, so a
+    // list can badge it without asking for every extension's detail.
+    let pending: std::collections::HashMap<uuid::Uuid, String> = state.store.pending_versions(&who.tenant).await?.into_iter().collect();
+    let items: Vec<Value> = found
+        .iter()
+        .map(|ext| {
+            let mut item = json!(ext);
+            let update = pending.get(&ext.id).filter(|_| ext.status != alga_store::ExtensionStatus::PendingApproval);
+            item["pendingUpdate"] = json!(update);
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "extensions": items, "nextCursor": next.flatten() })))
 }
 
 fn validation_failed(field: &str, message: impl Into<String>) -> ApiError {
@@ -216,18 +228,6 @@ pub async fn storage_usage(
     Ok(Json(json!(state.registry.storage_usage(&who.tenant, extension_id(&state, &who, &id).await?).await?)))
 }
 
-/// `GET /admin/v1/extensions/{id}/errors`: the extension's recent failures on this node
-/// (limit hits, crashes, widget timeouts, breaker trips), newest first.
-pub async fn recent_errors(
-    State(state): State<AppState>,
-    AdminCaller(who): AdminCaller,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = extension_id(&state, &who, &id).await?;
-    state.registry.get(&who.tenant, id).await?;
-    Ok(Json(json!({ "errors": state.registry.failures().list(&who.tenant, id) })))
-}
-
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
@@ -252,6 +252,16 @@ pub async fn approve(
     };
     let ext = state.registry.approve(&who.tenant, extension_id(&state, &who, &id).await?, body.permissions, body.enable, &who.user).await?;
     Ok(Json(json!({ "extension": ext })))
+}
+
+/// `DELETE /admin/v1/extensions/{id}/pending`: rejects the update that waits for approval.
+pub async fn discard_update(
+    State(state): State<AppState>,
+    AdminCaller(who): AdminCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.registry.discard_update(&who.tenant, extension_id(&state, &who, &id).await?, &who.user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn enable(State(state): State<AppState>, AdminCaller(who): AdminCaller, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {

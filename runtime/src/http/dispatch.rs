@@ -128,7 +128,7 @@ pub(super) async fn run(state: &AppState, ext: &Extension, invocation: Invocatio
         Err(err) => {
             if let PoolError::Isolate(e) = &err {
                 tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), error = %e, "extension failed");
-                state.registry.failures().record(&ext.tenant_id, ext.id, e.code(), &e.to_string());
+                state.registry.logs().record_failure(&ext.tenant_id, ext.id, e.code(), &e.to_string());
                 if e.counts_against_breaker() {
                     if let Err(suspend_err) = state.registry.record_failure(ext, e.code()).await {
                         tracing::error!(error = %suspend_err, "circuit breaker could not suspend the extension");

@@ -188,7 +188,7 @@ impl From<crate::registry::RegistryError> for ApiError {
             E::VersionImmutable { .. } => Self::new(StatusCode::CONFLICT, "VERSION_IMMUTABLE", message),
             E::Downgrade { .. } => Self::new(StatusCode::CONFLICT, "DOWNGRADE_REFUSED", message),
             E::NothingToApprove(_) => Self::new(StatusCode::CONFLICT, "NOTHING_TO_APPROVE", message),
-            E::NotApproved(_) => Self::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
+            E::NotApproved(_) | E::NeverApproved(_) => Self::new(StatusCode::CONFLICT, "NOT_APPROVED", message),
             E::ExtensionLimit { installed, max } => {
                 Self::new(StatusCode::CONFLICT, "EXTENSION_LIMIT", message).with_details(json!({ "installed": installed, "maxExtensions": max }))
             }

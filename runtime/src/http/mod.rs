@@ -14,6 +14,7 @@ mod extract;
 mod health;
 pub mod host_guard;
 mod list_cursor;
+pub(crate) mod logs;
 mod me;
 mod metrics;
 pub mod openapi;
@@ -34,7 +35,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{any, get, post, put, MethodRouter};
+use axum::routing::{any, delete, get, post, put, MethodRouter};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -164,12 +165,14 @@ pub fn routes(state: &AppState) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/admin/v1/extensions", post(admin::upload).layer(upload_limit).get(admin::list)),
         ("/admin/v1/extensions/{id}", get(admin::detail).delete(admin::uninstall)),
         ("/admin/v1/extensions/{id}/approve", post(admin::approve)),
+        ("/admin/v1/extensions/{id}/pending", delete(admin::discard_update)),
         ("/admin/v1/extensions/{id}/enable", post(admin::enable)),
         ("/admin/v1/extensions/{id}/disable", post(admin::disable)),
         ("/admin/v1/extensions/{id}/limits", get(admin::get_limits).put(admin::put_limits)),
         ("/admin/v1/extensions/{id}/storage/usage", get(admin::storage_usage)),
         ("/admin/v1/extensions/{id}/storage/audit", get(admin::storage_audit)),
-        ("/admin/v1/extensions/{id}/errors", get(admin::recent_errors)),
+        ("/admin/v1/extensions/{id}/errors", get(logs::recent_errors)),
+        ("/admin/v1/extensions/{id}/logs", get(logs::logs)),
         ("/admin/v1/extensions/{id}/storage", get(storage_io::export).post(storage_io::import)),
         ("/admin/v1/extensions/{id}/settings", get(admin::get_settings).put(admin::put_settings).delete(admin::reset_settings)),
         ("/admin/v1/audit", get(audit::list)),

@@ -102,7 +102,7 @@ async fn widget_data(
     let budget = state.widget_budget;
     let answer = tokio::time::timeout(budget, dispatch::run(state, ext, invocation)).await.map_err(|_| {
         let message = format!("the widget did not answer within {} ms", budget.as_millis());
-        state.registry.failures().record(&ext.tenant_id, ext.id, "WIDGET_TIMEOUT", &message);
+        state.registry.logs().record_failure(&ext.tenant_id, ext.id, "WIDGET_TIMEOUT", &message);
         ApiError::new(StatusCode::GATEWAY_TIMEOUT, "WIDGET_TIMEOUT", message)
     })??;
     if answer.status >= 400 {

@@ -20,7 +20,7 @@ impl Registry {
             events: EventBus::default(),
             inspect,
             breaker: breaker::CircuitBreaker::new(breaker),
-            failures: Default::default(),
+            logs: Default::default(),
             hook_limits: hooks::default_hook_limits(),
             targets: targets::TargetCache::new(),
             storage_quota: Default::default(),
@@ -142,6 +142,8 @@ impl Registry {
             granted: granted.iter().map(|p| p.to_string()).collect(),
             spawner: tokio::runtime::Handle::current(),
         };
-        crate::isolate::Services { storage: Some(storage), api: Some(api), log: self.sandbox.log_sink.clone() }
+        // Lines go to the extension's ring (and the server's log) unless a sink was given.
+        let log = self.sandbox.log_sink.clone().unwrap_or_else(|| Arc::new(logs::RingSink { logs: self.logs.clone() }));
+        crate::isolate::Services { storage: Some(storage), api: Some(api), log: Some(log) }
     }
 }

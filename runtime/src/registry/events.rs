@@ -16,6 +16,8 @@ pub enum LifecycleKind {
     UpdateUploaded {
         version: String,
     },
+    /// The update that waited for approval was dropped; the serving version stays.
+    UpdateDiscarded,
     Approved {
         version: String,
     },

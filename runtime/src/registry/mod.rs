@@ -7,8 +7,8 @@ pub mod breaker;
 mod builder;
 pub mod edition;
 mod events;
-pub mod failures;
 mod hooks;
+pub mod logs;
 mod portable;
 pub mod review;
 pub mod roles;
@@ -69,6 +69,8 @@ pub enum RegistryError {
     NothingToApprove(String),
     #[error("extension {0} is waiting for approval; approve it before enabling")]
     NotApproved(String),
+    #[error("extension {0} was never approved, so it has no update to discard; uninstall it instead")]
+    NeverApproved(String),
     #[error("permissions/{index}: {capability:?} is not requested by the pending version")]
     NotRequested { index: usize, capability: String },
     #[error("the extension's {hook} hook failed, so nothing changed: {message}")]
@@ -93,8 +95,8 @@ pub struct Registry {
     events: EventBus,
     inspect: InspectOptions,
     breaker: breaker::CircuitBreaker,
-    /// What failed lately, per extension, for the admin console.
-    failures: failures::RecentFailures,
+    /// What each extension logged and what failed lately, for the admin API and console.
+    logs: Arc<logs::ExtensionLogs>,
     hook_limits: crate::isolate::IsolateLimits,
     targets: targets::TargetCache,
     storage_quota: alga_store::StorageQuota,
@@ -129,7 +131,7 @@ impl Registry {
             return Ok(None);
         }
         let reason = format!("repeated {code} failures");
-        self.failures.record(&ext.tenant_id, ext.id, "EXTENSION_SUSPENDED", &format!("suspended by the circuit breaker after {reason}"));
+        self.logs.record_failure(&ext.tenant_id, ext.id, "EXTENSION_SUSPENDED", &format!("suspended by the circuit breaker after {reason}"));
         let entry = alga_store::NewAuditEntry {
             actor: "runtime:circuit-breaker".into(),
             action: "extension.suspended".into(),
@@ -142,9 +144,9 @@ impl Registry {
         Ok(Some(suspended))
     }
 
-    /// The recent failures of extensions served by this node (limit hits, crashes, breaker trips).
-    pub fn failures(&self) -> &failures::RecentFailures {
-        &self.failures
+    /// The recent log of extensions served by this node: console output and failures.
+    pub fn logs(&self) -> &logs::ExtensionLogs {
+        &self.logs
     }
 
     pub fn events(&self) -> &EventBus {
@@ -277,6 +279,23 @@ impl Registry {
         Ok(ext)
     }
 
+    /// Drops the update that waits for approval; the serving version goes on serving.
+    pub async fn discard_update(&self, tenant: &TenantId, id: Uuid, actor: &str) -> Result<(), RegistryError> {
+        let ext = self.get(tenant, id).await?;
+        if ext.status == ExtensionStatus::PendingApproval {
+            return Err(RegistryError::NeverApproved(ext.key));
+        }
+        if !self.store.discard_pending_version(tenant, id, actor).await? {
+            return Err(RegistryError::NothingToApprove(id.to_string()));
+        }
+        // Its asset URLs were reachable while it waited; they are not any more.
+        self.publish(&ext, LifecycleKind::UpdateDiscarded);
+        if let Err(err) = self.store.gc_file_blobs().await {
+            tracing::warn!(error = %err, "collecting unused file blobs failed");
+        }
+        Ok(())
+    }
+
     pub async fn set_enabled(&self, tenant: &TenantId, id: Uuid, enabled: bool, actor: &str) -> Result<Extension, RegistryError> {
         let current = self.get(tenant, id).await?;
         if enabled && current.status == ExtensionStatus::PendingApproval {
@@ -315,7 +334,7 @@ impl Registry {
             self.storage_cache.invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(tenant.as_str(), id));
         }
         self.publish(&ext, LifecycleKind::Uninstalled { purged: purge });
-        self.failures.forget(tenant, id);
+        self.logs.forget(tenant, id);
         // Collection is housekeeping: failing it must not fail the uninstall.
         if let Err(err) = self.store.gc_file_blobs().await {
             tracing::warn!(error = %err, "collecting unused file blobs failed");

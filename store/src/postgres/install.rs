@@ -45,6 +45,21 @@ impl InstallStore for PgStore {
         found.into_iter().map(VersionRow::into_record).collect()
     }
 
+    async fn discard_pending_version(&self, tenant: &TenantId, extension_id: Uuid, actor: &str) -> Result<bool> {
+        flows::discard_pending_version(self.begin_tenant(tenant).await?, tenant, extension_id, actor).await
+    }
+
+    async fn pending_versions(&self, tenant: &TenantId) -> Result<Vec<(Uuid, String)>> {
+        let mut tx = self.begin_tenant(tenant).await?;
+        let found: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT extension_id, version FROM extension_versions WHERE tenant_id = $1 AND state = 'pending' ORDER BY 1")
+                .bind(tenant.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     async fn approve_version(&self, tenant: &TenantId, extension_id: Uuid, version_id: Uuid, approval: &Approval, actor: &str) -> Result<Extension> {
         flows::approve(self.begin_tenant(tenant).await?, tenant, extension_id, version_id, approval, actor).await
     }

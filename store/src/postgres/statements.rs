@@ -110,13 +110,13 @@ impl RegistryTx for Tx {
         row.into_record()
     }
 
-    async fn delete_pending_versions(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()> {
-        sqlx::query("DELETE FROM extension_versions WHERE tenant_id = $1 AND extension_id = $2 AND state = 'pending'")
+    async fn delete_pending_versions(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM extension_versions WHERE tenant_id = $1 AND extension_id = $2 AND state = 'pending'")
             .bind(tenant.as_str())
             .bind(extension_id)
             .execute(&mut **self)
             .await?;
-        Ok(())
+        Ok(done.rows_affected())
     }
 
     async fn retire_active_version(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()> {

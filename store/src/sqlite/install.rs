@@ -49,6 +49,26 @@ impl InstallStore for SqliteStore {
         found.into_iter().map(VersionRow::into_record).collect()
     }
 
+    async fn discard_pending_version(&self, tenant: &TenantId, extension_id: Uuid, actor: &str) -> Result<bool> {
+        flows::discard_pending_version(self.begin_registry().await?, tenant, extension_id, actor).await
+    }
+
+    async fn pending_versions(&self, tenant: &TenantId) -> Result<Vec<(Uuid, String)>> {
+        let found: Vec<(String, String)> =
+            sqlx::query_as("SELECT extension_id, version FROM extension_versions WHERE tenant_id = ?1 AND state = 'pending' ORDER BY 1")
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        found
+            .into_iter()
+            .map(|(id, version)| {
+                let id = Uuid::parse_str(&id)
+                    .map_err(|e| crate::StoreError::Corrupt { table: "extension_versions", message: format!("extension id {id:?}: {e}") })?;
+                Ok((id, version))
+            })
+            .collect()
+    }
+
     async fn capabilities(&self, tenant: &TenantId, extension_id: Uuid) -> Result<Vec<CapabilityGrant>> {
         let found: Vec<(String, String, bool)> =
             sqlx::query_as("SELECT resource, action, granted FROM extension_permissions WHERE tenant_id = ?1 AND extension_id = ?2 ORDER BY 1, 2")

@@ -7,10 +7,11 @@
 #![allow(dead_code)]
 
 use super::schemas::{
-    ApiErrorBody, AuditList, BundleArchive, ExtensionEnvelope, ExtensionPage, ImportReport, LimitsView, RecentErrors, RoleChangeView, SettingsUpdate,
-    StorageAuditList, StorageLines, UploadForm,
+    ApiErrorBody, AuditList, BundleArchive, ExtensionEnvelope, ExtensionPage, ImportReport, LimitsView, LogList, RecentErrors, RoleChangeView,
+    SettingsUpdate, StorageAuditList, StorageLines, UploadForm,
 };
 use crate::http::admin::{ApproveBody, AuditQuery, ListQuery, UninstallQuery, UploadQuery};
+use crate::http::logs::LogsQuery;
 use crate::http::storage_io::ImportQuery;
 use crate::isolate::limits::LimitOverrides;
 use crate::registry::roles::RolesView;
@@ -111,9 +112,33 @@ fn put_limits() {}
         (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody)))]
 fn storage_usage() {}
 
+#[utoipa::path(delete, path = "/admin/v1/extensions/{id}/pending", tag = "admin", summary = "Reject the update that waits for approval",
+    description = "The serving version goes on serving; the update's files are dropped. An install that was never approved \
+        is discarded by uninstalling it instead.",
+    params(("id" = String, Path, description = "Install id (UUID) or manifest id")),
+    responses((status = 204, description = "Discarded"),
+        (status = 401, description = "`UNAUTHENTICATED`, `INVALID_TOKEN` or `TOKEN_EXPIRED`", body = ApiErrorBody),
+        (status = 403, description = "`FORBIDDEN`: needs `extension:manage`", body = ApiErrorBody),
+        (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody),
+        (status = 409, description = "`NOTHING_TO_APPROVE` (no update waits) or `NOT_APPROVED` (the install itself waits: uninstall it)", body = ApiErrorBody)))]
+fn discard_update() {}
+
+#[utoipa::path(get, path = "/admin/v1/extensions/{id}/logs", tag = "admin", summary = "Recent console output and failures on this node",
+    description = "What the extension logged (`source: console`) and what happened to it (`source: runtime`: limit hits, crashes, \
+        widget timeouts, circuit-breaker trips, each with its `code`), newest first, at most 500 entries and 128 KiB per extension, \
+        kept in memory: another node has its own, and a restart forgets them. With `follow=1` the answer is `text/event-stream`: \
+        the recent entries oldest first, then each new one as a `log` event (a `missed` event when the client fell behind).",
+    params(("id" = String, Path, description = "Install id (UUID) or manifest id"), LogsQuery),
+    responses((status = 200, body = LogList),
+        (status = 400, description = "`VALIDATION_FAILED` naming `level`, `limit` or `follow`", body = ApiErrorBody),
+        (status = 401, description = "`UNAUTHENTICATED`, `INVALID_TOKEN` or `TOKEN_EXPIRED`", body = ApiErrorBody),
+        (status = 403, description = "`FORBIDDEN`: needs `extension:manage`", body = ApiErrorBody),
+        (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody)))]
+fn logs() {}
+
 #[utoipa::path(get, path = "/admin/v1/extensions/{id}/errors", tag = "admin", summary = "Recent failures on this node, newest first",
-    description = "Limit hits, crashes, widget timeouts and circuit-breaker trips of the extension that this node served, \
-        at most 50, kept in memory: another node has its own, and a restart forgets them.",
+    description = "The failures of the extension's log (`…/logs` with only `source: runtime` entries): limit hits, crashes, \
+        widget timeouts and circuit-breaker trips that this node saw, kept in memory.",
     params(("id" = String, Path, description = "Install id (UUID) or manifest id")),
     responses((status = 200, body = RecentErrors),
         (status = 401, description = "`UNAUTHENTICATED`, `INVALID_TOKEN` or `TOKEN_EXPIRED`", body = ApiErrorBody),

@@ -73,9 +73,20 @@ pub struct Me {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtensionPage {
-    pub extensions: Vec<Extension>,
+    pub extensions: Vec<ListedExtension>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
+}
+
+/// One item of the admin list: the extension and the version of an update waiting for approval.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedExtension {
+    #[serde(flatten)]
+    pub extension: Extension,
+    /// The version of a pending update (`null` when none, or when the install itself still
+    /// waits for its first approval).
+    pub pending_update: Option<String>,
 }
 
 /// An extension after approve, enable or disable.
@@ -113,7 +124,14 @@ pub struct StorageAuditList {
 /// `GET /admin/v1/extensions/{id}/errors`, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct RecentErrors {
-    pub errors: Vec<crate::registry::failures::Failure>,
+    /// Only failures (each with its `code`).
+    pub errors: Vec<crate::registry::logs::LogEntry>,
+}
+
+/// `GET /admin/v1/extensions/{id}/logs`, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct LogList {
+    pub entries: Vec<crate::registry::logs::LogEntry>,
 }
 
 /// `GET /admin/v1/audit`, newest first.

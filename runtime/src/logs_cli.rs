@@ -1,0 +1,122 @@
+//! `alga-ext logs EXTENSION`: an installed extension's recent console output and failures from a server, optionally followed live.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::cli::LogsArgs;
+
+pub async fn run(args: &LogsArgs) -> anyhow::Result<()> {
+    let base = args.url.trim_end_matches('/');
+    let id = utf8_percent_encode(&args.extension);
+    let mut url = format!("{base}/admin/v1/extensions/{id}/logs?level={}&limit={}", args.level.as_str(), args.limit);
+    if args.follow {
+        url.push_str("&follow=1");
+    }
+    let client = reqwest::Client::new();
+    let res = client.get(&url).bearer_auth(&args.token).send().await.with_context(|| format!("--url (ALGA_EXT_URL): cannot reach {base}"))?;
+    if !args.follow {
+        let body = crate::bundle_cli::api_result(res).await?;
+        let mut entries = body["entries"].as_array().cloned().unwrap_or_default();
+        if entries.is_empty() {
+            eprintln!("no log entries yet for {} on this server", args.extension);
+        }
+        // The server answers newest first; a terminal reads oldest first.
+        entries.reverse();
+        let mut out = std::io::stdout().lock();
+        for entry in &entries {
+            writeln!(out, "{}", format_entry(entry, color()))?;
+        }
+        return Ok(());
+    }
+    if !res.status().is_success() {
+        crate::bundle_cli::api_result(res).await?;
+        return Ok(());
+    }
+    eprintln!("following {} (Ctrl-C to stop)", args.extension);
+    let mut res = res;
+    let mut pending = String::new();
+    while let Some(chunk) = res.chunk().await.context("the log stream broke off")? {
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = pending.find("\n\n") {
+            let block: String = pending.drain(..end + 2).collect();
+            print_event(&block)?;
+        }
+    }
+    eprintln!("the server closed the stream (the extension was uninstalled, or the server stopped)");
+    Ok(())
+}
+
+/// One server-sent event: a `log` entry, or a note that entries were missed.
+fn print_event(block: &str) -> anyhow::Result<()> {
+    let mut event = "message";
+    let mut data = String::new();
+    for line in block.lines() {
+        if let Some(name) = line.strip_prefix("event:") {
+            event = name.trim();
+        } else if let Some(text) = line.strip_prefix("data:") {
+            data.push_str(text.trim_start());
+        }
+    }
+    match event {
+        "log" => {
+            let entry: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            println!("{}", format_entry(&entry, color()));
+        }
+        "missed" => {
+            let missed: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            eprintln!("… {} entries missed (this terminal fell behind)", missed["missed"]);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// `2026-12-01T16:30:00Z WARN  console careful`; a failure shows its code.
+fn format_entry(entry: &Value, color: bool) -> String {
+    let at = entry["at"].as_str().unwrap_or("");
+    let level = entry["level"].as_str().unwrap_or("info");
+    let source = entry["source"].as_str().unwrap_or("");
+    let message = entry["message"].as_str().unwrap_or("");
+    let message = match entry["code"].as_str() {
+        Some(code) => format!("{code}: {message}"),
+        None => message.to_owned(),
+    };
+    let label = format!("{:<5}", level.to_uppercase());
+    let label = match (color, level) {
+        (false, _) => label,
+        (true, "error") => format!("\x1b[31m{label}\x1b[0m"),
+        (true, "warn") => format!("\x1b[33m{label}\x1b[0m"),
+        (true, "debug") => format!("\x1b[2m{label}\x1b[0m"),
+        (true, _) => format!("\x1b[32m{label}\x1b[0m"),
+    };
+    format!("{at} {label} {source:<7} {message}")
+}
+
+/// The extension id as one path segment (manifest ids are dotted; nothing else is expected).
+fn utf8_percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_read_as_lines_with_the_failure_code() {
+        let entry = serde_json::json!({ "at": "2026-12-01T16:30:00Z", "level": "error", "source": "runtime", "code": "EXTENSION_CPU_LIMIT", "message": "over" });
+        assert_eq!(format_entry(&entry, false), "2026-12-01T16:30:00Z ERROR runtime EXTENSION_CPU_LIMIT: over");
+        assert!(format_entry(&entry, true).contains("\x1b[31mERROR\x1b[0m"));
+        assert_eq!(utf8_percent_encode("com.example/x y"), "com.example%2Fx%20y");
+    }
+}
