@@ -135,6 +135,8 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     await page.waitForSelector("#errors-list");
     const errors = await page.textContent("#errors-list");
     assert(errors.includes("CPU time limit hit") && errors.includes("Suspended by the circuit breaker"), `recent errors: ${errors}`);
+    await page.waitForSelector("#log-list");
+    assert((await page.textContent("#log-list")).includes("CPU time limit"), `the log: ${await page.textContent("#log-list")}`);
     await shot("suspended");
     await shot("errors", page.locator("#recent-errors"));
     await page.click("#enabled-switch");
@@ -143,13 +145,15 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     assert((await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).body.extension.status === "installed", "switching on did not resume it");
   });
 
-  await check("console: an uploaded update shows its permission diff, waits with an Update pending badge, and is approved on its page", async () => {
+  await check("console: an update shows its permission diff; cancelled it is rejected; uploaded it waits with a badge, to reject or approve", async () => {
     const dir = join(runtime.dir, "runaway-1.1.0");
     cpSync(join(repoRoot, "js/test/fixtures/runaway"), dir, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...manifest, version: "1.1.0", permissions: ["storage:read", "storage:write"] }));
+    const archive = packBundle(runtime, dir);
+    const pendingUpdate = async () => (await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).body.pendingUpdate;
     await page.goto(`${runtime.url}/admin/#/install`);
-    await page.setInputFiles("#bundle-file", packBundle(runtime, dir));
+    await page.setInputFiles("#bundle-file", archive);
     await page.waitForSelector("#validation-ok");
     assert((await page.textContent("#validation-ok")).includes("An update of the installed Runaway (console test fixture) from 1.0.0 to 1.1.0"), "step 2 names the update");
     await page.click("#next");
@@ -157,11 +161,30 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     assert((await page.textContent("#review .diff__added")).includes("storage:write"), "the diff shows the added capability");
     await shot("install-update-diff");
     await page.click("#cancel-install");
-    await toast("stays pending");
+    await toast("the uploaded update was rejected");
+    assert((await pendingUpdate()) === null, "the cancelled update is still pending");
+    // Uploaded some other way (the CLI, the API), it waits for an admin on the extension's page.
+    const upload = async () => {
+      const form = new FormData();
+      form.append("bundle", new Blob([readFileSync(archive)]), "runaway-1.1.0.zip");
+      assert((await apiAs("/admin/v1/extensions", { method: "POST", body: form })).status === 201, "the update upload");
+    };
+    await upload();
+    await page.reload();
     await page.waitForSelector(`tr[data-key='${RUNAWAY}'] [data-badge='update']`);
     assert((await page.textContent(`tr[data-key='${RUNAWAY}'] [data-badge='update']`)) === "Update 1.1.0 pending", "the list's update badge");
+    await page.selectOption("#filter-status", "update");
+    await waitFor("only the extension with an update", async () => (await page.locator("#extensions tbody tr").count()) === 1);
+    await page.selectOption("#filter-status", "");
     await shot("list-badges");
     await page.click(`a[href='#/extensions/${RUNAWAY}']`);
+    await page.waitForSelector("#approval .diff__added");
+    await page.click("#reject-update");
+    await toast("Update 1.1.0 of Runaway (console test fixture) was rejected");
+    await page.waitForSelector("#approval", { state: "detached" });
+    assert((await pendingUpdate()) === null, "the rejected update is still pending");
+    await upload();
+    await page.reload();
     await page.waitForSelector("#approval .diff__added");
     await shot("approve-update", page.locator("#approval"));
     await page.click("#approve");
@@ -169,6 +192,8 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     await page.waitForSelector("#approval", { state: "detached" });
     const ext = (await apiAs(`/admin/v1/extensions/${RUNAWAY}`)).body.extension;
     assert(ext.version === "1.1.0" && ext.enabled, `after approval: ${ext.version}, enabled ${ext.enabled}`);
+    const audit = await page.textContent("#audit-list");
+    assert(audit.includes("rejected an update") && audit.includes("uploaded an update"), `recent activity: ${audit}`);
   });
 
   await check("console: uninstall names the extension, Escape closes and returns focus, and purge deletes its data", async () => {

@@ -1,4 +1,4 @@
-// What happened lately: recent errors (limit hits, crashes, breaker trips) and the audit log's entries about this extension.
+// What happened lately: recent errors (limit hits, crashes, breaker trips), the extension's log, and the audit log's entries about it.
 import { api, extensionPath } from "./api.js";
 import { When, actionWords, errorWords } from "./format.js";
 import { html, useEffect, useState } from "./lib.js";
@@ -37,6 +37,34 @@ export function RecentErrors({ ext, version }) {
   }
   return html`<section class="card" aria-labelledby="errors-title" id="recent-errors">
     <h2 id="errors-title">Recent errors</h2>
+    ${body}
+  </section>`;
+}
+
+const LEVELS = ["debug", "info", "warn", "error"];
+
+/** The extension's recent log on this node (its console output and what happened to it), newest first, from a chosen level up. */
+export function RecentLog({ ext, version }) {
+  const [level, setLevel] = useState("info");
+  const state = useLoad(() => api(extensionPath(ext.id, "/logs"), { query: { level, limit: 20 } }), [ext.id, version, level]);
+  let body;
+  if (state.loading) body = html`<${Loading} what="the log" />`;
+  else if (state.error) body = html`<${ErrorNote} error=${state.error} title="The log could not be loaded." />`;
+  else if (!state.data.entries.length) body = html`<p class="muted">Nothing logged at this level on this node since it started.</p>`;
+  else {
+    body = html`<ul class="events log" id="log-list">
+      ${state.data.entries.map(
+        (e) => html`<li class=${`log--${e.level}`}><span class="events__when"><${When} at=${e.at} /> · ${e.level} · ${e.source === "console" ? "its console" : "the runtime"}</span>
+          <span class="events__what mono">${e.message}</span></li>`,
+      )}
+    </ul>`;
+  }
+  return html`<section class="card" aria-labelledby="log-title" id="recent-log">
+    <h2 id="log-title">Recent log</h2>
+    <div class="field field--inline">
+      <label for="log-level">Lowest level shown</label>
+      <select id="log-level" value=${level} onChange=${(e) => setLevel(e.currentTarget.value)}>${LEVELS.map((l) => html`<option value=${l}>${l}</option>`)}</select>
+    </div>
     ${body}
   </section>`;
 }

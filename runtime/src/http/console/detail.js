@@ -1,5 +1,5 @@
 // An extension's page: manifest facts, capabilities, approval, enable/disable, uninstall, and the sections of the other modules.
-import { RecentAudit, RecentErrors } from "./activity.js";
+import { RecentAudit, RecentErrors, RecentLog } from "./activity.js";
 import { ExtensionPoints, RolesGrid } from "./access.js";
 import { api, extensionPath } from "./api.js";
 import { Dialog } from "./dialog.js";
@@ -46,6 +46,20 @@ function Approval({ detail, onDone }) {
   const [error, setError] = useState(null);
   const review = (update && update.review) || detail.review;
   const described = new Map(((review && review.capabilities) || []).map((c) => [c.capability, c.description]));
+  const reject = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api(extensionPath(ext.id, "/pending"), { method: "DELETE" });
+      notify(`Update ${update.version} of ${ext.name} was rejected; ${ext.version} keeps serving.`);
+      onDone();
+    } catch (err) {
+      setError(err);
+      notify(`Rejecting the update failed: ${err.message}`, "error");
+    } finally {
+      setBusy(false);
+    }
+  };
   const approve = async () => {
     setBusy(true);
     setError(null);
@@ -65,7 +79,7 @@ function Approval({ detail, onDone }) {
     ${update
       ? html`<p>Version ${update.version} was uploaded; ${ext.version} keeps serving until you approve. What changes in its capabilities:</p>
           <${PermissionDiff} diff=${update.permissionDiff} described=${described} />`
-      : html`<p>Review what it asks for (below), then approve it. Nothing of it runs before.</p>`}
+      : html`<p>Review what it asks for (below), then approve it. Nothing of it runs before; to refuse it, uninstall it.</p>`}
     <${ErrorNote} error=${error} />
     <div class="actions">
       ${update && ext.enabled
@@ -74,6 +88,7 @@ function Approval({ detail, onDone }) {
       <button type="button" class="button button--primary" id="approve" onClick=${approve} disabled=${busy}>
         ${busy ? "Approving…" : update ? `Approve ${update.version}` : "Approve"}
       </button>
+      ${update ? html`<button type="button" class="button" id="reject-update" onClick=${reject} disabled=${busy}>Reject ${update.version}</button>` : null}
     </div>
   </section>`;
 }
@@ -236,6 +251,7 @@ export function Detail({ extensionKey }) {
       <${RolesGrid} ext=${ext} review=${detail.review} />
       <${StorageUsage} ext=${ext} version=${version} />
       <${RecentErrors} ext=${ext} version=${version} />
+      <${RecentLog} ext=${ext} version=${version} />
       <${RecentAudit} ext=${ext} version=${version} />
     </div>
   </section>`;

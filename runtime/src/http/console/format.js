@@ -74,6 +74,7 @@ export function statusRank(extension, pendingVersion) {
 const ACTIONS = {
   "extension.registered": "uploaded and registered",
   "extension.update_uploaded": "uploaded an update",
+  "extension.update_discarded": "rejected an update",
   "extension.approved": "approved",
   "extension.enabled": "enabled",
   "extension.disabled": "disabled",

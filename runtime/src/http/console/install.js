@@ -1,8 +1,10 @@
 // The install flow in four steps: choose or drop a bundle (uploaded with progress), its validation, the permission review, confirm; then done.
 //
-// Uploading a new bundle already records a pending install (the runtime checks a bundle by
-// recording it). So leaving the flow before step 4's approval, by Cancel or by navigating
-// away, uninstalls that pending install again: an abandoned upload leaves nothing behind.
+// Uploading a bundle already records it (the runtime checks a bundle by recording it): a
+// pending install, or a pending update of an installed extension. So leaving the flow before
+// step 4's approval, by Cancel, another screen or closing the tab, removes what the upload
+// recorded (uninstalls the pending install, rejects the pending update): an abandoned upload
+// leaves nothing behind.
 import { ExtensionPoints } from "./access.js";
 import { api, extensionPath, uploadBundle } from "./api.js";
 import { PermissionDiff } from "./detail.js";
@@ -13,11 +15,14 @@ import { notify } from "./toasts.js";
 
 const STEPS = ["Choose a bundle", "Validation", "Permissions", "Confirm"];
 
-/** Removes a pending install this flow created; `keepalive` lets it finish while the page unloads. */
-function discard(extension, keepalive = false) {
-  const url = `${extensionPath(extension.id)}?purge=true`;
+/**
+ * Removes what this flow's upload recorded: a new install is uninstalled (with the nothing it
+ * stored), an update rejected. `keepalive` lets the request finish while the page unloads.
+ */
+function discard({ extension, kind }, keepalive = false) {
+  const url = kind === "update" ? extensionPath(extension.id, "/pending") : `${extensionPath(extension.id)}?purge=true`;
   if (keepalive) return fetch(url, { method: "DELETE", credentials: "same-origin", headers: { "X-Alga-Console": "1" }, keepalive: true });
-  return api(extensionPath(extension.id), { method: "DELETE", query: { purge: "true" } });
+  return api(url, { method: "DELETE" });
 }
 
 function Steps({ step }) {
@@ -150,10 +155,11 @@ export function Install() {
       window.removeEventListener("pagehide", leave);
       if (xhr.current) xhr.current.abort();
       if (created.current) {
-        const ext = created.current;
-        discard(ext).then(
-          () => notify(`The install of ${ext.name} was left unfinished, so its upload was removed.`),
-          (err) => notify(`The unfinished install of ${ext.name} could not be removed: ${err.message}`, "error"),
+        const upload = created.current;
+        const name = upload.extension.name;
+        discard(upload).then(
+          () => notify(`The install of ${name} was left unfinished, so its upload was removed.`),
+          (err) => notify(`The unfinished upload of ${name} could not be removed: ${err.message}`, "error"),
         );
       }
     };
@@ -169,7 +175,7 @@ export function Install() {
     xhr.current = started;
     try {
       const outcome = await started.promise;
-      if (outcome.kind === "installed") created.current = outcome.extension;
+      if (outcome.kind !== "unchanged") created.current = { extension: outcome.extension, kind: outcome.kind };
       setEnable(true);
       setResult({ outcome });
     } catch (err) {
@@ -195,17 +201,16 @@ export function Install() {
   };
 
   const cancel = async () => {
-    const ext = created.current;
+    const upload = created.current;
     created.current = null;
-    if (ext) {
+    if (upload) {
+      const { extension, kind } = upload;
       try {
-        await discard(ext);
-        notify(`Install cancelled: the uploaded ${ext.name} was removed.`);
+        await discard(upload);
+        notify(kind === "update" ? `Install cancelled: the uploaded update was rejected; ${extension.name} ${extension.version} keeps serving.` : `Install cancelled: the uploaded ${extension.name} was removed.`);
       } catch (err) {
-        notify(`The uploaded ${ext.name} could not be removed: ${err.message}. Uninstall it from the list.`, "error");
+        notify(`The upload of ${extension.name} could not be removed: ${err.message}. Remove it from its page.`, "error");
       }
-    } else if (result && result.outcome && result.outcome.kind === "update") {
-      notify(`Cancelled. The uploaded update of ${result.outcome.extension.name} stays pending on its page until approved or replaced.`);
     } else notify("Install cancelled.");
     location.hash = "#/";
   };

@@ -1,5 +1,5 @@
 // The extension list: name, version, publisher and status badges, with a text filter, a status filter, sorting and paging.
-import { api, extensionPath } from "./api.js";
+import { api } from "./api.js";
 import { BADGE_HELP, Badges, When, badgesOf, statusRank } from "./format.js";
 import { html, useEffect, useMemo, useRef, useState } from "./lib.js";
 import { usePage } from "./page.js";
@@ -26,34 +26,6 @@ const SORTS = [
   { value: "-updatedAt", label: "Recently changed" },
   { value: "status", label: "Status (needs attention first)" },
 ];
-
-/**
- * Which listed extensions have an update waiting. The list answer does not say (see the
- * console's notes), so the detail of each approved one is asked, four at a time.
- */
-function usePendingUpdates(extensions) {
-  const [pending, setPending] = useState({});
-  useEffect(() => {
-    let live = true;
-    const queue = extensions.filter((e) => e.status !== "pending_approval" && !(e.id in pending));
-    const worker = async () => {
-      for (let ext = queue.shift(); ext; ext = queue.shift()) {
-        const id = ext.id;
-        try {
-          const detail = await api(extensionPath(id));
-          if (live) setPending((now) => ({ ...now, [id]: detail.pendingUpdate ? detail.pendingUpdate.version : null }));
-        } catch (_) {
-          // The badge is an extra: the row still shows its lifecycle badge.
-        }
-      }
-    };
-    Promise.all([worker(), worker(), worker(), worker()]);
-    return () => {
-      live = false;
-    };
-  }, [extensions]);
-  return pending;
-}
 
 function Filters({ text, setText, status, setStatus, sort, setSort }) {
   return html`<form class="filters" role="search" onSubmit=${(e) => e.preventDefault()}>
@@ -93,7 +65,7 @@ alga-ext install ticket-tags.zip --url ${location.origin} --token "$TOKEN" --ena
   </div>`;
 }
 
-function Rows({ extensions, pending }) {
+function Rows({ extensions }) {
   return html`<table class="table list-table" id="extensions">
     <caption class="visually-hidden">Installed extensions</caption>
     <thead>
@@ -108,7 +80,7 @@ function Rows({ extensions, pending }) {
           </td>
           <td data-label="Version">${ext.version}</td>
           <td data-label="Publisher">${(ext.manifest && ext.manifest.publisher) || "—"}</td>
-          <td data-label="Status"><${Badges} badges=${badgesOf(ext, pending[ext.id])} /></td>
+          <td data-label="Status"><${Badges} badges=${badgesOf(ext, ext.pendingUpdate)} /></td>
           <td data-label="Changed"><${When} at=${ext.updatedAt} /></td>
         </tr>`,
       )}
@@ -160,15 +132,15 @@ export function List() {
     }
   };
 
-  const pending = usePendingUpdates(state.extensions);
+  // Narrowed here: enabled and disabled share the server's `installed`, an update is no status.
   const shown = useMemo(() => {
     let rows = state.extensions;
     if (status === "enabled") rows = rows.filter((e) => e.enabled);
     if (status === "disabled") rows = rows.filter((e) => !e.enabled);
-    if (status === "update") rows = rows.filter((e) => pending[e.id]);
-    if (sort === "status") rows = [...rows].sort((a, b) => statusRank(a, pending[a.id]) - statusRank(b, pending[b.id]) || a.name.localeCompare(b.name));
+    if (status === "update") rows = rows.filter((e) => e.pendingUpdate);
+    if (sort === "status") rows = [...rows].sort((a, b) => statusRank(a, a.pendingUpdate) - statusRank(b, b.pendingUpdate) || a.name.localeCompare(b.name));
     return rows;
-  }, [state.extensions, status, sort, pending]);
+  }, [state.extensions, status, sort]);
   const filtered = Boolean(query || status);
   const clear = () => {
     setText("");
@@ -187,7 +159,7 @@ export function List() {
     ${state.error ? html`<button type="button" class="button" onClick=${() => setReload((n) => n + 1)}>Try again</button>` : null}
     ${state.loading && !state.extensions.length ? html`<${Loading} what="extensions" />` : null}
     ${!state.loading && !state.error && !shown.length ? html`<${Empty} filtered=${filtered} clear=${clear} />` : null}
-    ${shown.length ? html`<${Rows} extensions=${shown} pending=${pending} />` : null}
+    ${shown.length ? html`<${Rows} extensions=${shown} />` : null}
     ${state.next
       ? html`<button type="button" class="button" onClick=${more} disabled=${state.loadingMore}>${state.loadingMore ? "Loading…" : "Show more"}</button>`
       : null}
