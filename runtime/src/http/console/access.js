@@ -70,9 +70,10 @@ export function RolesGrid({ ext, review }) {
     api("/admin/v1/roles")
       .then((data) => setState({ loading: false, data, error: null }))
       .catch((error) => setState({ loading: false, data: null, error }));
+  // Approval registers the permissions an install or update defines: read them again then.
   useEffect(() => {
     load();
-  }, [ext.id]);
+  }, [ext.id, ext.version, ext.status]);
 
   let body;
   if (state.loading) body = html`<${Loading} what="roles" />`;

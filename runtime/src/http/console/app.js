@@ -124,10 +124,13 @@ function App() {
         }
       })
       .catch((err) => setBootError(err));
-    onSessionEnded(() => {
-      setSession(null);
-      notify("Your session has ended. Sign in again to go on.", "error");
-    });
+    // Several calls in flight may all be refused at once: say it once.
+    onSessionEnded(() =>
+      setSession((now) => {
+        if (now) notify("Your session has ended. Sign in again to go on.", "error");
+        return null;
+      }),
+    );
   }, []);
 
   const onSignedIn = useCallback((who) => {

@@ -145,8 +145,9 @@ export function Install() {
   const [done, setDone] = useState(null);
   const stepHeading = useRef(null);
   const xhr = useRef(null);
-  // What a departure must undo: the pending install this flow uploaded, until it is approved.
+  // What a departure must undo: the pending install or update this flow uploaded, until approved.
   const created = useRef(null);
+  const mounted = useRef(false);
 
   useEffect(() => {
     const leave = () => created.current && discard(created.current, true);
@@ -164,8 +165,10 @@ export function Install() {
       }
     };
   }, []);
+  // Each new step (not the first screen, whose page heading has focus) takes focus to its heading.
   useEffect(() => {
-    if (step > 1 && stepHeading.current) stepHeading.current.focus();
+    if (mounted.current && stepHeading.current) stepHeading.current.focus();
+    mounted.current = true;
   }, [step, done]);
 
   const onFile = async (chosen) => {
