@@ -216,7 +216,7 @@ export async function consoleChecks({ check, assert, waitFor, browser, hostOrigi
       await page.waitForSelector("#review");
       await record();
       const review = await page.textContent("#review");
-      assert(review.includes("read its own key-value storage") && review.includes("read tickets in the host app"), `review: ${review}`);
+      assert(review.includes("read its own saved data") && review.includes("see tickets in the host app"), `review: ${review}`);
       await shot("install-3-permissions", page, { fullPage: true });
       await page.click("#next");
       actions += 1;
