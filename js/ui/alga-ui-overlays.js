@@ -264,7 +264,7 @@ export class AlgaToastRegion extends HTMLElement {
       const heading = document.createElement("strong");
       heading.className = "alga-toast__title";
       heading.textContent = String(title);
-      toast.append(heading, document.createElement("br"));
+      toast.append(heading);
     }
     toast.append(document.createTextNode(String(message)));
     if (!this.lists) this.connectedCallback();
