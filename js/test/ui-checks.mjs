@@ -1,5 +1,5 @@
 //! The browser suite's checks of the UI components (js/ui/): each renders, works from the keyboard, follows the theme; run by run.mjs.
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { feedbackChecks } from "./ui/feedback-checks.mjs";
@@ -246,6 +246,19 @@ export async function uiChecks({ check, assert, waitFor, context, host, runtimeU
     const bytes = loaded.reduce((sum, text) => sum + text.length, 0);
     const gzipped = loaded.reduce((sum, text) => sum + gzipSync(text).length, 0);
     measured.push(`UI components: the ${loaded.length} files a page loads = ${(bytes / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`);
+  });
+
+  await check("the ticket-tags sample vendors the current js/ui/ files (alga-ui.js, its modules, alga-ui.css)", async () => {
+    const sampleUi = join(repoRoot, "samples/ticket-tags/ui");
+    const wanted = readdirSync(join(repoRoot, "js/ui")).filter((file) => !file.endsWith(".d.ts"));
+    for (const file of wanted) {
+      const vendored = join(sampleUi, file);
+      assert(existsSync(vendored), `samples/ticket-tags/ui/${file} is missing: copy js/ui/${file} there`);
+      assert(readFileSync(vendored, "utf8") === readFileSync(join(repoRoot, "js/ui", file), "utf8"), `samples/ticket-tags/ui/${file} differs: copy js/ui/${file} over it`);
+    }
+    // A module js/ui dropped or renamed must not linger in the sample's bundle.
+    const stale = readdirSync(sampleUi).filter((file) => file.startsWith("alga-ui") && !wanted.includes(file));
+    assert(stale.length === 0, `samples/ticket-tags/ui has files js/ui/ no longer has: ${stale.join(", ")}`);
   });
 
   await check("no uncaught error on the UI components page", async () => {

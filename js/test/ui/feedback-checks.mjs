@@ -41,6 +41,15 @@ export async function feedbackChecks({ check, assert, waitFor, page, events, out
     const reduced = await animation();
     await page.emulateMedia({ reducedMotion: "no-preference" });
     assert(reduced === "none" && (await animation()) === "alga-shimmer", `reduced motion: ${reduced}`);
+    // Pages hide the placeholder with `hidden` once the content is there: it must really go.
+    const hiddenHeight = await page.evaluate(() => {
+      const skeleton = document.getElementById("skeleton");
+      skeleton.hidden = true;
+      const height = skeleton.getBoundingClientRect().height;
+      skeleton.hidden = false;
+      return height;
+    });
+    assert(hiddenHeight === 0, `a hidden skeleton is ${hiddenHeight}px tall`);
   });
 
   await check("alga-toast: polite or assertive by tone, focus stays put; F8 reaches the newest, Escape dismisses and focus returns", async () => {
