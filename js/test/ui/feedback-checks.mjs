@@ -83,15 +83,16 @@ export async function feedbackChecks({ check, assert, waitFor, page, events, out
     await page.evaluate(() => window.uiTest.AlgaToast.show("Copied.", { timeout: 300 }));
     await waitFor("the toast to time out", async () => (await toasts()).length === 0, 3000);
     assert((await events()).includes("toast dismissed: timeout"), "timeout reason");
-    await page.evaluate(() => window.uiTest.AlgaToast.show("Hovered.", { timeout: 300 }));
+    // Long enough for the driver to get the pointer there (it waits for the slide-in to end) well before it runs out.
+    await page.evaluate(() => window.uiTest.AlgaToast.show("Hovered.", { timeout: 1000 }));
     await page.hover("#toasts alga-toast");
-    await page.waitForTimeout(700);
+    await page.waitForTimeout(1500);
     assert((await toasts()).length === 1, "a hovered toast timed out");
     await page.mouse.move(0, 0);
     await waitFor("the toast to time out once the pointer left", async () => (await toasts()).length === 0, 3000);
-    await page.evaluate(() => window.uiTest.AlgaToast.show("Focused.", { timeout: 300 }));
+    await page.evaluate(() => window.uiTest.AlgaToast.show("Focused.", { timeout: 1000 }));
     await page.keyboard.press("F8");
-    await page.waitForTimeout(700);
+    await page.waitForTimeout(1500);
     assert((await toasts()).length === 1, "a focused toast timed out");
     await page.keyboard.press("Escape");
     const markup = await page.evaluate(() => {

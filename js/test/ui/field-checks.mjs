@@ -128,6 +128,10 @@ export async function fieldChecks({ check, assert, page, events }) {
     await page.keyboard.press("Home");
     await page.keyboard.press("Enter");
     assert((await combo()).value === "low", "Home then Enter");
+    await page.keyboard.press("End");
+    now = await combo();
+    assert(now.expanded === "true" && now.active === "Later", `End on the closed select opens at the last option: ${JSON.stringify(now)}`);
+    await page.keyboard.press("Escape");
     await page.keyboard.press("Alt+ArrowDown");
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("Tab");
@@ -156,6 +160,41 @@ export async function fieldChecks({ check, assert, page, events }) {
     await page.evaluate(() => document.getElementById("priority").removeAttribute("disabled"));
     now = await combo();
     assert(now.value === "high", `re-enabled ${JSON.stringify(now)}`);
+    // A disabled fieldset disables it too (ElementInternals' formDisabledCallback).
+    const fieldset = await page.evaluate(() => {
+      const form = document.createElement("form");
+      form.innerHTML = '<fieldset disabled><alga-select name="x" label="X"><option value="a">A</option></alga-select></fieldset>';
+      document.querySelector("main").append(form);
+      const control = form.querySelector("[role=combobox]");
+      const out = [control.tabIndex, new FormData(form).has("x")];
+      form.querySelector("fieldset").disabled = false;
+      out.push(control.tabIndex, new FormData(form).get("x"));
+      form.remove();
+      return out;
+    });
+    assert(same(fieldset, [-1, false, 0, "a"]), `in a disabled fieldset, then enabled: ${JSON.stringify(fieldset)}`);
+  });
+
+  await check("alga-select: the list opens upwards when there is no room below, downwards otherwise", async () => {
+    const openAt = (edge) =>
+      page.evaluate(async (where) => {
+        const select = document.getElementById("priority");
+        const control = select.querySelector("[role=combobox]");
+        // Puts the control 20px from the viewport's bottom or top edge.
+        const box = control.getBoundingClientRect();
+        window.scrollBy(0, where === "bottom" ? box.bottom - window.innerHeight + 20 : box.top - 20);
+        select.open();
+        const list = select.querySelector("[role=listbox]").getBoundingClientRect();
+        const now = control.getBoundingClientRect();
+        const out = { up: select.classList.contains("alga-select--up"), below: list.top >= now.bottom, above: list.bottom <= now.top, roomBelow: window.innerHeight - now.bottom, listHeight: list.height };
+        select.close();
+        return out;
+      }, edge);
+    const low = await openAt("bottom");
+    assert(low.roomBelow < low.listHeight, `the setup left room below: ${JSON.stringify(low)}`);
+    assert(low.up && low.above, `near the bottom: ${JSON.stringify(low)}`);
+    const high = await openAt("top");
+    assert(!high.up && high.below, `near the top: ${JSON.stringify(high)}`);
   });
 
   await check("alga-checkbox: Space toggles, the mixed state ends when the user decides; the form submits every value and resets", async () => {
