@@ -70,10 +70,10 @@ export class AlgaInput extends HTMLElement {
   }
 
   build() {
-    // An <input> written inside is kept (it works before the script runs); else one is made.
-    const input = this.querySelector(":scope > input") || document.createElement("input");
-    input.id ||= uniqueId("alga-input");
-    if (this.hasAttribute("value") && !input.hasAttribute("value")) input.defaultValue = this.getAttribute("value");
+    // The element's attributes are the whole truth: the input is made here and kept in step by sync().
+    const input = document.createElement("input");
+    input.id = uniqueId("alga-input");
+    if (this.hasAttribute("value")) input.defaultValue = this.getAttribute("value");
     this.parts = fieldParts("label");
     this.parts.label.htmlFor = input.id;
     this.input = input;
@@ -82,7 +82,8 @@ export class AlgaInput extends HTMLElement {
       // The message goes under the field, where it stays readable, instead of a tooltip.
       event.preventDefault();
       this.showConstraintError();
-      if (firstInvalid(input.form) === input || !input.form) input.focus();
+      // As the browser would: the first failing control of the form gets focus (a lone field, always).
+      if (!input.form || firstInvalid(input.form) === input) input.focus();
     });
     input.addEventListener("input", () => {
       if (!this.constraintError) return;

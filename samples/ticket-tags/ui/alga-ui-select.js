@@ -101,7 +101,8 @@ export class AlgaSelect extends HTMLElement {
       event.preventDefault();
       this.setAttribute("error", this.internals ? this.internals.validationMessage : "");
       this.constraintError = true;
-      if (firstInvalid(this.internals && this.internals.form) === this) this.focus();
+      // As the browser would: the first failing control of the form gets focus (a lone select, always).
+      if (!this.form || firstInvalid(this.form) === this) this.focus();
     });
     this.setOptions(written, this.getAttribute("value") ?? undefined);
     this.defaultIndex = this.selectedIndex;
