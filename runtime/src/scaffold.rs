@@ -72,7 +72,8 @@ pub fn render(name: &str, id: &str, template: TemplateArg, ts: bool) -> Vec<(Str
             continue;
         }
         // One language: the other's main module and the TypeScript settings stay behind.
-        if (rest == "src/index.ts" && !ts) || (rest == "src/index.js" && ts) || (rest == "tsconfig.json" && !ts) {
+        let other_main = if ts { "src/index.js" } else { "src/index.ts" };
+        if rest == other_main || (rest == "tsconfig.json" && !ts) {
             continue;
         }
         out.push((rest.to_owned(), fill(text).into_bytes()));
