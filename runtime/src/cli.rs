@@ -81,6 +81,31 @@ pub enum Command {
     ///   alga-ext new ticket-checklist --template full --ts  # navigation, page, widget, endpoints, settings
     #[command(verbatim_doc_comment)]
     New(NewArgs),
+    /// Serve the extension in DIR on an embedded server and reload it on every change.
+    ///
+    /// The server keeps its data in DIR/.alga (it survives restarts); the extension is
+    /// installed, approved and enabled for tenant acme; its log streams here. A change the
+    /// server refuses is printed with file:line:col and a code frame, and the last good
+    /// version keeps serving.
+    ///
+    /// Examples:
+    ///   alga-ext dev                 # the extension in this folder, on http://127.0.0.1:8787
+    ///   alga-ext dev ../my-ext --port 9000
+    #[command(verbatim_doc_comment)]
+    Dev(DevArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// The extension's folder (holding manifest.json).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Port of the embedded server on 127.0.0.1.
+    #[arg(long, env = "ALGA_EXT_DEV_PORT", default_value_t = 8787)]
+    pub port: u16,
+    /// The host app's API for `ctx.api` (default: none; calls answer NOT_CONFIGURED).
+    #[arg(long, env = "ALGA_EXT_HOST_API_URL")]
+    pub host_api_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

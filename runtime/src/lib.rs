@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bundle_cli;
 pub mod cli;
 pub mod config;
+pub mod dev;
 pub mod diagnostics;
 pub mod http;
 pub mod isolate;

@@ -8,7 +8,12 @@ use alga_store::TenantId;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // The embedded server's own request log would bury the extension's (which `dev` prints
+    // itself, formatted); authors ask for the server's with --log when they want it.
+    if matches!(cli.command, Command::Dev(_)) && cli.log == "info" && std::env::var_os("ALGA_EXT_LOG").is_none() {
+        cli.log = "warn,extension=off".into();
+    }
     // A command whose output is piped into `head` should stop quietly when the reader goes,
     // as Unix tools do, not panic on the write. The server keeps Rust's default (SIGPIPE
     // ignored): a client that hangs up must cost one failed write, never the process.
@@ -63,6 +68,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Install(args) => bundle_cli::install(&args).await?,
         Command::Logs(args) => alga_ext::logs_cli::run(&args).await?,
         Command::New(args) => alga_ext::scaffold::run(&args)?,
+        Command::Dev(args) => alga_ext::dev::run(args).await?,
         Command::Schema => bundle_cli::schema()?,
     }
     Ok(())

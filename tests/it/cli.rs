@@ -374,3 +374,90 @@ async fn new_writes_templates_that_validate_install_and_answer() {
     assert_eq!((status, body["notes"][0]["text"].as_str()), (200, Some("first")), "{body}");
     assert!(server.terminate().success());
 }
+
+/// Reads a child's stderr lines into a channel, so a test can wait for a line with a deadline.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits up to 20 s for a line containing `wanted`; answers every line read meanwhile.
+fn wait_for_line(rx: &mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(wanted);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {wanted:?} within 20 s; saw:\n{}", seen.join("\n"));
+}
+
+#[tokio::test]
+async fn dev_serves_reloads_on_change_keeps_the_last_good_version_and_keeps_data() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = alga_ext(cwd.path()).args(["new", "notes"]).output().unwrap();
+    assert!(out.status.success());
+    let dir = cwd.path().join("notes");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let start = || {
+        let mut child = alga_ext(cwd.path()).args(["dev", "notes", "--port", &port]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let rx = lines_of(&mut child);
+        let startup = wait_for_line(&rx, "save a file to reload");
+        let token = startup.iter().find_map(|l| l.split("export TOKEN=").nth(1)).expect("dev prints a token").trim().to_owned();
+        (child, rx, token)
+    };
+    let (mut child, rx, token) = start();
+    let url = format!("http://127.0.0.1:{port}/api/extensions/com.example.notes/notes");
+    let client = reqwest::Client::new();
+    let add = |text: &str| client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": text })).send();
+    assert_eq!(add("kept").await.unwrap().status(), 201);
+
+    // A change is served within a second or so, as the same extension with its data.
+    let source = dir.join("src/index.js");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("body: { notes: items }", "body: { notes: items, reloaded: true }")).unwrap();
+    let changed = Instant::now();
+    wait_for_line(&rx, "reloaded com.example.notes as 0.1.0-dev.");
+    assert!(changed.elapsed() < Duration::from_secs(3), "reload took {:?}", changed.elapsed());
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["reloaded"].as_bool(), body["notes"][0]["text"].as_str()), (200, Some(true), Some("kept")), "{body}");
+    // The handler's log reaches the terminal.
+    assert_eq!(add("second").await.unwrap().status(), 201);
+    wait_for_line(&rx, "note added");
+
+    // A broken change is refused with its place and a code frame; the last good one serves on.
+    let good = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, good.replace("const text = ", "const text = = ")).unwrap();
+    let refused = wait_for_line(&rx, "^");
+    let report = refused.join("\n");
+    assert!(report.contains("not reloaded") && report.contains("src/index.js:") && report.contains("> "), "{report}");
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["reloaded"].as_bool()), (200, Some(true)), "{body}");
+    std::fs::write(&source, &good).unwrap();
+    wait_for_line(&rx, "reloaded com.example.notes");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+
+    // Restarted, it finds its data in .alga/ again.
+    let (mut child, _rx, token) = start();
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["notes"].as_array().map(Vec::len)), (200, Some(2)), "{body}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+}
