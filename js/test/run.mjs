@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { consoleChecks } from "./console-checks.mjs";
 import { uiChecks } from "./ui-checks.mjs";
 import { freePort, mintToken, packAndInstall, repoRoot, startRuntime, startStaticServer } from "./support.mjs";
 
@@ -355,6 +356,9 @@ async function main() {
       assert((await demo.evaluate(() => sessionStorage.length)) === 0, "forgetting the token clears it");
       await demo.close();
     });
+
+    // The admin console at /admin, on a runtime of its own (js/test/console-checks.mjs).
+    await consoleChecks({ check, assert, waitFor, browser, hostOrigin, measured });
 
     await check("no uncaught error in the host page", async () => {
       assert(errors.length === 0, errors.join("\n"));

@@ -104,6 +104,13 @@ export function packAndInstall(runtime, adminToken, sourceDir, { vendorPageSdk =
   return run(["install", archive, "--url", runtime.url, "--token", adminToken, "--enable"]);
 }
 
+/** Packs `sourceDir` with `alga-ext pack` into `<runtime.dir>/<name>.zip` and answers the archive's path. */
+export function packBundle(runtime, sourceDir, name = sourceDir.split(sep).pop()) {
+  const archive = join(runtime.dir, `${name}.zip`);
+  run(["pack", sourceDir, "-o", archive]);
+  return archive;
+}
+
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 
 /** Serves the files under `js/` (the SDKs and the test host) on a port of its own. */

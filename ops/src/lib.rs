@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod console;
+pub mod fetch;
 pub mod sandbox;
 pub mod storage;
 pub mod web;
@@ -23,5 +24,12 @@ pub struct ExtensionIdentity {
 
 /// Every extension an isolate gets, in the order the startup snapshot was built with.
 pub fn extensions() -> Vec<deno_core::Extension> {
-    vec![sandbox::alga_sandbox::init(), console::alga_console::init(), web::alga_web::init(), storage::alga_storage::init(), api::alga_api::init()]
+    vec![
+        sandbox::alga_sandbox::init(),
+        console::alga_console::init(),
+        web::alga_web::init(),
+        storage::alga_storage::init(),
+        api::alga_api::init(),
+        fetch::alga_fetch::init(),
+    ]
 }

@@ -9,7 +9,7 @@
 //! the server's stdout.
 
 /// Prefixes of this crate's own ops; each is listed in an `extension!` of `ops/src/<area>`.
-const OWN_PREFIXES: &[&str] = &["op_console_", "op_storage_", "op_api_", "op_crypto_", "op_url_", "op_base64_"];
+const OWN_PREFIXES: &[&str] = &["op_console_", "op_storage_", "op_api_", "op_fetch_", "op_crypto_", "op_url_", "op_base64_"];
 
 /// deno_core ops that deno_core's own JS calls: at bootstrap (extras binding, the
 /// `import.meta` prototype, the captured bootstrap), and while it serves our glue (event

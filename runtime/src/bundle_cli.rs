@@ -225,19 +225,9 @@ fn print_review(outcome: &Value) {
     }
 }
 
-/// Plain words for a capability, for admins without technical background.
+/// Plain words for a capability, with its name, for admins without technical background.
 fn describe_capability(cap: &str) -> String {
-    let Some((resource, action)) = cap.split_once(':') else { return cap.to_owned() };
-    let what = resource.replace('_', " ");
-    let verb = match (resource, action) {
-        ("storage", "read") => return format!("read its own saved data ({cap})"),
-        ("storage", "write") => return format!("save its own data ({cap})"),
-        (_, "read") => "see",
-        (_, "write") => "create and change",
-        (_, "delete") => "delete",
-        _ => action,
-    };
-    format!("{verb} {what} ({cap})")
+    format!("{} ({cap})", alga_bundle::catalog::describe(cap))
 }
 
 pub fn schema() -> anyhow::Result<()> {

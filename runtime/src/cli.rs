@@ -7,10 +7,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod fairness;
+mod fetch;
 mod host;
 mod http;
 mod ui;
 pub use fairness::FairnessArgs;
+pub use fetch::FetchArgs;
 pub use host::HostArgs;
 pub use http::HttpArgs;
 pub use ui::UiArgs;
@@ -296,6 +298,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub host: HostArgs,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT, e.g. `30s`.
     #[arg(long, env = "ALGA_EXT_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]

@@ -11,6 +11,8 @@ use crate::cli::DatabaseArgs;
 /// A setting that cannot be used. Each message names the flag and its environment variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("--fetch-* (ALGA_EXT_FETCH_*): {0}")]
+    Fetch(String),
     #[error("--database-url (ALGA_EXT_DATABASE_URL) {url:?}: {reason}")]
     Database { url: String, reason: String },
     #[error("--data-dir (ALGA_EXT_DATA_DIR) {path:?}: {reason}")]

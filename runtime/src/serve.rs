@@ -102,6 +102,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(host_api) = host_api {
         registry = registry.with_host_api(host_api);
     }
+    registry = registry.with_fetch(alga_ops::fetch::FetchClient::new(args.fetch.config()).map_err(ConfigError::Fetch)?);
+    if args.fetch.fetch_allow_private {
+        tracing::warn!("--fetch-allow-private: extensions' fetch() may reach private and loopback addresses of the hosts they were granted");
+    }
     let registry = Arc::new(registry);
     if args.metrics {
         crate::metrics::install();

@@ -303,7 +303,7 @@ async fn pack_sign_and_install_against_a_server_that_requires_signatures() {
     let token = crate::support::admin_token("acme");
     let (stdout, _) = run(&["install", "tags.zip", "--url", &server.url(""), "--token", &token, "--enable"]);
     assert!(stdout.contains("Ticket Tags 1.0.0"), "{stdout}");
-    assert!(stdout.contains("see tickets (tickets:read)"), "plain-words review: {stdout}");
+    assert!(stdout.contains("see tickets in the host app (through its API) (tickets:read)"), "plain-words review: {stdout}");
     assert!(stdout.contains("approved: com.alga.samples.ticket-tags 1.0.0 (enabled)"), "{stdout}");
 
     let (status, list) = get_json(&server.url("/admin/v1/extensions"), Some(&token)).await;

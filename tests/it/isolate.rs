@@ -117,7 +117,7 @@ async fn extension_code_sees_web_globals_and_no_deno_or_webassembly() {
     assert_eq!(
         value,
         json!({
-            "deno": "undefined", "wasm": "undefined", "process": "undefined", "fetch": "undefined",
+            "deno": "undefined", "wasm": "undefined", "process": "undefined", "fetch": "function",
             "url": ["example.com", "8443", "/a/b", "two", "https://example.com:8443/a/b?x=1&y=two&z=3+4#frag"],
             "headers": ["text/plain", "a, b"],
             "text": [6, "héllo"],

@@ -12,6 +12,7 @@ mod cli;
 mod console;
 mod dispatch;
 mod fairness;
+mod fetch;
 mod host_api;
 mod host_auth;
 mod host_limits;

@@ -405,9 +405,9 @@ async fn the_upload_review_lists_every_extension_point(server: Server) {
             { "kind": "dashboardWidget", "id": "popular-tags", "title": "Popular tags", "permission": view, "access": needs(&view) },
         ],
         "capabilities": [
-            { "capability": "storage:read", "description": "read its own key-value storage in this tenant" },
-            { "capability": "storage:write", "description": "write its own key-value storage in this tenant" },
-            { "capability": "tickets:read", "description": "read tickets in the host app through its API (ctx.api)" },
+            { "capability": "storage:read", "description": "read its own saved data in this tenant" },
+            { "capability": "storage:write", "description": "save its own data in this tenant" },
+            { "capability": "tickets:read", "description": "see tickets in the host app (through its API)" },
         ],
         "userPermissions": [
             { "permission": view, "description": "See ticket tags", "defaultRoles": ["admin", "technician"] },

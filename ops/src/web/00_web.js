@@ -1,7 +1,7 @@
 // Web platform globals for extension code, built on deno_core's primitives and a few ops
 // (events and cancellation in 01_events.js, crypto.subtle in 02_subtle.js).
 // Extensions expect these from browsers, Deno and Workers; anything not here is absent on
-// purpose (no fetch, no fs, no process).
+// purpose (no fs, no process; fetch is ../fetch/00_fetch.js, limited to granted hosts).
 import { op_crypto_get_random_values, op_crypto_random_uuid, op_url_parse } from "ext:core/ops";
 import { AbortController, AbortSignal, cancelTimer, createTimer, DOMException, Event, EventTarget, performance, queueMicrotask } from "ext:alga_web/01_events.js";
 import { subtle } from "ext:alga_web/02_subtle.js";

@@ -103,6 +103,7 @@ impl IsolateError {
 pub struct Services {
     pub storage: Option<alga_ops::storage::StorageContext>,
     pub api: Option<alga_ops::api::ApiContext>,
+    pub fetch: Option<alga_ops::fetch::FetchContext>,
     /// Where the extension's log lines go; `None` is the server's `tracing` log.
     pub log: Option<Arc<dyn alga_ops::console::LogSink>>,
 }
@@ -284,6 +285,9 @@ impl Blank {
         }
         if let Some(api) = services.api {
             op_state.put(api);
+        }
+        if let Some(fetch) = services.fetch {
+            op_state.put(fetch);
         }
         drop(op_state);
         isolate

@@ -21,6 +21,7 @@ impl Registry {
             inspect,
             breaker: breaker::CircuitBreaker::new(breaker),
             logs: Default::default(),
+            fetch: Arc::new(alga_ops::fetch::FetchClient::new(Default::default()).expect("the default fetch client builds")),
             hook_limits: hooks::default_hook_limits(),
             targets: targets::TargetCache::new(),
             storage_quota: Default::default(),
@@ -106,6 +107,12 @@ impl Registry {
 
     /// Lets extensions call the host app's API (`ctx.api`); without it their calls fail
     /// with `NOT_CONFIGURED`.
+    /// Sets the client extensions' `fetch()` uses (`--fetch-*` flags).
+    pub fn with_fetch(mut self, client: alga_ops::fetch::FetchClient) -> Self {
+        self.fetch = Arc::new(client);
+        self
+    }
+
     pub fn with_host_api(mut self, host_api: Arc<alga_ops::api::HostApi>) -> Self {
         self.host_api = Some(host_api);
         self
@@ -144,6 +151,13 @@ impl Registry {
         };
         // Lines go to the extension's ring (and the server's log) unless a sink was given.
         let log = self.sandbox.log_sink.clone().unwrap_or_else(|| Arc::new(logs::RingSink { logs: self.logs.clone() }));
-        crate::isolate::Services { storage: Some(storage), api: Some(api), log: Some(log) }
+        let fetch = alga_ops::fetch::FetchContext {
+            client: self.fetch.clone(),
+            hosts: granted.iter().filter(|p| p.resource == alga_bundle::catalog::FETCH).map(|p| p.action.clone()).collect(),
+            tenant: ext.tenant_id.to_string(),
+            extension: ext.key.clone(),
+            spawner: tokio::runtime::Handle::current(),
+        };
+        crate::isolate::Services { storage: Some(storage), api: Some(api), fetch: Some(fetch), log: Some(log) }
     }
 }

@@ -97,6 +97,8 @@ pub struct Registry {
     breaker: breaker::CircuitBreaker,
     /// What each extension logged and what failed lately, for the admin API and console.
     logs: Arc<logs::ExtensionLogs>,
+    /// The outbound client of extensions' `fetch()`.
+    fetch: Arc<alga_ops::fetch::FetchClient>,
     hook_limits: crate::isolate::IsolateLimits,
     targets: targets::TargetCache,
     storage_quota: alga_store::StorageQuota,

@@ -137,12 +137,7 @@ impl Review {
 
 /// What granting a capability lets the extension do, in words.
 fn describe(capability: &str) -> String {
-    match capability.split_once(':') {
-        Some(("storage", "read")) => "read its own key-value storage in this tenant".into(),
-        Some(("storage", "write")) => "write its own key-value storage in this tenant".into(),
-        Some((resource, action)) => format!("{action} {} in the host app through its API (ctx.api)", resource.replace('_', " ")),
-        None => capability.to_owned(),
-    }
+    alga_bundle::catalog::describe(capability)
 }
 
 #[cfg(test)]
@@ -171,7 +166,7 @@ mod tests {
         );
         assert_eq!(
             review["capabilities"][1],
-            json!({ "capability": "time_entries:write", "description": "write time entries in the host app through its API (ctx.api)" })
+            json!({ "capability": "time_entries:write", "description": "create and change time entries in the host app (through its API)" })
         );
         assert_eq!(review["userPermissions"], json!([{ "permission": "com.example.x:use", "description": "Use it", "defaultRoles": ["admin"] }]));
     }
