@@ -2,8 +2,8 @@
 //
 // The runtime's module (runtime/src/isolate/sdk.js) and the value exports here are held to
 // the same names by tests/it/sdk_typings.rs; docs/sdk.md must mention every export. The
-// web globals an isolate has (Response, Headers, URL, crypto, TextEncoder, setTimeout, ...)
-// come from TypeScript's "WebWorker" library: see tsconfig.extension.json.
+// web globals an isolate has (fetch, Response, Headers, URL, crypto, TextEncoder, setTimeout,
+// ...) come from TypeScript's "WebWorker" library: see tsconfig.extension.json.
 
 // ---------------------------------------------------------------------------------------
 // Values the runtime's `@alga/sdk` module exports.
@@ -530,6 +530,45 @@ export type ApiErrorCode =
   | "INTERNAL"
   /** A short-form call (`get`, `post`, ...) got a status outside 2xx (`status`, `body`). */
   | "HTTP_ERROR";
+
+// ---------------------------------------------------------------------------------------
+// fetch()
+// ---------------------------------------------------------------------------------------
+
+/**
+ * What the global `fetch()` rejects with when the runtime refuses or the request fails: a
+ * `TypeError` (as browsers reject), `err.name === "FetchError"`. `fetch` reaches only the
+ * hosts the manifest lists as `fetch:<host>` capabilities and an admin granted, over
+ * http(s), never a private, loopback or link-local address unless the operator allows it;
+ * bodies, redirects and time are capped.
+ */
+export interface FetchError extends TypeError {
+  name: "FetchError";
+  code: FetchErrorCode;
+}
+
+/** Every `FetchError.code`. */
+export type FetchErrorCode =
+  /** The isolate has no fetch client. */
+  | "UNAVAILABLE"
+  /** A bad URL (not http(s), credentials in it), method or header the runtime owns. */
+  | "INVALID_ARGUMENT"
+  /** The host is not among the granted `fetch:<host>` capabilities (the message names them). */
+  | "HOST_NOT_ALLOWED"
+  /** The host resolves to a private, loopback, link-local or otherwise internal address. */
+  | "ADDRESS_REFUSED"
+  /** A redirect went to a host or address that is not allowed, or there were too many. */
+  | "REDIRECT_REFUSED"
+  /** The request body is over the runtime's limit. */
+  | "REQUEST_TOO_LARGE"
+  /** The response body is over the runtime's limit. */
+  | "RESPONSE_TOO_LARGE"
+  /** No answer within the runtime's time limit. */
+  | "TIMEOUT"
+  /** The host could not be reached. */
+  | "NETWORK_ERROR"
+  /** The request failed inside the runtime; the server's log has the cause. */
+  | "INTERNAL";
 
 // ---------------------------------------------------------------------------------------
 // Error codes callers see

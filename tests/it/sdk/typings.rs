@@ -79,9 +79,8 @@ fn the_reference_documents_every_export_of_the_typings() {
     let (values, types) = exports(&typings());
     let undocumented: Vec<_> = values.iter().chain(&types).filter(|name| !docs.contains(&format!("`{name}"))).collect();
     assert!(undocumented.is_empty(), "docs/sdk.md does not mention (as `{{name}}...`) these exports of js/sdk/index.d.ts: {undocumented:?}");
-    let (runtime_codes, storage_codes, api_codes) =
-        (union(&typings(), "RuntimeErrorCode"), union(&typings(), "StorageErrorCode"), union(&typings(), "ApiErrorCode"));
-    let unlisted: Vec<_> = runtime_codes.iter().chain(&storage_codes).chain(&api_codes).filter(|code| !docs.contains(&format!("`{code}`"))).collect();
+    let unions = ["RuntimeErrorCode", "StorageErrorCode", "ApiErrorCode", "FetchErrorCode"].map(|name| union(&typings(), name));
+    let unlisted: Vec<_> = unions.iter().flatten().filter(|code| !docs.contains(&format!("`{code}`"))).collect();
     assert!(unlisted.is_empty(), "docs/sdk.md does not list these error codes: {unlisted:?}");
 }
 
@@ -133,6 +132,7 @@ fn the_error_code_unions_are_the_codes_the_runtime_uses() {
     assert_eq!(union(&dts, "StorageErrorCode"), storage, "StorageErrorCode must list exactly StorageOpError::code()'s codes");
     let api: BTreeSet<String> = codes_in("ops/src/api/error.rs").into_iter().chain(codes_in("ops/src/api/00_api.js")).collect();
     assert_eq!(union(&dts, "ApiErrorCode"), api, "ApiErrorCode must list exactly ApiOpError::code()'s codes and those 00_api.js makes");
+    assert_eq!(union(&dts, "FetchErrorCode"), codes_in("ops/src/fetch/error.rs"), "FetchErrorCode must list exactly FetchOpError::code()'s codes");
     // What the routes that reach an extension answer, and the shared error paths.
     let files = [
         "runtime/src/http/dispatch.rs",
