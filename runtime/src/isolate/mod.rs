@@ -171,8 +171,10 @@ pub struct Isolate {
     cpu: Arc<CpuGuard>,
     poisoned: bool,
     dispatcher: v8::Global<v8::Function>,
-    /// Hands the evaluated `@alga/sdk` module to the dispatcher (see `load_main`).
+    /// Hands the evaluated `@alga/sdk` module to the dispatcher (see `load_sdk`).
     bind_sdk: v8::Global<v8::Function>,
+    /// Whether `load_sdk` has run.
+    sdk_loaded: bool,
     namespace: Option<v8::Global<v8::Object>>,
     /// CPU time of the last request passed the soft limit: retire after draining.
     soft_limit_hit: bool,
@@ -248,11 +250,18 @@ impl Blank {
             poisoned: false,
             dispatcher,
             bind_sdk,
+            sdk_loaded: false,
             namespace: None,
             soft_limit_hit: false,
             contexts: Default::default(),
         };
         Ok(Self { isolate, loader })
+    }
+
+    /// Evaluates the `@alga/sdk` module now (see `Isolate::load_sdk`), so that a blank
+    /// built ahead of need spares the first request that too.
+    pub async fn load_sdk(&mut self) -> Result<(), IsolateError> {
+        self.isolate.load_sdk().await
     }
 
     /// Whether this blank was built with the creation-time limits `limits` asks for (the
@@ -362,10 +371,30 @@ impl Isolate {
         deno_core::serde_v8::from_v8::<serde_json::Value>(scope, local).map_err(|e| IsolateError::Result(e.to_string()))
     }
 
+    /// Evaluates the `@alga/sdk` module, once, and hands it to the dispatcher: loaded before
+    /// any extension module, it is the one instance the extension's imports get too, so a
+    /// thrown `HttpError` is the dispatcher's own class. Runs only the runtime's own code.
+    async fn load_sdk(&mut self) -> Result<(), IsolateError> {
+        if self.sdk_loaded {
+            return Ok(());
+        }
+        let sdk = self.runtime.load_side_es_module(&loader::sdk_url()).await.map_err(thrown::from_core)?;
+        let evaluation = self.runtime.mod_evaluate(sdk);
+        self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(thrown::from_core)?;
+        evaluation.await.map_err(thrown::from_core)?;
+        let sdk = self.runtime.get_module_namespace(sdk).map_err(thrown::from_core)?;
+        let sdk = {
+            deno_core::scope!(scope, &mut self.runtime);
+            let local: v8::Local<v8::Value> = v8::Local::new(scope, sdk).into();
+            v8::Global::new(scope, local)
+        };
+        self.runtime.call_with_args(&self.bind_sdk, &[sdk]).await.map_err(|e| thrown::from_js(&e))?;
+        self.sdk_loaded = true;
+        Ok(())
+    }
+
     /// Loads and evaluates the bundle's main module under the module-evaluation limit, after
-    /// the `@alga/sdk` module: evaluated first and handed to the dispatcher, it is the one
-    /// instance the extension's imports get too, so a thrown `HttpError` is the
-    /// dispatcher's own class.
+    /// the `@alga/sdk` module (unless a blank isolate has it already).
     pub async fn load_main(&mut self, main: &str) -> Result<(), IsolateError> {
         let limit = self.limits.module_eval;
         // The timer below ends a load that waits too long; the watchdog's wall deadline backs
@@ -374,17 +403,7 @@ impl Isolate {
         self.cpu.arm(limit, limit.saturating_mul(2));
         let url = loader::module_url(main);
         let evaluated = tokio::time::timeout(limit, async {
-            let sdk = self.runtime.load_side_es_module(&loader::sdk_url()).await.map_err(thrown::from_core)?;
-            let evaluation = self.runtime.mod_evaluate(sdk);
-            self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(thrown::from_core)?;
-            evaluation.await.map_err(thrown::from_core)?;
-            let sdk = self.runtime.get_module_namespace(sdk).map_err(thrown::from_core)?;
-            let sdk = {
-                deno_core::scope!(scope, &mut self.runtime);
-                let local: v8::Local<v8::Value> = v8::Local::new(scope, sdk).into();
-                v8::Global::new(scope, local)
-            };
-            self.runtime.call_with_args(&self.bind_sdk, &[sdk]).await.map_err(|e| thrown::from_js(&e))?;
+            self.load_sdk().await?;
             let id = self.runtime.load_main_es_module(&url).await.map_err(thrown::from_core)?;
             let evaluation = self.runtime.mod_evaluate(id);
             self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(thrown::from_core)?;
