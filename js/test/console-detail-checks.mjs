@@ -15,7 +15,7 @@ export async function detailChecks({ check, assert, waitFor, page, runtime, apiA
     await open(TAGS);
     const caps = await page.$$eval("#capabilities li", (items) => items.map((li) => li.textContent));
     assert(caps.length === 3 && caps.every((c) => c.includes("Granted")), `capabilities ${JSON.stringify(caps)}`);
-    assert(caps.some((c) => c.includes("read tickets in the host app")), "capabilities are described in words");
+    assert(caps.some((c) => c.includes("see tickets in the host app")), "capabilities are described in words");
     const points = await page.textContent("#extension-points");
     for (const text of ["Tag board", "Popular tags", "POST /tags", "holds manage", "holds view"]) assert(points.includes(text), `extension points lack ${text}`);
     assert((await page.textContent("#facts")).includes("Alga samples"), "the publisher is among the facts");

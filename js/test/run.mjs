@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { consoleChecks } from "./console-checks.mjs";
+import { demoChecks } from "./demo/demo-checks.mjs";
 import { uiChecks } from "./ui-checks.mjs";
 import { freePort, mintToken, packAndInstall, repoRoot, startRuntime, startStaticServer } from "./support.mjs";
 
@@ -57,6 +58,8 @@ async function main() {
   try {
     packAndInstall(runtime, admin, join(repoRoot, "samples/ticket-tags"));
     packAndInstall(runtime, admin, join(repoRoot, "js/test/fixtures/silent"), { vendorPageSdk: true });
+    // A widget handler that always throws: its error card must not take the others down.
+    packAndInstall(runtime, admin, join(repoRoot, "js/test/fixtures/broken"));
     for (const name of ["urgent", "billing"]) {
       const response = await fetch(`${runtime.url}/api/extensions/${TAGS}/tags`, {
         method: "POST",
@@ -281,80 +284,9 @@ async function main() {
     });
 
     // The demo host shell the runtime itself serves at /demo (dev mode), driven like a newcomer would.
-    const demo = await context.newPage();
-    const demoProblems = [];
-    demo.on("pageerror", (err) => demoProblems.push(String(err)));
-    demo.on("console", (m) => m.type() === "error" && demoProblems.push(m.text()));
-    const sdkRequests = [];
-    demo.on("request", (request) => request.url().includes("/ext-ui/_sdk/") && sdkRequests.push(request.url()));
-
-    await check("/demo asks for a token, then shows the sample's navigation items", async () => {
-      await demo.goto(`${runtime.url}/demo`);
-      await demo.waitForSelector("body[data-ready='1']");
-      assert(await demo.isVisible("#token-form"), "the sign-in form is shown first");
-      assert((await demo.locator("#nav a").count()) === 0, "no extension is listed before a token is given");
-      await demo.fill("#token", technician);
-      await demo.click("#token-form button[type=submit]");
-      await demo.waitForSelector("#nav a[data-item-id]");
-      const labels = await demo.locator("#nav a").allTextContents();
-      for (const label of ["Tags", "Tag board"]) assert(labels.includes(label), `demo nav shows ${JSON.stringify(labels)}`);
-      assert((await demo.textContent("#who")).includes("bob @ acme"), `signed in as ${await demo.textContent("#who")}`);
-      assert(sdkRequests.some((url) => url.endsWith("/alga-host.js")), `the Host SDK came from /ext-ui/_sdk: ${sdkRequests}`);
-      // The token lives in this tab's sessionStorage only.
-      const stored = await demo.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie }));
-      assert(stored.session === 1 && stored.local === 0 && stored.cookie === "", `token storage: ${JSON.stringify(stored)}`);
-    });
-
-    await check("/demo shows the dashboard's data widget and frame widget", async () => {
-      await demo.waitForSelector("#dashboard [data-widget-id='popular-tags'] li");
-      const tags = await demo.locator("#dashboard [data-widget-id='popular-tags'] li").allTextContents();
-      assert(tags.includes("urgent") && tags.includes("billing"), `demo data widget shows ${JSON.stringify(tags)}`);
-      const hello = await frameOf(demo, "dashboard [data-widget-id='hello']");
-      await waitFor("the demo frame widget's greeting", async () => (await hello.textContent("#hello")) === "Hello bob of acme");
-      mkdirSync(outputDir, { recursive: true });
-      await demo.screenshot({ path: join(outputDir, "demo-dashboard.png"), fullPage: true });
-    });
-
-    await check("/demo opens a clicked nav item's page in the frame, which lists tags through apiproxy", async () => {
-      await demo.evaluate(() => (window.demoMarker = 1));
-      const proxied = [];
-      const onResponse = (response) => response.url().includes("/api/ui/apiproxy/") && proxied.push(response.status());
-      demo.on("response", onResponse);
-      const clicked = Date.now();
-      await demo.click("#nav a:text-is('Tag board')");
-      await waitFor("the board's route in the fragment", async () => (await demo.evaluate(() => location.hash)).endsWith("/board"));
-      const board = await frameOf(demo, "page");
-      await board.waitForSelector("#tags li");
-      const tags = await board.locator("#tags li").allTextContents();
-      assert(tags.includes("urgent") && tags.includes("billing"), `demo board shows ${JSON.stringify(tags)}`);
-      measured.push(`demo: nav click → board lists its tags (driver round trips included): ${Date.now() - clicked} ms`);
-      demo.off("response", onResponse);
-      assert(proxied.length > 0 && proxied.every((status) => status === 200), `apiproxy answers: ${JSON.stringify(proxied)}`);
-      assert((await demo.getAttribute("#page iframe", "sandbox")) === "allow-scripts allow-forms", "the page is sandboxed");
-      assert(await demo.isHidden("#home"), "the dashboard gives way to the page");
-      assert((await demo.textContent("#page-title")) === "Tag board", `page title ${await demo.textContent("#page-title")}`);
-      // The page's own link navigates the shell without reloading it.
-      await board.click("#open-list");
-      await waitFor("the shell at /tags", async () => (await demo.evaluate(() => location.hash)).endsWith("/tags"));
-      const list = await frameOf(demo, "page");
-      await list.waitForSelector("li");
-      assert((await demo.evaluate(() => window.demoMarker)) === 1, "the shell was reloaded");
-      await demo.click("#nav a:text-is('Tag board')");
-      // The list's frame goes away as the board's comes: look until the new one shows its tags.
-      await waitFor("the board again", async () => {
-        const element = await demo.$("#page iframe");
-        const frame = element && (await element.contentFrame());
-        return frame && (await frame.$("#tags li").catch(() => null));
-      });
-      await demo.screenshot({ path: join(outputDir, "demo-board.png"), fullPage: true });
-    });
-
-    await check("/demo has no uncaught error and no CSP violation", async () => {
-      assert(demoProblems.length === 0, demoProblems.join("\n"));
-      await demo.click("#sign-out");
-      await demo.waitForSelector("#token-form");
-      assert((await demo.evaluate(() => sessionStorage.length)) === 0, "forgetting the token clears it");
-      await demo.close();
+    await demoChecks({
+      check, assert, waitFor, context, runtime, outputDir, measured, forgerOrigin, tagsId: TAGS,
+      tokens: { technician, guest, admin },
     });
 
     // The admin console at /admin, on a runtime of its own (js/test/console-checks.mjs).

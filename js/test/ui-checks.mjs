@@ -1,6 +1,9 @@
 //! The browser suite's checks of the UI components (js/ui/): each renders, works from the keyboard, follows the theme; run by run.mjs.
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { feedbackChecks } from "./ui/feedback-checks.mjs";
+import { fieldChecks } from "./ui/field-checks.mjs";
 
 /** Registers the UI component checks with the runner's `check`, on a fresh page of `context`. */
 export async function uiChecks({ check, assert, waitFor, context, host, runtimeUrl, fixtureUrl, framedUrl, outputDir, repoRoot, measured }) {
@@ -31,7 +34,10 @@ export async function uiChecks({ check, assert, waitFor, context, host, runtimeU
     const facts = await page.evaluate(() => {
       const box = (sel) => document.querySelector(sel).getBoundingClientRect();
       return {
-        defined: ["alga-button", "alga-badge", "alga-alert", "alga-card", "alga-spinner", "alga-dialog", "alga-tabs", "alga-table"].filter((n) => !customElements.get(n)),
+        defined: [
+          "alga-button", "alga-badge", "alga-alert", "alga-card", "alga-spinner", "alga-skeleton", "alga-input", "alga-select",
+          "alga-checkbox", "alga-dialog", "alga-toast", "alga-toast-region", "alga-tabs", "alga-table",
+        ].filter((n) => !customElements.get(n)),
         button: [document.querySelector("#save").getAttribute("role"), document.querySelector("#save").tabIndex, box("#save").width > 0],
         disabled: [document.querySelector("#off").getAttribute("aria-disabled"), document.querySelector("#off").tabIndex],
         spinner: [document.querySelector("#spinner").getAttribute("role"), document.querySelector("#spinner").getAttribute("aria-label"), getComputedStyle(document.querySelector("#spinner")).animationName],
@@ -169,6 +175,11 @@ export async function uiChecks({ check, assert, waitFor, context, host, runtimeU
     assert(JSON.stringify(result.headers) === JSON.stringify(["Tag", "Uses", "missing"]), `headers ${JSON.stringify(result.headers)}`);
   });
 
+  // The form controls, the skeleton and toasts, on the same page.
+  mkdirSync(outputDir, { recursive: true });
+  await fieldChecks({ check, assert, page, events });
+  await feedbackChecks({ check, assert, waitFor, page, events, outputDir });
+
   await check("UI components follow the color scheme; screenshots light and dark", async () => {
     const colors = () =>
       page.evaluate(() => ({
@@ -199,17 +210,55 @@ export async function uiChecks({ check, assert, waitFor, context, host, runtimeU
     assert(before !== "rgb(200, 30, 90)" && background === "rgb(10, 20, 30)", `before ${before}, body ${background}`);
   });
 
-  await check("the runtime serves js/ui/ at /ext-ui/_sdk/<version>/ byte for byte", async () => {
+  await check("the new components follow the host's theme message through the Page SDK", async () => {
+    const frame = await (await host.waitForSelector("#page2 iframe")).contentFrame();
+    await host.evaluate(() => window.hostTest.setTheme({ "--alga-primary": "rgb(12, 140, 70)", "--alga-bg": "rgb(250, 240, 230)" }));
+    await frame.evaluate(() => window.uiTest.AlgaToast.show("Saved in the host's colors.", { timeout: 0 }));
+    const colors = () =>
+      frame.evaluate(() => ({
+        checkbox: getComputedStyle(document.querySelector("#notify input")).backgroundColor,
+        input: getComputedStyle(document.querySelector("#title input")).backgroundColor,
+        select: getComputedStyle(document.querySelector("#priority [role=combobox]")).backgroundColor,
+        toast: getComputedStyle(document.querySelector("alga-toast")).backgroundColor,
+        toastEdge: getComputedStyle(document.querySelector("alga-toast")).borderInlineStartColor,
+      }));
+    await waitFor("the checkbox to take the host's primary", async () => (await colors()).checkbox === "rgb(12, 140, 70)");
+    const now = await colors();
+    const expected = { checkbox: "rgb(12, 140, 70)", input: "rgb(250, 240, 230)", select: "rgb(250, 240, 230)", toast: "rgb(250, 240, 230)", toastEdge: "rgb(12, 140, 70)" };
+    assert(JSON.stringify(now) === JSON.stringify(expected), `framed components ${JSON.stringify(now)}`);
+  });
+
+  await check("the runtime serves every js/ui/ file at /ext-ui/_sdk/<version>/ byte for byte", async () => {
     // The 404 for another version names this build's version, as the docs say.
     const probe = await (await fetch(`${runtimeUrl}/ext-ui/_sdk/0.0.0/alga-ui.js`)).json();
     const version = probe.error.details.version;
-    for (const [file, type] of [["alga-ui.js", "text/javascript"], ["alga-ui.css", "text/css"], ["alga-ui.d.ts", "application/typescript"]]) {
+    const types = { js: "text/javascript", css: "text/css", ts: "application/typescript" };
+    // Every module the entry imports must be served beside it, or pages break on a 404.
+    const files = readdirSync(join(repoRoot, "js/ui"));
+    assert(files.length >= 8, `js/ui has ${files}`);
+    for (const file of files) {
       const response = await fetch(`${runtimeUrl}/ext-ui/_sdk/${version}/${file}`);
+      const type = types[file.split(".").pop()];
       assert(response.status === 200 && response.headers.get("content-type").startsWith(type), `${file}: ${response.status} ${response.headers.get("content-type")}`);
       assert((await response.text()) === readFileSync(join(repoRoot, "js/ui", file), "utf8"), `${file} differs from js/ui/${file}`);
     }
-    const bytes = readFileSync(join(repoRoot, "js/ui/alga-ui.js")).length + readFileSync(join(repoRoot, "js/ui/alga-ui.css")).length;
-    measured.push(`UI components: alga-ui.js + alga-ui.css = ${(bytes / 1024).toFixed(1)} KiB uncompressed`);
+    const loaded = files.filter((file) => !file.endsWith(".d.ts")).map((file) => readFileSync(join(repoRoot, "js/ui", file)));
+    const bytes = loaded.reduce((sum, text) => sum + text.length, 0);
+    const gzipped = loaded.reduce((sum, text) => sum + gzipSync(text).length, 0);
+    measured.push(`UI components: the ${loaded.length} files a page loads = ${(bytes / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`);
+  });
+
+  await check("the ticket-tags sample vendors the current js/ui/ files (alga-ui.js, its modules, alga-ui.css)", async () => {
+    const sampleUi = join(repoRoot, "samples/ticket-tags/ui");
+    const wanted = readdirSync(join(repoRoot, "js/ui")).filter((file) => !file.endsWith(".d.ts"));
+    for (const file of wanted) {
+      const vendored = join(sampleUi, file);
+      assert(existsSync(vendored), `samples/ticket-tags/ui/${file} is missing: copy js/ui/${file} there`);
+      assert(readFileSync(vendored, "utf8") === readFileSync(join(repoRoot, "js/ui", file), "utf8"), `samples/ticket-tags/ui/${file} differs: copy js/ui/${file} over it`);
+    }
+    // A module js/ui dropped or renamed must not linger in the sample's bundle.
+    const stale = readdirSync(sampleUi).filter((file) => file.startsWith("alga-ui") && !wanted.includes(file));
+    assert(stale.length === 0, `samples/ticket-tags/ui has files js/ui/ no longer has: ${stale.join(", ")}`);
   });
 
   await check("no uncaught error on the UI components page", async () => {

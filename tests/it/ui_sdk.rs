@@ -25,6 +25,11 @@ fn sdk_sources() -> Vec<(&'static str, &'static [u8], &'static str)> {
         ("page-react.js", include_bytes!("../../js/page/react.js"), js),
         ("page-react.d.ts", include_bytes!("../../js/page/react.d.ts"), ts),
         ("alga-ui.js", include_bytes!("../../js/ui/alga-ui.js"), js),
+        ("alga-ui-core.js", include_bytes!("../../js/ui/alga-ui-core.js"), js),
+        ("alga-ui-data.js", include_bytes!("../../js/ui/alga-ui-data.js"), js),
+        ("alga-ui-forms.js", include_bytes!("../../js/ui/alga-ui-forms.js"), js),
+        ("alga-ui-select.js", include_bytes!("../../js/ui/alga-ui-select.js"), js),
+        ("alga-ui-overlays.js", include_bytes!("../../js/ui/alga-ui-overlays.js"), js),
         ("alga-ui.d.ts", include_bytes!("../../js/ui/alga-ui.d.ts"), ts),
         ("alga-ui.css", include_bytes!("../../js/ui/alga-ui.css"), "text/css; charset=utf-8"),
     ]

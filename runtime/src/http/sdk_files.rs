@@ -20,7 +20,7 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Every served file by name, with its source. Page and host both have React bindings named
 /// `react.js` in the repository; the page's are served as `page-react.js` (they import
 /// `./alga-page.js`, which sits beside them here too).
-const FILES: [(&str, &str); 13] = [
+const FILES: [(&str, &str); 18] = [
     ("alga-host.js", include_str!("../../../js/host/alga-host.js")),
     ("alga-host.d.ts", include_str!("../../../js/host/alga-host.d.ts")),
     ("frames.js", include_str!("../../../js/host/frames.js")),
@@ -32,6 +32,11 @@ const FILES: [(&str, &str); 13] = [
     ("page-react.js", include_str!("../../../js/page/react.js")),
     ("page-react.d.ts", include_str!("../../../js/page/react.d.ts")),
     ("alga-ui.js", include_str!("../../../js/ui/alga-ui.js")),
+    ("alga-ui-core.js", include_str!("../../../js/ui/alga-ui-core.js")),
+    ("alga-ui-data.js", include_str!("../../../js/ui/alga-ui-data.js")),
+    ("alga-ui-forms.js", include_str!("../../../js/ui/alga-ui-forms.js")),
+    ("alga-ui-select.js", include_str!("../../../js/ui/alga-ui-select.js")),
+    ("alga-ui-overlays.js", include_str!("../../../js/ui/alga-ui-overlays.js")),
     ("alga-ui.d.ts", include_str!("../../../js/ui/alga-ui.d.ts")),
     ("alga-ui.css", include_str!("../../../js/ui/alga-ui.css")),
 ];
