@@ -1,6 +1,7 @@
 //! `HttpError`, `ctx.error` and uncaught exceptions over real HTTP: the status and error shape
 //! they answer, the request id, the stack (in the extension's log, and to callers only in
-//! development mode), and that an `HttpError` never trips the circuit breaker.
+//! development mode), that an `HttpError` never trips the circuit breaker, and what it does
+//! in a widget and in a lifecycle hook.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -184,4 +185,46 @@ async fn text_and_redirect_build_their_responses() {
     let res = client.get(format!("{}/api/extensions/{}/moved", served.base, served.id)).bearer_auth(admin_token("acme")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/elsewhere");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_shows_its_http_error_and_a_hook_that_throws_one_refuses_the_approval() {
+    use crate::archives::{self, Entry};
+    use axum::http::Method;
+
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let admin = admin_token("acme");
+    let bundle = |key: &str, source: &str| {
+        let manifest = json!({ "id": key, "name": key, "version": "1.0.0", "main": "index.js",
+            "extensionPoints": { "dashboardWidgets": [{ "id": "open", "title": "Open", "handler": "openTickets", "size": "small" }] } });
+        archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", source.as_bytes().to_vec())])
+    };
+
+    let widget = "import { HttpError } from \"@alga/sdk\";\nexport function openTickets() { throw new HttpError(503, \"HOST_DOWN\", \"the ticket API is down\"); }";
+    let id = crate::dispatch::install_zip(&state, "acme", bundle("com.example.widget", widget)).await;
+    let (status, _, body) = crate::dispatch::send(&state, Method::GET, &format!("/api/ui/dashboard/{id}/open"), &admin, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["state"].as_str(), body["code"].as_str(), body["message"].as_str()),
+        (Some("error"), Some("HOST_DOWN"), Some("the ticket API is down")),
+        "{body}"
+    );
+
+    // onInstall throwing an HttpError fails like any throw: the approval is refused.
+    let hook = "import { HttpError } from \"@alga/sdk\";\nexport function onInstall() { throw new HttpError(409, \"MISSING_SETUP\", \"configure the ticket API first\"); }\nexport function openTickets() { return { open: 1 }; }";
+    let upload = axum::http::Request::post("/admin/v1/extensions")
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "application/zip")
+        .body(axum::body::Body::from(bundle("com.example.hooked", hook)))
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(alga_ext::http::app(state.clone()), upload).await.unwrap();
+    let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    let uploaded: Value = serde_json::from_slice(&bytes).unwrap();
+    let hooked = uploaded["extension"]["id"].as_str().unwrap_or_else(|| panic!("upload failed: {uploaded}")).to_owned();
+    let (status, _, body) =
+        crate::dispatch::send(&state, Method::POST, &format!("/admin/v1/extensions/{hooked}/approve"), &admin, Some(json!({}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("HOOK_FAILED")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("MISSING_SETUP") && message.contains("configure the ticket API first"), "{message}");
 }
