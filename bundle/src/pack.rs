@@ -7,12 +7,44 @@ use crate::archive::normalize_path;
 use crate::{BundleError, BundleFile, BundleLimits, Files};
 
 /// Folders a packer leaves out: version control and dependency caches.
-const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules"];
+const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules", ".alga"];
+
+/// The file listing what `pack` leaves out, one glob per line (relative to the folder; a
+/// trailing `/` names a folder and everything in it; `#` starts a comment).
+pub const IGNORE_FILE: &str = ".algaignore";
+
+/// The globs of a folder's `.algaignore`, itself included; an error names the bad line.
+fn ignored(dir: &Path) -> Result<globset::GlobSet, BundleError> {
+    let mut builder = globset::GlobSetBuilder::new();
+    let mut add = |pattern: &str, line: usize| {
+        globset::Glob::new(pattern)
+            .map(|glob| {
+                builder.add(glob);
+            })
+            .map_err(|e| BundleError::Format(format!("{IGNORE_FILE}:{line}: {pattern:?} is not a glob ({e})")))
+    };
+    add(IGNORE_FILE, 0)?;
+    if let Ok(text) = std::fs::read_to_string(dir.join(IGNORE_FILE)) {
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.strip_suffix('/') {
+                Some(folder) => add(&format!("{folder}/**"), i + 1)?,
+                None => add(line, i + 1)?,
+            }
+        }
+    }
+    builder.build().map_err(|e| BundleError::Format(format!("{IGNORE_FILE}: {e}")))
+}
 
 /// Reads a bundle directory, applying the same rules as uploaded archives. Symbolic links
-/// are refused rather than followed.
+/// are refused rather than followed; version-control folders, `node_modules`, `.alga` (the
+/// dev server's data) and what `.algaignore` lists are left out.
 pub fn files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, BundleError> {
     let mut files = Files::new();
+    let skip = ignored(dir)?;
     let mut total = 0u64;
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
@@ -31,6 +63,9 @@ pub fn files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, Bundle
             }
             if !kind.is_file() {
                 return Err(BundleError::SpecialEntry { path: rel_text, kind: if kind.is_symlink() { "symbolic link" } else { "special file" } });
+            }
+            if skip.is_match(&rel_text) {
+                continue;
             }
             let Some(normalized) = normalize_path(relative.as_os_str().as_encoded_bytes(), limits)? else { continue };
             if files.len() >= limits.max_entries {
@@ -62,4 +97,35 @@ pub fn zip_files(files: &Files, mut progress: impl FnMut(&str, usize)) -> Result
     }
     let cursor = writer.finish().map_err(|e| BundleError::Format(e.to_string()))?;
     Ok(cursor.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algaignore_leaves_out_what_it_lists() {
+        let dir = std::env::temp_dir().join(format!("alga-pack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, text) in [
+            (".algaignore", "# editor support\ntypes/\n*.test.js\nREADME.md\n"),
+            ("manifest.json", "{}"),
+            ("README.md", "x"),
+            ("src/index.js", "x"),
+            ("src/index.test.js", "x"),
+            ("types/alga-sdk.d.ts", "x"),
+            (".alga/data.db", "x"),
+            ("docs/README.md", "x"),
+        ] {
+            std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(path), text).unwrap();
+        }
+        let files = files_from_dir(&dir, &BundleLimits::default()).unwrap();
+        let names: Vec<&str> = files.keys().map(String::as_str).collect();
+        assert_eq!(names, ["docs/README.md", "manifest.json", "src/index.js"]);
+        std::fs::write(dir.join(".algaignore"), "[unclosed\n").unwrap();
+        let err = files_from_dir(&dir, &BundleLimits::default()).unwrap_err().to_string();
+        assert!(err.contains(".algaignore:1"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -74,6 +74,42 @@ pub enum Command {
     ///   alga-ext logs com.alga.samples.ticket-tags --follow --level warn
     #[command(verbatim_doc_comment)]
     Logs(LogsArgs),
+    /// Create a working extension in a new folder from a template.
+    ///
+    /// Examples:
+    ///   alga-ext new ticket-checklist                      # endpoints over storage (JavaScript)
+    ///   alga-ext new ticket-checklist --template full --ts  # navigation, page, widget, endpoints, settings
+    #[command(verbatim_doc_comment)]
+    New(NewArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The extension's name: lowercase letters, digits and dashes; names the folder and ends
+    /// the manifest id (`com.example.NAME`).
+    pub name: String,
+    /// What it starts with: `endpoint` (endpoints over storage), `page` (a navigation item and
+    /// a page built with the UI components), `widget` (a dashboard widget reading host
+    /// tickets), `full` (all of it, with settings and transactions).
+    #[arg(long, value_enum, default_value = "endpoint")]
+    pub template: TemplateArg,
+    /// Write TypeScript (`src/index.ts` and a `tsconfig.json`) instead of JavaScript.
+    #[arg(long)]
+    pub ts: bool,
+    /// The manifest id; default `com.example.NAME`.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Where to write it; default `./NAME` (must not exist, or be empty).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateArg {
+    Endpoint,
+    Page,
+    Widget,
+    Full,
 }
 
 #[derive(Debug, Clone, Args)]

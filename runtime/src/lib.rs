@@ -17,5 +17,6 @@ pub mod page_links;
 pub mod pool;
 pub mod rate_limit;
 pub mod registry;
+pub mod scaffold;
 pub mod serve;
 pub mod telemetry;

@@ -9,6 +9,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A command whose output is piped into `head` should stop quietly when the reader goes,
+    // as Unix tools do, not panic on the write. The server keeps Rust's default (SIGPIPE
+    // ignored): a client that hangs up must cost one failed write, never the process.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        // SAFETY: called before any other thread exists; it only restores the default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if let Err(err) = telemetry::init(cli.log_format, &cli.log) {
         eprintln!("error: {err}");
         return ExitCode::from(2);
@@ -52,6 +62,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sign(args) => bundle_cli::sign(&args)?,
         Command::Install(args) => bundle_cli::install(&args).await?,
         Command::Logs(args) => alga_ext::logs_cli::run(&args).await?,
+        Command::New(args) => alga_ext::scaffold::run(&args)?,
         Command::Schema => bundle_cli::schema()?,
     }
     Ok(())

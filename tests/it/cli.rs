@@ -324,3 +324,53 @@ async fn pack_sign_and_install_against_a_server_that_requires_signatures() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("SIGNATURE_REQUIRED"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(server.terminate().success());
 }
+
+#[tokio::test]
+async fn new_writes_templates_that_validate_install_and_answer() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = alga_ext(cwd.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for template in ["endpoint", "page", "widget", "full"] {
+        for ts in [false, true] {
+            let name = format!("{template}-{}", if ts { "ts" } else { "js" });
+            let mut args = vec!["new", name.as_str(), "--template", template];
+            if ts {
+                args.push("--ts");
+            }
+            let created = run(&args);
+            assert!(created.contains("alga-ext validate ."), "{created}");
+            let dir = cwd.path().join(&name);
+            assert!(dir.join("types/manifest.schema.json").exists() && dir.join(".algaignore").exists());
+            assert_eq!(dir.join("tsconfig.json").exists(), ts);
+            let validated = run(&["validate", dir.to_str().unwrap()]);
+            assert!(validated.starts_with(&format!("ok: com.example.{name} 0.1.0")), "{validated}");
+            // The bundle leaves the editor support out.
+            let packed = run(&["pack", dir.to_str().unwrap(), "-o", &format!("{name}.zip")]);
+            assert!(!packed.contains("types/"), "{packed}");
+        }
+    }
+    // A second `new` into the same folder is refused, naming it; a bad name too.
+    let out = alga_ext(cwd.path()).args(["new", "endpoint-js"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = alga_ext(cwd.path()).args(["new", "Bad Name"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("lowercase"));
+
+    // The endpoint template works as generated: install it and call it.
+    let mut cmd = alga_ext(cwd.path());
+    cmd.args(["serve"]).env("ALGA_EXT_JWT_SECRET", crate::support::SECRET).env("ALGA_EXT_DATA_DIR", cwd.path().join("data"));
+    let server = Server::start(cmd);
+    let token = crate::support::admin_token("acme");
+    run(&["install", "endpoint-ts.zip", "--url", &server.url(""), "--token", &token, "--enable"]);
+    let client = reqwest::Client::new();
+    let url = server.url("/api/extensions/com.example.endpoint-ts/notes");
+    let res = client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": "first" })).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let res = client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": " " })).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["notes"][0]["text"].as_str()), (200, Some("first")), "{body}");
+    assert!(server.terminate().success());
+}
