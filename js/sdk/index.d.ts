@@ -179,8 +179,9 @@ export interface ResponseObject {
   body?: string | ArrayBuffer | ArrayBufferView | number | boolean | object | null;
 }
 
-/** A JSON value, as storage and the host API answer them. (Values given to them are typed
- *  `unknown`, so that interfaces fit; they must still be JSON, or the call throws.) */
+/** A JSON value. (Values given to storage and the host API are typed `unknown`, so that
+ *  interfaces fit, and values read back are `unknown` until a type argument says what they
+ *  are; they are JSON all the same.) */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 // ---------------------------------------------------------------------------------------
@@ -221,6 +222,9 @@ export interface Context<Settings extends SettingValues = SettingValues> {
    */
   error(status: number, code: ErrorCode, message: string, details?: unknown): never;
 }
+
+/** Short for {@link Context} (the name `alga-ext new`'s templates use). */
+export type Ctx<Settings extends SettingValues = SettingValues> = Context<Settings>;
 
 /** Who calls: the host's user id and their roles in the tenant. */
 export interface User {
@@ -283,9 +287,9 @@ export interface ExtensionStorage {
   /** The same store, in namespace `name`. */
   namespace(name: string): ExtensionStorage;
   /** The value, or `null` when absent or expired. */
-  get<T = JsonValue>(key: string): Promise<T | null>;
+  get<T = unknown>(key: string): Promise<T | null>;
   /** The value with its revision and expiry, or `null`. */
-  getEntry<T = JsonValue>(key: string): Promise<StorageEntry<T> | null>;
+  getEntry<T = unknown>(key: string): Promise<StorageEntry<T> | null>;
   has(key: string): Promise<boolean>;
   /**
    * Writes a value. `ttlSeconds` expires it; `ifRevision` writes only over that revision
@@ -295,7 +299,7 @@ export interface ExtensionStorage {
    */
   set(key: string, value: unknown, options?: SetOptions): Promise<WriteResult>;
   /** Values of up to 100 keys, as a Map of the keys that exist. */
-  getBatch<T = JsonValue>(keys: Iterable<string>): Promise<Map<string, T>>;
+  getBatch<T = unknown>(keys: Iterable<string>): Promise<Map<string, T>>;
   /** Writes up to 100 entries (a Map, an object or `[key, value]` pairs) all or nothing. */
   setBatch(entries: Map<string, unknown> | Record<string, unknown> | Array<[string, unknown]>, options?: SetOptions): Promise<void>;
   /** Deletes up to 100 keys; resolves to how many existed. */
@@ -311,17 +315,17 @@ export interface ExtensionStorage {
   keys(pattern?: string): Promise<string[]>;
   /** A page of entries in key order (at most `limit`, 1–100, default 100) and the cursor
    *  of the next page (`null` after the last). */
-  list<T = JsonValue>(options?: ListOptions): Promise<StoragePage<T>>;
+  list<T = unknown>(options?: ListOptions): Promise<StoragePage<T>>;
   /**
    * Values whose fields match `where`, a page at a time in key order. `where` maps dotted
    * field paths to a value (equality) or to operators:
    * `search({ status: "open", priority: { $gte: 3 }, "customer.name": "Acme" }, { limit: 20 })`.
    * Sensitive values never match.
    */
-  search<T = JsonValue>(where?: SearchWhere, options?: PageOptions): Promise<StoragePage<T>>;
+  search<T = unknown>(where?: SearchWhere, options?: PageOptions): Promise<StoragePage<T>>;
   /** Earlier revisions of `key`, newest first (at most 10 are kept; `limit` 1–10).
    *  Deleting the key deletes its history. */
-  history<T = JsonValue>(key: string, options?: { limit?: number }): Promise<StorageRevision<T>[]>;
+  history<T = unknown>(key: string, options?: { limit?: number }): Promise<StorageRevision<T>[]>;
   /**
    * Runs `callback` in a transaction: committed when it resolves, rolled back when it
    * throws (and when the call ends with it still open, or after the runtime's transaction
@@ -335,8 +339,8 @@ export interface ExtensionStorage {
 /** The view of storage inside `storage.transaction(tx => ...)`. */
 export interface StorageTransaction {
   namespace(name: string): StorageTransaction;
-  get<T = JsonValue>(key: string): Promise<T | null>;
-  getEntry<T = JsonValue>(key: string): Promise<StorageEntry<T> | null>;
+  get<T = unknown>(key: string): Promise<T | null>;
+  getEntry<T = unknown>(key: string): Promise<StorageEntry<T> | null>;
   has(key: string): Promise<boolean>;
   set(key: string, value: unknown, options?: SetOptions): Promise<WriteResult>;
   delete(key: string): Promise<boolean>;
@@ -361,7 +365,7 @@ export interface WriteResult {
 }
 
 /** A stored value with its bookkeeping. */
-export interface StorageEntry<T = JsonValue> {
+export interface StorageEntry<T = unknown> {
   key: string;
   value: T;
   revision: number;
@@ -370,7 +374,7 @@ export interface StorageEntry<T = JsonValue> {
 }
 
 /** An earlier revision of a key. */
-export interface StorageRevision<T = JsonValue> {
+export interface StorageRevision<T = unknown> {
   revision: number;
   value: T;
   /** RFC 3339 time it was written. */
@@ -392,7 +396,7 @@ export interface ListOptions extends PageOptions {
 }
 
 /** One page of `list` or `search`. */
-export interface StoragePage<T = JsonValue> {
+export interface StoragePage<T = unknown> {
   items: StorageEntry<T>[];
   /** Pass as `cursor` for the next page; `null` after the last. */
   cursor: string | null;
