@@ -19,6 +19,11 @@ pub const BUNDLE_SCHEME: &str = "alga-bundle";
 const SDK_SPECIFIER: &str = "alga-sdk:///sdk.js";
 const SDK_SOURCE: &str = include_str!("sdk.js");
 
+/// The URL the `@alga/sdk` module is loaded under.
+pub fn sdk_url() -> ModuleSpecifier {
+    ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid")
+}
+
 pub fn module_url(path: &str) -> ModuleSpecifier {
     ModuleSpecifier::parse(&format!("{BUNDLE_SCHEME}:///{path}")).expect("bundle paths are valid URL paths")
 }
@@ -62,7 +67,12 @@ impl BundleLoader {
 impl ModuleLoader for BundleLoader {
     fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> Result<ModuleSpecifier, deno_core::error::ModuleLoaderError> {
         if specifier == alga_bundle::SDK_MODULE {
-            return Ok(ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid"));
+            return Ok(sdk_url());
+        }
+        // The runtime loads the SDK by its URL before the main module (`Isolate::load_main`);
+        // bundle code names it only as "@alga/sdk".
+        if specifier == SDK_SPECIFIER && !referrer.starts_with(BUNDLE_SCHEME) {
+            return Ok(sdk_url());
         }
         // The main module arrives as an absolute URL of the bundle itself; `load` still
         // serves only files the bundle has.
