@@ -33,6 +33,10 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
     ("widget/src/index.ts", include_str!("../../js/templates/widget/src/index.ts")),
 ];
 
+/// The typings of `@alga/sdk` (`js/sdk/index.d.ts`), for the editor; `tsconfig.json` maps
+/// the module name to this copy.
+const SDK_TYPINGS: &str = include_str!("../../js/sdk/index.d.ts");
+
 /// The Page SDK and UI component files a template with a page vendors into `ui/vendor/`.
 const VENDORED: &[&str] = &[
     "alga-page.js",
@@ -80,6 +84,7 @@ pub fn render(name: &str, id: &str, template: TemplateArg, ts: bool) -> Vec<(Str
     }
     let schema = serde_json::to_string_pretty(&alga_bundle::Manifest::json_schema()).unwrap_or_default();
     out.push(("types/manifest.schema.json".into(), schema.into_bytes()));
+    out.push(("types/alga-sdk.d.ts".into(), SDK_TYPINGS.as_bytes().to_vec()));
     if template.has_page() {
         for file in VENDORED {
             if let Some(text) = crate::http::sdk_files::text(file) {
@@ -198,6 +203,7 @@ mod tests {
                 assert!(!paths.contains(&if ts { "src/index.js" } else { "src/index.ts" }), "{paths:?}");
                 assert_eq!(paths.contains(&"tsconfig.json"), ts);
                 assert_eq!(paths.contains(&"ui/vendor/alga-page.js"), template.has_page());
+                assert!(paths.contains(&"types/alga-sdk.d.ts"));
                 for (path, bytes) in &files {
                     let text = String::from_utf8_lossy(bytes);
                     assert!(!text.contains("__ID__") && !text.contains("__NAME__") && !text.contains("__MAIN__"), "{path}");
