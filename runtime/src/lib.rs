@@ -18,4 +18,5 @@ pub mod pool;
 pub mod rate_limit;
 pub mod registry;
 pub mod serve;
+pub mod simulator;
 pub mod telemetry;
