@@ -6,12 +6,32 @@ use std::path::Path;
 use crate::archive::normalize_path;
 use crate::{BundleError, BundleFile, BundleLimits, Files};
 
-/// Folders a packer leaves out: version control and dependency caches.
-const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules"];
+/// Folders a packer leaves out: version control, dependency caches and `.alga` (what
+/// `alga-ext dev` keeps between runs).
+pub const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules", ".alga"];
+
+/// Endings of test modules (`alga-ext test` runs them); they stay out of bundles.
+pub const TEST_SUFFIXES: &[&str] = &[".test.js", ".test.mjs", ".test.ts", ".test.mts"];
+
+/// Whether `path` names a test module, which `files_from_dir` leaves out of a bundle.
+pub fn is_test_file(path: &str) -> bool {
+    TEST_SUFFIXES.iter().any(|suffix| path.ends_with(suffix))
+}
 
 /// Reads a bundle directory, applying the same rules as uploaded archives. Symbolic links
-/// are refused rather than followed.
+/// are refused rather than followed. Test modules (`*.test.js`, `*.test.ts`) are not part
+/// of the bundle: they import `@alga/test`, which only `alga-ext test` provides.
 pub fn files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, BundleError> {
+    read_dir_files(dir, limits, false)
+}
+
+/// Every file of an extension's directory under the bundle rules, test modules included:
+/// what `alga-ext test` loads its tests from.
+pub fn source_files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, BundleError> {
+    read_dir_files(dir, limits, true)
+}
+
+fn read_dir_files(dir: &Path, limits: &BundleLimits, with_tests: bool) -> Result<Files, BundleError> {
     let mut files = Files::new();
     let mut total = 0u64;
     let mut pending = vec![dir.to_path_buf()];
@@ -33,6 +53,9 @@ pub fn files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, Bundle
                 return Err(BundleError::SpecialEntry { path: rel_text, kind: if kind.is_symlink() { "symbolic link" } else { "special file" } });
             }
             let Some(normalized) = normalize_path(relative.as_os_str().as_encoded_bytes(), limits)? else { continue };
+            if !with_tests && is_test_file(&normalized) {
+                continue;
+            }
             if files.len() >= limits.max_entries {
                 return Err(BundleError::TooManyEntries { count: files.len() + 1, limit: limits.max_entries });
             }
@@ -62,4 +85,32 @@ pub fn zip_files(files: &Files, mut progress: impl FnMut(&str, usize)) -> Result
     }
     let cursor = writer.finish().map_err(|e| BundleError::Format(e.to_string()))?;
     Ok(cursor.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_modules_and_dev_state_stay_out_of_bundles() {
+        let dir = std::env::temp_dir().join(format!("alga-pack-{}-{}", std::process::id(), line!()));
+        for (path, text) in [
+            ("manifest.json", "{}"),
+            ("src/index.js", "export {}"),
+            ("src/index.test.js", "import '@alga/test'"),
+            ("tests/api.test.ts", "import '@alga/test'"),
+            ("src/contest.js", "export {}"),
+            (".alga/dev.db", "x"),
+        ] {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let bundle = files_from_dir(&dir, &BundleLimits::default());
+        let sources = source_files_from_dir(&dir, &BundleLimits::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names = |files: Files| files.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(bundle.unwrap()), ["manifest.json", "src/contest.js", "src/index.js"]);
+        assert_eq!(names(sources.unwrap()), ["manifest.json", "src/contest.js", "src/index.js", "src/index.test.js", "tests/api.test.ts"]);
+    }
 }

@@ -74,6 +74,43 @@ pub enum Command {
     ///   alga-ext logs com.alga.samples.ticket-tags --follow --level warn
     #[command(verbatim_doc_comment)]
     Logs(LogsArgs),
+    /// Run an extension's tests (`*.test.js`, `*.test.ts`): each file in a real isolate with
+    /// fresh storage, the extension installed and enabled, and `ctx.api` answered by the
+    /// built-in host API simulator. Prints one line per test and `N passed, N failed`;
+    /// exits non-zero when any test fails.
+    ///
+    /// Examples:
+    ///   alga-ext test                          (the extension in the current directory)
+    ///   alga-ext test samples/ticket-tags --filter tags
+    ///   alga-ext test samples/*                (several extensions, one summary)
+    #[command(verbatim_doc_comment)]
+    Test(TestArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Extension directories (each holding manifest.json); their test files are found in
+    /// every folder but node_modules and .alga.
+    #[arg(default_value = ".")]
+    pub dirs: Vec<PathBuf>,
+    /// Run only the tests whose name contains this text.
+    #[arg(long, env = "ALGA_EXT_TEST_FILTER")]
+    pub filter: Option<String>,
+    /// Time one test may take, awaiting included (its CPU time is held to it too).
+    #[arg(long, env = "ALGA_EXT_TEST_TIMEOUT", default_value = "10s", value_parser = parse_test_timeout)]
+    pub timeout: Duration,
+    /// Print the console output of every test, not only of failing ones.
+    #[arg(long)]
+    pub logs: bool,
+}
+
+/// A test timeout: a duration from 1 ms to 10 minutes.
+fn parse_test_timeout(raw: &str) -> Result<Duration, String> {
+    let timeout = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
+    if timeout.is_zero() || timeout > Duration::from_secs(600) {
+        return Err(format!("{raw:?} is outside 1ms..10min"));
+    }
+    Ok(timeout)
 }
 
 #[derive(Debug, Clone, Args)]

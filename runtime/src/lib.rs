@@ -20,3 +20,4 @@ pub mod registry;
 pub mod serve;
 pub mod simulator;
 pub mod telemetry;
+pub mod test_runner;

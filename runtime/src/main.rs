@@ -5,11 +5,22 @@ use std::process::ExitCode;
 use alga_ext::cli::{Cli, Command};
 use alga_ext::{bundle_cli, config, serve, telemetry};
 use alga_store::TenantId;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Err(err) = telemetry::init(cli.log_format, &cli.log) {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    // `alga-ext test` prints its own report (an extension's failures included); the server's
+    // request and lifecycle lines would bury it unless `--log`/`ALGA_EXT_LOG` asks for them.
+    let log = match cli.command {
+        Command::Test(_) if matches.value_source("log") == Some(ValueSource::DefaultValue) => "error",
+        _ => cli.log.as_str(),
+    };
+    if let Err(err) = telemetry::init(cli.log_format, log) {
         eprintln!("error: {err}");
         return ExitCode::from(2);
     }
@@ -53,6 +64,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Install(args) => bundle_cli::install(&args).await?,
         Command::Logs(args) => alga_ext::logs_cli::run(&args).await?,
         Command::Schema => bundle_cli::schema()?,
+        Command::Test(args) => alga_ext::test_runner::run(&args).await?,
     }
     Ok(())
 }

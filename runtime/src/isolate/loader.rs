@@ -18,6 +18,8 @@ pub const BUNDLE_SCHEME: &str = "alga-bundle";
 /// The SDK module extensions may import.
 const SDK_SPECIFIER: &str = "alga-sdk:///sdk.js";
 const SDK_SOURCE: &str = include_str!("sdk.js");
+/// Where `@alga/test` loads from; it resolves only in a process running `alga-ext test`.
+const TEST_SPECIFIER: &str = "alga-test:///test.js";
 
 pub fn module_url(path: &str) -> ModuleSpecifier {
     ModuleSpecifier::parse(&format!("{BUNDLE_SCHEME}:///{path}")).expect("bundle paths are valid URL paths")
@@ -64,6 +66,9 @@ impl ModuleLoader for BundleLoader {
         if specifier == alga_bundle::SDK_MODULE {
             return Ok(ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid"));
         }
+        if specifier == crate::test_runner::TEST_MODULE && crate::test_runner::test_module_source().is_some() {
+            return Ok(ModuleSpecifier::parse(TEST_SPECIFIER).expect("valid"));
+        }
         // The main module arrives as an absolute URL of the bundle itself; `load` still
         // serves only files the bundle has.
         if let Ok(url) = ModuleSpecifier::parse(specifier) {
@@ -102,6 +107,9 @@ impl BundleLoader {
     fn load_sync(&self, specifier: &ModuleSpecifier) -> Result<ModuleSource, deno_core::error::ModuleLoaderError> {
         if specifier.as_str() == SDK_SPECIFIER {
             return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(SDK_SOURCE.to_owned().into()), specifier, None));
+        }
+        if let Some(source) = crate::test_runner::test_module_source().filter(|_| specifier.as_str() == TEST_SPECIFIER) {
+            return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(source.to_owned().into()), specifier, None));
         }
         if specifier.scheme() != BUNDLE_SCHEME {
             return Err(JsErrorBox::type_error(format!("module {specifier} is outside the bundle")));

@@ -62,11 +62,8 @@ impl Collection {
     fn seeded(resource: &Resource) -> Self {
         // The fixtures are part of the binary and checked by a unit test, so they parse.
         let items: Vec<Map<String, Value>> = serde_json::from_str(resource.fixtures).unwrap_or_default();
-        let highest = items
-            .iter()
-            .filter_map(|item| item.get("id")?.as_str()?.strip_prefix(resource.id_prefix)?.parse::<u64>().ok())
-            .max()
-            .unwrap_or(1000);
+        let highest =
+            items.iter().filter_map(|item| item.get("id")?.as_str()?.strip_prefix(resource.id_prefix)?.parse::<u64>().ok()).max().unwrap_or(1000);
         Self { items, next: highest + 1 }
     }
 
@@ -111,7 +108,8 @@ impl Records {
                         .ok_or_else(|| DataError::InvalidQuery(format!("limit must be a whole number from 1 to {MAX_LIMIT}, not {value:?}")))?
                 }
                 "offset" => {
-                    offset = value.parse::<usize>().map_err(|_| DataError::InvalidQuery(format!("offset must be a whole number from 0, not {value:?}")))?
+                    offset =
+                        value.parse::<usize>().map_err(|_| DataError::InvalidQuery(format!("offset must be a whole number from 0, not {value:?}")))?
                 }
                 _ => filters.push((name.as_str(), value.as_str())),
             }
@@ -129,8 +127,11 @@ impl Records {
                     )));
                 }
             }
-            let matching: Vec<&Map<String, Value>> =
-                collection.items.iter().filter(|item| filters.iter().all(|(field, wanted)| item.get(*field).is_some_and(|v| text(v) == *wanted))).collect();
+            let matching: Vec<&Map<String, Value>> = collection
+                .items
+                .iter()
+                .filter(|item| filters.iter().all(|(field, wanted)| item.get(*field).is_some_and(|v| text(v) == *wanted)))
+                .collect();
             let total = matching.len();
             let page: Vec<Value> = matching.into_iter().skip(offset).take(limit).map(|item| Value::Object(item.clone())).collect();
             Ok(json!({ "data": page, "pagination": { "total": total, "limit": limit, "offset": offset } }))

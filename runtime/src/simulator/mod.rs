@@ -175,7 +175,9 @@ async fn handle(State(state): State<SimState>, method: Method, uri: Uri, headers
 }
 
 fn serve(state: &SimState, tenant: &str, method: &Method, path: &str, query: &str, body: &[u8]) -> Result<(StatusCode, Option<Value>), SimError> {
-    let not_found = || SimError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("the simulator serves {PREFIX}<resource> and {PREFIX}<resource>/<id>, not {path}"));
+    let not_found = || {
+        SimError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("the simulator serves {PREFIX}<resource> and {PREFIX}<resource>/<id>, not {path}"))
+    };
     let rest = path.strip_prefix(PREFIX).ok_or_else(not_found)?;
     // `<resource>`, `<resource>/` and `<resource>/<id>` are served; anything deeper is not.
     let segments: Vec<&str> = rest.split('/').collect();
@@ -192,9 +194,8 @@ fn serve(state: &SimState, tenant: &str, method: &Method, path: &str, query: &st
         }
         serde_json::from_slice(body).map_err(|e| SimError::new(StatusCode::BAD_REQUEST, "INVALID_BODY", format!("the body is not JSON: {e}")))
     };
-    let allowed = |allow: &str| {
-        SimError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not served on {path}; use {allow}"))
-    };
+    let allowed =
+        |allow: &str| SimError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", format!("{method} is not served on {path}; use {allow}"));
     match (id, method.as_str()) {
         (None, "GET" | "HEAD") => {
             let query: Vec<(String, String)> = deno_core::url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -214,7 +215,7 @@ fn serve(state: &SimState, tenant: &str, method: &Method, path: &str, query: &st
 }
 
 /// Decodes `%XX` escapes of a path segment (an id the caller URL-encoded).
-fn percent_decode(segment: &str) -> String {
+pub(crate) fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
