@@ -14,7 +14,8 @@ const MANIFEST: &str = r#"{
   "extensionPoints": {
     "endpoints": [
       { "method": "POST", "path": "/bump", "handler": "bump", "permission": "bump" },
-      { "method": "GET", "path": "/first-ticket", "handler": "firstTicket" }
+      { "method": "GET", "path": "/first-ticket", "handler": "firstTicket" },
+      { "method": "GET", "path": "/boom", "handler": "boom" }
     ]
   }
 }"#;
@@ -29,6 +30,10 @@ export async function bump(_request, ctx) {
 export async function firstTicket(_request, ctx) {
   const page = await ctx.api.get("/api/v1/tickets", { query: { limit: 1 } });
   return { body: page.data[0] };
+}
+export function boom() {
+  console.warn("about to fail");
+  throw new TypeError("kaboom");
 }
 "#;
 
@@ -122,6 +127,26 @@ test("the first bump of this file counts 1", async () => {
 }
 
 #[test]
+fn a_failing_tests_console_output_and_the_handlers_error_show_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = r#"import { test, expect, call } from "@alga/test";
+test("calls a handler that throws", async () => {
+  console.log("calling /boom");
+  expect((await call("GET", "/boom")).status).toBe(200);
+});
+"#;
+    write(dir.path(), &[("manifest.json", MANIFEST), ("src/index.js", INDEX), ("boom.test.js", test)]);
+    let (output, stdout) = alga_ext_test(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[1], "FAIL boom.test.js:4:3  calls a handler that throws: expected 200, received 500", "{stdout}");
+    assert_eq!(lines[2], "     | test info: calling /boom", "{stdout}");
+    assert_eq!(lines[3], "     | extension warn: about to fail", "{stdout}");
+    assert!(lines[4].starts_with("     | runtime EXTENSION_ERROR: ") && lines[4].contains("TypeError: kaboom"), "{stdout}");
+    assert!(stdout.contains("at boom (src/index.js:14:9)"), "the handler's frame names its file: {stdout}");
+}
+
+#[test]
 fn a_syntax_error_in_a_test_file_is_reported_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let broken = "import { test } from \"@alga/test\";\n\ntest(\"x\", () => {\n  const = 1;\n});\n";
@@ -154,4 +179,58 @@ fn bad_input_gets_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--timeout") && stderr.contains("outside 1ms..10min"), "{stderr}");
+}
+
+/// The fenced code blocks of a Markdown text: (language, content).
+fn fenced_blocks(markdown: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in markdown.lines() {
+        match (line.strip_prefix("```"), open.take()) {
+            (Some(_), Some(block)) => blocks.push(block),
+            (Some(lang), None) => open = Some((lang.trim().to_owned(), String::new())),
+            (None, Some((lang, mut text))) => {
+                text.push_str(line);
+                text.push('\n');
+                open = Some((lang, text));
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(&name));
+        } else if !alga_bundle::pack::is_test_file(&name) {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_test_examples_of_the_docs_pass_against_the_sample() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo.join("samples/ticket-tags"), dir.path());
+    let mut written = Vec::new();
+    for doc in ["docs/testing.md", "README.md"] {
+        let text = std::fs::read_to_string(repo.join(doc)).unwrap();
+        for (lang, block) in fenced_blocks(&text) {
+            if matches!(lang.as_str(), "js" | "ts") && block.contains("from \"@alga/test\"") {
+                let name = format!("example-{}.test.{lang}", written.len() + 1);
+                std::fs::write(dir.path().join(&name), block).unwrap();
+                written.push(format!("{doc}: {name}"));
+            }
+        }
+    }
+    assert!(written.len() >= 8, "the docs lost their examples: {written:?}");
+    let (output, stdout) = alga_ext_test(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(0), "{written:?}\n{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!stdout.contains("FAIL") && stdout.contains(" passed, 0 failed"), "{stdout}");
 }

@@ -180,7 +180,7 @@ async fn run_file(dir: &Path, prepared: &Prepared, file: &str, args: &TestArgs, 
             let (place, message) = located(dir, &here, &message);
             // The failed evaluation is also logged as an unhandled rejection: said once is enough.
             let logs: Vec<String> =
-                session.captured.take().into_iter().filter(|l| !l.starts_with("test error: unhandled promise rejection")).collect();
+                logs_of(&session, dir).into_iter().filter(|l| !l.starts_with("test error: unhandled promise rejection")).collect();
             return failed_file(printer, totals, &place, &message, &logs);
         }
         Err(e) => return failed_file(printer, totals, &here, &format!("cannot start the test isolate: {e:#}"), &[]),
@@ -194,10 +194,10 @@ async fn run_file(dir: &Path, prepared: &Prepared, file: &str, args: &TestArgs, 
             Ok(listed) => listed,
             Err(e) => return failed_file(printer, totals, &here, &format!("internal: the test list is malformed: {e}"), &[]),
         },
-        Err(message) => return failed_file(printer, totals, &here, &message, &session.captured.take()),
+        Err(message) => return failed_file(printer, totals, &here, &message, &logs_of(&session, dir)),
     };
     if listed.is_empty() {
-        return failed_file(printer, totals, &here, "declares no tests (call test(name, fn) from \"@alga/test\")", &session.captured.take());
+        return failed_file(printer, totals, &here, "declares no tests (call test(name, fn) from \"@alga/test\")", &logs_of(&session, dir));
     }
     for (index, test) in listed.iter().enumerate() {
         if args.filter.as_ref().is_some_and(|filter| !test.name.contains(filter.as_str())) {
@@ -209,10 +209,10 @@ async fn run_file(dir: &Path, prepared: &Prepared, file: &str, args: &TestArgs, 
             totals.skipped += 1;
             continue;
         }
-        session.captured.take();
+        session.take_logs();
         let request = json!({ "index": index, "gateway": session.gateway.url(), "file": file, "timeoutMs": args.timeout.as_millis() as u64 });
         let outcome = invoke(&handle, RUN, request, &ctx, args.timeout).await;
-        let logs = session.captured.take();
+        let logs = logs_of(&session, dir);
         match outcome.map(serde_json::from_value::<Outcome>) {
             Ok(Ok(result)) if result.ok => {
                 printer.ok(&here, &test.name, result.ms, &logs);
@@ -300,6 +300,11 @@ async fn invoke(handle: &IsolateHandle, handler: &str, request: Value, ctx: &Arc
 }
 
 const BUNDLE_URL: &str = "alga-bundle:///";
+
+/// The session's logs since the last call, module URLs turned into paths.
+fn logs_of(session: &Session, dir: &Path) -> Vec<String> {
+    session.take_logs().into_iter().map(|line| line.replace(BUNDLE_URL, &shown(dir, ""))).collect()
+}
 
 /// The first `file:line:col` an error message names (else `fallback`), and the message with
 /// module URLs turned into paths the user can open.

@@ -75,7 +75,7 @@ impl Printer {
     }
 
     fn logs(&self, logs: &[String]) {
-        for line in logs {
+        for line in logs.iter().flat_map(|entry| entry.lines()) {
             self.emit(&format!("{INDENT}{} {line}", self.paint("2", "|")));
         }
     }

@@ -61,7 +61,9 @@ pub struct Session {
     pub state: AppState,
     pub ext: Extension,
     pub gateway: Gateway,
-    pub captured: Arc<Captured>,
+    captured: Arc<Captured>,
+    /// The extension's failures as the runtime records them (an uncaught error, a limit hit).
+    failures: Mutex<tokio::sync::broadcast::Receiver<crate::registry::logs::LogEntry>>,
     tenant: TenantId,
     _simulator: Simulator,
     _dir: tempfile::TempDir,
@@ -100,7 +102,22 @@ impl Session {
         // Dev mode: a handler's uncaught error shows its stack to the caller (the test).
         let state = AppState::new(registry, TokenKeys::from_secret(jwt_secret.as_bytes()), vec![DEFAULT_ROLE.to_owned()]).with_dev(true);
         let gateway = Gateway::start(state.clone(), tenant.clone(), ext.clone()).await.context("cannot start the test gateway")?;
-        Ok(Self { state, ext, gateway, captured, tenant, _simulator: simulator, _dir: dir })
+        let failures = Mutex::new(state.registry.logs().follow(&tenant, ext.id));
+        Ok(Self { state, ext, gateway, captured, failures, tenant, _simulator: simulator, _dir: dir })
+    }
+
+    /// The console output and the extension's failures since the last call, in words.
+    pub fn take_logs(&self) -> Vec<String> {
+        let mut lines = self.captured.take();
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match failures.try_recv() {
+                Ok(entry) => lines.push(format!("runtime {}: {}", entry.code.as_deref().unwrap_or("error"), entry.message)),
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(missed)) => lines.push(format!("runtime: {missed} more failures not shown")),
+                Err(_) => break,
+            }
+        }
+        lines
     }
 
     /// Starts the isolate that runs a test file: the extension's own identity and services
