@@ -20,4 +20,5 @@ pub mod registry;
 pub mod serve;
 pub mod simulator;
 pub mod telemetry;
+pub mod test_api;
 pub mod test_runner;

@@ -234,3 +234,104 @@ fn the_test_examples_of_the_docs_pass_against_the_sample() {
     assert_eq!(output.status.code(), Some(0), "{written:?}\n{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(!stdout.contains("FAIL") && stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+/// Every check of `expect` passing and failing as docs/testing.md describes; each test
+/// asserts on the AssertionError a wrong expectation throws, so all of them pass.
+const EXPECT_SEMANTICS: &str = r#"import { test, expect, AssertionError } from "@alga/test";
+
+const fails = (f, message) => expect(f).toThrow(message === undefined ? AssertionError : message);
+
+test("toBe is Object.is", () => {
+  expect(NaN).toBe(NaN);
+  expect(0).not.toBe(-0);
+  fails(() => expect(201).toBe(403), "expected 403, received 201");
+  fails(() => expect("a").not.toBe("a"), 'expected a value other than "a"');
+});
+
+test("toEqual compares deeply and ignores undefined properties", () => {
+  expect({ a: [1, { b: new Date(5) }], c: undefined }).toEqual({ a: [1, { b: new Date(5) }] });
+  expect(new Map([[1, { x: 1 }]])).toEqual(new Map([[1, { x: 1 }]]));
+  expect(new Uint8Array([1, 2])).toEqual(new Uint8Array([1, 2]));
+  fails(() => expect([1, 2]).toEqual([1, 2, 3]), "expected (deeply equal) [1,2,3], received [1,2]");
+  fails(() => expect({ a: 1 }).toEqual({ a: "1" }));
+  fails(() => expect(new Set([1])).toEqual([1]));
+});
+
+test("toMatchObject needs every property of the subset", () => {
+  expect({ a: 1, b: { c: 2, d: 3 } }).toMatchObject({ b: { c: 2 } });
+  fails(() => expect({ a: 1 }).toMatchObject({ a: 1, b: 2 }), 'expected {"a":1} to match {"a":1,"b":2}');
+});
+
+test("truthiness, null, undefined, numbers, length, text", () => {
+  expect(1).toBeTruthy();
+  expect("").toBeFalsy();
+  expect(null).toBeNull();
+  expect(undefined).toBeUndefined();
+  expect(0).toBeDefined();
+  expect(2).toBeGreaterThan(1);
+  expect(1).toBeLessThan(2);
+  expect("abc").toHaveLength(3);
+  expect("Printer on fire").toMatch(/fire$/);
+  expect("Printer on fire").toMatch("on");
+  fails(() => expect(0).toBeTruthy(), "expected a truthy value, received 0");
+  fails(() => expect(undefined).toBeDefined(), "expected a defined value, received undefined");
+  fails(() => expect([1]).toHaveLength(2), "expected length 2, received length 1");
+  fails(() => expect(5).toMatch(/5/));
+});
+
+test("toContain looks into strings and iterables", () => {
+  expect("tickets:read").toContain(":");
+  expect(new Set(["a"])).toContain("a");
+  expect([{ a: 1 }]).not.toContain({ a: 1 });
+  fails(() => expect([1, 2]).toContain(3), "expected [1,2] to contain 3");
+});
+
+test("toThrow checks the message, a RegExp, a class or an object", () => {
+  const boom = () => { throw new RangeError("tag names have 1 to 40 characters"); };
+  expect(boom).toThrow();
+  expect(boom).toThrow("1 to 40");
+  expect(boom).toThrow(/^tag names/);
+  expect(boom).toThrow(RangeError);
+  expect(boom).toThrow({ name: "RangeError" });
+  expect(() => 1).not.toThrow();
+  fails(() => expect(boom).toThrow(TypeError), "expected the function to throw a TypeError, but it threw RangeError: tag names have 1 to 40 characters");
+  fails(() => expect(() => 1).toThrow(), "expected the function to throw, but it returned normally");
+  expect(() => expect(1).toThrow()).toThrow(TypeError);
+});
+
+test("resolves and rejects wait for the promise", async () => {
+  await expect(Promise.resolve({ a: 1 })).resolves.toEqual({ a: 1 });
+  await expect(Promise.reject(new Error("no such ticket"))).rejects.toThrow("no such ticket");
+  await expect(Promise.reject({ code: "HTTP_ERROR", status: 404 })).rejects.toMatchObject({ status: 404 });
+  await expect(expect(Promise.resolve(1)).rejects.toThrow()).rejects.toThrow("expected the promise to reject, but it resolved to 1");
+  await expect(expect(Promise.reject(new Error("x"))).resolves.toBe(1)).rejects.toThrow("expected the promise to resolve, but it rejected with Error: x");
+  await expect(expect(Promise.reject(new Error("x"))).rejects.toThrow("y")).rejects.toThrow(AssertionError);
+});
+
+test("tests cannot be declared while one runs", () => {
+  expect(() => test("late", () => {})).toThrow("declare tests at the top level");
+});
+"#;
+
+#[test]
+fn expect_checks_pass_and_fail_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("manifest.json", MANIFEST), ("src/index.js", INDEX), ("expect.test.js", EXPECT_SEMANTICS)]);
+    let (output, stdout) = alga_ext_test(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.ends_with("8 passed, 0 failed\n"), "{stdout}");
+}
+
+/// This test binary never runs `alga-ext test`, so it is a server as far as the loader knows:
+/// an isolate here cannot import the test API (installs refuse such imports before that).
+#[tokio::test(flavor = "current_thread")]
+async fn a_server_isolate_cannot_import_the_test_api() {
+    use alga_ext::isolate::{Isolate, IsolateError};
+    assert!(alga_ext::test_api::offered().is_none());
+    let mut files = alga_bundle::Files::new();
+    files.insert("index.js".into(), alga_bundle::BundleFile::new(b"import { test } from \"@alga/test\";\nexport const t = test;\n".to_vec()));
+    let identity = alga_ops::ExtensionIdentity { tenant: "acme".into(), extension: "com.example.x".into() };
+    let mut isolate = Isolate::new(identity, Default::default(), Some(std::sync::Arc::new(files)), Default::default()).unwrap();
+    let err = isolate.load_main("index.js").await.unwrap_err();
+    assert!(matches!(&err, IsolateError::Script(m) if m.contains("\"@alga/test\" is not allowed")), "{err}");
+}

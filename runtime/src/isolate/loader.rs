@@ -66,7 +66,7 @@ impl ModuleLoader for BundleLoader {
         if specifier == alga_bundle::SDK_MODULE {
             return Ok(ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid"));
         }
-        if specifier == crate::test_runner::TEST_MODULE && crate::test_runner::test_module_source().is_some() {
+        if specifier == crate::test_api::SPECIFIER && crate::test_api::offered().is_some() {
             return Ok(ModuleSpecifier::parse(TEST_SPECIFIER).expect("valid"));
         }
         // The main module arrives as an absolute URL of the bundle itself; `load` still
@@ -108,7 +108,7 @@ impl BundleLoader {
         if specifier.as_str() == SDK_SPECIFIER {
             return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(SDK_SOURCE.to_owned().into()), specifier, None));
         }
-        if let Some(source) = crate::test_runner::test_module_source().filter(|_| specifier.as_str() == TEST_SPECIFIER) {
+        if let Some(source) = crate::test_api::offered().filter(|_| specifier.as_str() == TEST_SPECIFIER) {
             return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(source.to_owned().into()), specifier, None));
         }
         if specifier.scheme() != BUNDLE_SCHEME {

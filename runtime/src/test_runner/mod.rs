@@ -10,7 +10,7 @@
 //! router, so handlers run in the extension's own isolates with routing, RBAC and `ctx`.
 //!
 //! Invariant: `@alga/test` resolves only in this process's isolates once `run` started
-//! (`test_module_source`); a server never offers it, and bundles never contain test files
+//! (`crate::test_api`); a server never offers it, and bundles never contain test files
 //! (`alga_bundle::pack::files_from_dir` leaves them out).
 
 mod gateway;
@@ -18,7 +18,7 @@ mod report;
 mod session;
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use alga_bundle::pack::{is_test_file, source_files_from_dir};
@@ -31,15 +31,7 @@ use crate::isolate::{CtxData, Invocation, IsolateError, IsolateHandle};
 use report::{Printer, Totals};
 use session::Session;
 
-/// The specifier test files import the test API from.
-pub const TEST_MODULE: &str = "@alga/test";
-static TEST_SOURCE: OnceLock<&'static str> = OnceLock::new();
-
-/// The source of `@alga/test` once this process runs tests; `None` everywhere else, so the
-/// module loader offers it only here.
-pub fn test_module_source() -> Option<&'static str> {
-    TEST_SOURCE.get().copied()
-}
+use crate::test_api::SPECIFIER as TEST_MODULE;
 
 /// The generated main module of a test isolate (not a file of the extension).
 const MAIN: &str = "__alga_test_main__.js";
@@ -48,7 +40,7 @@ const RUN: &str = "__algaTestRun";
 
 /// Runs the tests of every directory; fails when a test failed or none ran.
 pub async fn run(args: &TestArgs) -> anyhow::Result<()> {
-    TEST_SOURCE.get_or_init(|| include_str!("alga_test.js"));
+    crate::test_api::offer(include_str!("alga_test.js"));
     let printer = Printer::new(args.logs);
     let mut totals = Totals::default();
     for dir in &args.dirs {
