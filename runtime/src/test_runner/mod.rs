@@ -28,10 +28,9 @@ use serde_json::{json, Value};
 
 use crate::cli::TestArgs;
 use crate::isolate::{CtxData, Invocation, IsolateError, IsolateHandle};
+use crate::test_api::SPECIFIER as TEST_MODULE;
 use report::{Printer, Totals};
 use session::Session;
-
-use crate::test_api::SPECIFIER as TEST_MODULE;
 
 /// The generated main module of a test isolate (not a file of the extension).
 const MAIN: &str = "__alga_test_main__.js";
