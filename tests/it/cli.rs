@@ -485,7 +485,8 @@ fn the_getting_started_commands_work_as_written() {
             cwd = cwd.join(dir);
             continue;
         }
-        let args: Vec<&str> = command.strip_prefix("alga-ext ").unwrap_or_else(|| panic!("not an alga-ext command: {command}")).split_whitespace().collect();
+        let args: Vec<&str> =
+            command.strip_prefix("alga-ext ").unwrap_or_else(|| panic!("not an alga-ext command: {command}")).split_whitespace().collect();
         let out = alga_ext(&cwd).args(&args).output().unwrap();
         assert!(out.status.success(), "{command}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
