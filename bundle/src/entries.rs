@@ -63,7 +63,7 @@ mod tests {
         }
         match crate::inspect_files(files, None, &Default::default()) {
             Ok(_) => Vec::new(),
-            Err(BundleError::ManifestInvalid(list)) => list.into_iter().map(|p| (p.pointer, p.rule.to_owned())).collect(),
+            Err(BundleError::ManifestInvalid(list, _)) => list.into_iter().map(|p| (p.pointer, p.rule.to_owned())).collect(),
             Err(other) => panic!("unexpected error {other}"),
         }
     }

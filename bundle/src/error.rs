@@ -67,8 +67,10 @@ pub enum BundleError {
     ManifestMissing,
     #[error("manifest.json is not valid JSON: {0}")]
     ManifestParse(String),
-    #[error("manifest.json has {} problem(s): {}", .0.len(), join(.0))]
-    ManifestInvalid(Vec<Problem>),
+    /// The manifest's problems, and whatever the modules have as well (found in the same
+    /// pass, so an author sees everything at once).
+    #[error("manifest.json has {} problem(s): {}{}", .0.len(), join(.0), also(.1))]
+    ManifestInvalid(Vec<Problem>, Vec<SourceProblem>),
     #[error("{} module problem(s): {}", .0.len(), join(.0))]
     ModuleSyntax(Vec<SourceProblem>),
     #[error("{} import problem(s): {}", .0.len(), join(.0))]
@@ -81,6 +83,15 @@ pub enum BundleError {
     SignatureUntrusted { key_id: String },
     #[error("signature is invalid: {0}")]
     SignatureInvalid(String),
+}
+
+/// The module problems that come with a manifest's, as the end of its message.
+fn also(modules: &[SourceProblem]) -> String {
+    if modules.is_empty() {
+        String::new()
+    } else {
+        format!("; and {} module problem(s): {}", modules.len(), join(modules))
+    }
 }
 
 fn join<T: std::fmt::Display>(items: &[T]) -> String {
@@ -109,7 +120,7 @@ impl BundleError {
             Self::Format(_) => "BUNDLE_FORMAT",
             Self::ManifestMissing => "MANIFEST_MISSING",
             Self::ManifestParse(_) => "MANIFEST_PARSE",
-            Self::ManifestInvalid(_) => "MANIFEST_INVALID",
+            Self::ManifestInvalid(..) => "MANIFEST_INVALID",
             Self::ModuleSyntax(_) => "MODULE_SYNTAX",
             Self::ModuleImport(_) => "MODULE_IMPORT",
             Self::HashMismatch { .. } => "BUNDLE_HASH_MISMATCH",
@@ -122,7 +133,12 @@ impl BundleError {
     /// Structured details for API responses: the problem lists, where there are any.
     pub fn details(&self) -> serde_json::Value {
         match self {
-            Self::ManifestInvalid(problems) => serde_json::json!({ "problems": problems }),
+            // One list: each problem has a `pointer` into manifest.json or a `file`/`line`/`column`.
+            Self::ManifestInvalid(problems, modules) => {
+                let mut all: Vec<serde_json::Value> = problems.iter().map(|p| serde_json::json!(p)).collect();
+                all.extend(modules.iter().map(|p| serde_json::json!(p)));
+                serde_json::json!({ "problems": all })
+            }
             Self::ModuleSyntax(problems) | Self::ModuleImport(problems) => serde_json::json!({ "problems": problems }),
             Self::PathTooLong { path, .. }
             | Self::UnsafePath { path, .. }

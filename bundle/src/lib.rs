@@ -72,10 +72,19 @@ pub fn inspect_archive(bytes: &[u8], signature: Option<&BundleSignature>, option
 /// Checks a bundle's files (from an archive or a directory).
 pub fn inspect_files(files: Files, signature: Option<&BundleSignature>, options: &InspectOptions) -> Result<Inspection, BundleError> {
     let manifest_file = files.get("manifest.json").ok_or(BundleError::ManifestMissing)?;
-    let manifest = validate::parse_manifest(&manifest_file.bytes)?;
-    let manifest_json = serde_json::from_slice(&manifest_file.bytes).map_err(|e| BundleError::ManifestParse(e.to_string()))?;
-
-    let asset_matcher = asset_matcher(&manifest.assets);
+    let manifest_json: serde_json::Value = serde_json::from_slice(&manifest_file.bytes).map_err(|e| BundleError::ManifestParse(e.to_string()))?;
+    // Every problem in one pass: a manifest that fails its schema still has its modules
+    // checked, so an author fixes everything in one round.
+    let (manifest, mut manifest_problems) = match validate::parse_manifest(&manifest_file.bytes) {
+        Ok(manifest) => (Some(manifest), Vec::new()),
+        Err(BundleError::ManifestInvalid(problems, _)) => (None, problems),
+        Err(other) => return Err(other),
+    };
+    let assets: Vec<String> = match &manifest {
+        Some(m) => m.assets.clone(),
+        None => manifest_json["assets"].as_array().map(|a| a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+    };
+    let asset_matcher = asset_matcher(&assets);
     let mut modules = BTreeMap::new();
     let mut syntax = Vec::new();
     let mut warnings = Vec::new();
@@ -106,20 +115,25 @@ pub fn inspect_files(files: Files, signature: Option<&BundleSignature>, options:
         }
     }
 
-    let main = manifest.main.trim_start_matches("./").to_owned();
-    let exports = validate::main_exports(&main, &modules);
-    let problems = validate::check_manifest(&manifest, &files, exports.as_ref());
-    if !problems.is_empty() {
-        return Err(BundleError::ManifestInvalid(problems));
-    }
-    if !syntax.is_empty() {
-        return Err(BundleError::ModuleSyntax(syntax));
+    if let Some(manifest) = &manifest {
+        let main = manifest.main.trim_start_matches("./").to_owned();
+        let exports = validate::main_exports(&main, &modules);
+        manifest_problems.extend(validate::check_manifest(manifest, &files, exports.as_ref()));
     }
     let import_problems = check_imports(&modules, &files);
+    let Some(manifest) = manifest.filter(|_| manifest_problems.is_empty()) else {
+        syntax.extend(import_problems);
+        return Err(BundleError::ManifestInvalid(manifest_problems, syntax));
+    };
+    if !syntax.is_empty() {
+        syntax.extend(import_problems);
+        return Err(BundleError::ModuleSyntax(syntax));
+    }
     if !import_problems.is_empty() {
         return Err(BundleError::ModuleImport(import_problems));
     }
 
+    warnings.extend(validate::open_point_warnings(&manifest));
     let bundle_hash = bundle_hash(&files);
     let (signer, signature_warning) = signing::check(options.signature_policy, &options.trusted_keys, &bundle_hash, signature)?;
     warnings.extend(signature_warning);

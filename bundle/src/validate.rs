@@ -15,14 +15,49 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
     let schema = Manifest::json_schema();
     let validator = jsonschema::validator_for(&schema).map_err(|e| BundleError::ManifestParse(format!("internal schema error: {e}")))?;
     let mut problems: Vec<Problem> =
-        validator.iter_errors(&value).map(|e| Problem::new(e.instance_path().to_string(), "schema", e.to_string())).collect();
+        validator.iter_errors(&value).map(|e| Problem::new(e.instance_path().to_string(), "schema", schema_message(&e))).collect();
     nul_problems(&value, String::new(), &mut problems);
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         problems.dedup();
-        return Err(BundleError::ManifestInvalid(problems));
+        return Err(BundleError::ManifestInvalid(problems, Vec::new()));
     }
-    serde_json::from_value(value).map_err(|e| BundleError::ManifestInvalid(vec![Problem::new("", "schema", e.to_string())]))
+    serde_json::from_value(value).map_err(|e| BundleError::ManifestInvalid(vec![Problem::new("", "schema", e.to_string())], Vec::new()))
+}
+
+/// Warnings about extension points no permission guards: each is open to every user of the
+/// tenant, which is sometimes meant (a public widget) and often an oversight.
+pub fn open_point_warnings(m: &Manifest) -> Vec<String> {
+    let points = &m.extension_points;
+    let open = |kind: &str, i: usize, what: String| {
+        format!("/extensionPoints/{kind}/{i} ({what}) has no \"permission\": every user of the tenant may reach it")
+    };
+    let mut out = Vec::new();
+    for (i, e) in points.endpoints.iter().enumerate().filter(|(_, e)| e.permission.is_none()) {
+        out.push(open("endpoints", i, format!("{} {}", e.method.as_str(), e.path)));
+    }
+    for (i, p) in points.pages.iter().enumerate().filter(|(_, p)| p.permission.is_none()) {
+        out.push(open("pages", i, format!("page {}", p.path)));
+    }
+    for (i, w) in points.dashboard_widgets.iter().enumerate().filter(|(_, w)| w.permission.is_none()) {
+        out.push(open("dashboardWidgets", i, format!("widget {}", w.id)));
+    }
+    for (i, n) in points.navigation.iter().enumerate().filter(|(_, n)| n.permission.is_none()) {
+        out.push(open("navigation", i, format!("navigation item {}", n.id)));
+    }
+    out
+}
+
+/// A schema problem in words. An `enum` lists every valid choice (the library's own message
+/// shows two and counts the rest), so an author can pick one without opening the schema.
+fn schema_message(error: &jsonschema::ValidationError<'_>) -> String {
+    if let jsonschema::error::ValidationErrorKind::Enum { options } = error.kind() {
+        if let Some(choices) = options.as_array() {
+            let listed: Vec<String> = choices.iter().map(Value::to_string).collect();
+            return format!("{} is not one of the valid choices: {}", error.instance(), listed.join(", "));
+        }
+    }
+    error.to_string()
 }
 
 /// NUL anywhere in the manifest's text: PostgreSQL cannot store it (and no name, id or
@@ -374,7 +409,29 @@ pub fn main_exports(main: &str, modules: &BTreeMap<String, ModuleInfo>) -> Optio
 
 #[cfg(test)]
 mod tests {
-    use super::{match_route, route_shape};
+    use super::{match_route, parse_manifest, route_shape};
+    use crate::BundleError;
+
+    #[test]
+    fn points_open_to_every_user_are_warned_about() {
+        let manifest = br#"{ "id": "com.example.x", "name": "X", "version": "1.0.0", "main": "index.js",
+            "userPermissions": [{ "name": "use" }],
+            "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/open", "handler": "x" }, { "method": "GET", "path": "/guarded", "handler": "x", "permission": "use" }] } }"#;
+        let m = parse_manifest(manifest).unwrap();
+        assert_eq!(
+            super::open_point_warnings(&m),
+            [r#"/extensionPoints/endpoints/0 (GET /open) has no "permission": every user of the tenant may reach it"#]
+        );
+    }
+
+    #[test]
+    fn an_enum_problem_lists_every_valid_choice() {
+        let manifest = br#"{ "id": "com.example.x", "name": "X", "version": "1.0.0", "main": "index.js",
+            "extensionPoints": { "endpoints": [{ "method": "FETCH", "path": "/x", "handler": "x" }] } }"#;
+        let Err(BundleError::ManifestInvalid(problems, _)) = parse_manifest(manifest) else { panic!("FETCH is no method") };
+        assert_eq!(problems[0].pointer, "/extensionPoints/endpoints/0/method");
+        assert_eq!(problems[0].message, r#""FETCH" is not one of the valid choices: "GET", "POST", "PUT", "PATCH", "DELETE""#);
+    }
 
     #[test]
     fn routes_match_paths_and_extract_decoded_params() {

@@ -1,7 +1,7 @@
 //! The browser suite's plumbing: a real `alga-ext serve` on a free port, bundles packed and installed, tokens, and the test host's static server.
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, mkdtempSync, cpSync, openSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdtempSync, cpSync, openSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -73,11 +73,15 @@ export async function startRuntime({ hostOrigin }) {
     if (Date.now() > deadline) throw new Error(`alga-ext serve did not answer /healthz within 60 s; see ${join(dir, "serve.log")}`);
     await new Promise((done) => setTimeout(done, 100));
   }
+  // The data dir goes with the server, unless a failure should be looked into
+  // (`ALGA_BROWSER_KEEP=1` keeps it, and its serve.log).
   const stop = () =>
     new Promise((done) => {
       if (child.exitCode !== null) return done();
       child.once("exit", done);
       child.kill("SIGTERM");
+    }).then(() => {
+      if (process.env.ALGA_BROWSER_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
     });
   return { url, secret, dir, stop };
 }

@@ -49,22 +49,61 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (applies pending migrations first).
+    ///
+    /// Examples:
+    ///   alga-ext serve --dev                                   # SQLite in ./alga-ext-data, a generated secret
+    ///   ALGA_EXT_JWT_SECRET=… alga-ext serve --database-url postgres://owner@db:5432/alga --listen 0.0.0.0:8787
+    #[command(verbatim_doc_comment)]
     Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
+    ///
+    /// Example:
+    ///   alga-ext migrate --database-url postgres://owner@db:5432/alga
+    #[command(verbatim_doc_comment)]
     Migrate(DatabaseArgs),
     /// Print a signed token for trying the APIs by hand.
+    ///
+    /// Example:
+    ///   ALGA_EXT_JWT_SECRET=… alga-ext token --tenant acme --user alice --roles admin,technician --ttl 8h
+    #[command(verbatim_doc_comment)]
     Token(TokenArgs),
     /// Check a bundle directory or archive the way the server will, without installing it.
+    ///
+    /// Examples:
+    ///   alga-ext validate .
+    ///   alga-ext validate ticket-tags.zip
+    #[command(verbatim_doc_comment)]
     Validate(ValidateArgs),
-    /// Validate a bundle directory and write it as a .zip.
+    /// Validate a bundle directory and write it as a .zip (leaving out what .algaignore lists).
+    ///
+    /// Example:
+    ///   alga-ext pack . -o ticket-tags.zip
+    #[command(verbatim_doc_comment)]
     Pack(PackArgs),
     /// Create an ed25519 publisher key for signing bundles.
+    ///
+    /// Example:
+    ///   alga-ext keygen --key-id acme -o acme.key     # prints the acme=publicKey line servers trust
+    #[command(verbatim_doc_comment)]
     Keygen(KeygenArgs),
     /// Sign a bundle archive with a publisher key (writes `<bundle>.sig`).
+    ///
+    /// Example:
+    ///   alga-ext sign ticket-tags.zip --key acme.key
+    #[command(verbatim_doc_comment)]
     Sign(SignArgs),
     /// Upload a bundle to a server and show the permission review.
+    ///
+    /// Examples:
+    ///   alga-ext install ticket-tags.zip --url http://127.0.0.1:8787 --token "$TOKEN"
+    ///   alga-ext install ticket-tags.zip --url http://127.0.0.1:8787 --token "$TOKEN" --enable
+    #[command(verbatim_doc_comment)]
     Install(InstallArgs),
     /// Print the manifest JSON Schema.
+    ///
+    /// Example:
+    ///   alga-ext schema > manifest.schema.json
+    #[command(verbatim_doc_comment)]
     Schema,
     /// Show an installed extension's recent console output and failures (limit hits,
     /// crashes, breaker trips) from a server, oldest first; `--follow` streams new ones.
@@ -74,17 +113,78 @@ pub enum Command {
     ///   alga-ext logs com.alga.samples.ticket-tags --follow --level warn
     #[command(verbatim_doc_comment)]
     Logs(LogsArgs),
+    /// Create a working extension in a new folder from a template.
+    ///
+    /// Examples:
+    ///   alga-ext new ticket-checklist                      # endpoints over storage (JavaScript)
+    ///   alga-ext new ticket-checklist --template full --ts  # navigation, page, widget, endpoints, settings
+    #[command(verbatim_doc_comment)]
+    New(NewArgs),
+    /// Serve the extension in DIR on an embedded server and reload it on every change.
+    ///
+    /// The server keeps its data in DIR/.alga (it survives restarts); the extension is
+    /// installed, approved and enabled for tenant acme; its log streams here. A change the
+    /// server refuses is printed with file:line:col and a code frame, and the last good
+    /// version keeps serving.
+    ///
+    /// Examples:
+    ///   alga-ext dev                 # the extension in this folder, on http://127.0.0.1:8787
+    ///   alga-ext dev ../my-ext --port 9000
+    #[command(verbatim_doc_comment)]
+    Dev(DevArgs),
     /// Run an extension's tests (`*.test.js`, `*.test.ts`): each file in a real isolate with
     /// fresh storage, the extension installed and enabled, and `ctx.api` answered by the
     /// built-in host API simulator. Prints one line per test and `N passed, N failed`;
     /// exits non-zero when any test fails.
     ///
     /// Examples:
-    ///   alga-ext test                          (the extension in the current directory)
+    ///   alga-ext test                                  # the extension in this folder
     ///   alga-ext test samples/ticket-tags --filter tags
-    ///   alga-ext test samples/*                (several extensions, one summary)
+    ///   alga-ext test samples/*                        # several extensions, one summary
     #[command(verbatim_doc_comment)]
     Test(TestArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// The extension's folder (holding manifest.json).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Port of the embedded server on 127.0.0.1.
+    #[arg(long, env = "ALGA_EXT_DEV_PORT", default_value_t = 8787)]
+    pub port: u16,
+    /// The host app's API for `ctx.api` (default: none; calls answer NOT_CONFIGURED).
+    #[arg(long, env = "ALGA_EXT_HOST_API_URL")]
+    pub host_api_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The extension's name: lowercase letters, digits and dashes; names the folder and ends
+    /// the manifest id (`com.example.NAME`).
+    pub name: String,
+    /// What it starts with: `endpoint` (endpoints over storage), `page` (a navigation item and
+    /// a page built with the UI components), `widget` (a dashboard widget reading host
+    /// tickets), `full` (all of it, with settings and transactions).
+    #[arg(long, value_enum, default_value = "endpoint")]
+    pub template: TemplateArg,
+    /// Write TypeScript (`src/index.ts` and a `tsconfig.json`) instead of JavaScript.
+    #[arg(long)]
+    pub ts: bool,
+    /// The manifest id; default `com.example.NAME`.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Where to write it; default `./NAME` (must not exist, or be empty).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateArg {
+    Endpoint,
+    Page,
+    Widget,
+    Full,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -548,6 +648,14 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_shows_an_example_in_its_help() {
+        for command in Cli::command().get_subcommands() {
+            let long = command.get_long_about().map(ToString::to_string).unwrap_or_default();
+            assert!(long.contains("Example"), "`alga-ext {} --help` has no example", command.get_name());
+        }
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn color() -> bool {
 }
 
 /// `2026-12-01T16:30:00Z WARN  console careful`; a failure shows its code.
-fn format_entry(entry: &Value, color: bool) -> String {
+pub(crate) fn format_entry(entry: &Value, color: bool) -> String {
     let at = entry["at"].as_str().unwrap_or("");
     let level = entry["level"].as_str().unwrap_or("info");
     let source = entry["source"].as_str().unwrap_or("");

@@ -5,22 +5,31 @@ use std::process::ExitCode;
 use alga_ext::cli::{Cli, Command};
 use alga_ext::{bundle_cli, config, serve, telemetry};
 use alga_store::TenantId;
-use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(err) => err.exit(),
-    };
+    let mut cli = Cli::parse();
+    // The embedded server's own request log would bury the extension's (which `dev` prints
+    // itself, formatted); authors ask for the server's with --log when they want it.
+    if matches!(cli.command, Command::Dev(_)) && cli.log == "info" && std::env::var_os("ALGA_EXT_LOG").is_none() {
+        cli.log = "warn,extension=off".into();
+    }
     // `alga-ext test` prints its own report (an extension's failures included); the server's
-    // request and lifecycle lines would bury it unless `--log`/`ALGA_EXT_LOG` asks for them.
-    let log = match cli.command {
-        Command::Test(_) if matches.value_source("log") == Some(ValueSource::DefaultValue) => "error",
-        _ => cli.log.as_str(),
-    };
-    if let Err(err) = telemetry::init(cli.log_format, log) {
+    // request and lifecycle lines would bury it unless --log or ALGA_EXT_LOG asks for them.
+    if matches!(cli.command, Command::Test(_)) && cli.log == "info" && std::env::var_os("ALGA_EXT_LOG").is_none() {
+        cli.log = "error".into();
+    }
+    // A command whose output is piped into `head` should stop quietly when the reader goes,
+    // as Unix tools do, not panic on the write. The server keeps Rust's default (SIGPIPE
+    // ignored): a client that hangs up must cost one failed write, never the process.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        // SAFETY: called before any other thread exists; it only restores the default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    if let Err(err) = telemetry::init(cli.log_format, &cli.log) {
         eprintln!("error: {err}");
         return ExitCode::from(2);
     }
@@ -63,6 +72,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sign(args) => bundle_cli::sign(&args)?,
         Command::Install(args) => bundle_cli::install(&args).await?,
         Command::Logs(args) => alga_ext::logs_cli::run(&args).await?,
+        Command::New(args) => alga_ext::scaffold::run(&args)?,
+        Command::Dev(args) => alga_ext::dev::run(args).await?,
         Command::Schema => bundle_cli::schema()?,
         Command::Test(args) => alga_ext::test_runner::run(&args).await?,
     }

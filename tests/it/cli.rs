@@ -324,3 +324,171 @@ async fn pack_sign_and_install_against_a_server_that_requires_signatures() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("SIGNATURE_REQUIRED"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(server.terminate().success());
 }
+
+#[tokio::test]
+async fn new_writes_templates_that_validate_install_and_answer() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = alga_ext(cwd.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for template in ["endpoint", "page", "widget", "full"] {
+        for ts in [false, true] {
+            let name = format!("{template}-{}", if ts { "ts" } else { "js" });
+            let mut args = vec!["new", name.as_str(), "--template", template];
+            if ts {
+                args.push("--ts");
+            }
+            let created = run(&args);
+            assert!(created.contains("alga-ext validate ."), "{created}");
+            let dir = cwd.path().join(&name);
+            assert!(dir.join("types/manifest.schema.json").exists() && dir.join(".algaignore").exists());
+            assert_eq!(dir.join("tsconfig.json").exists(), ts);
+            let validated = run(&["validate", dir.to_str().unwrap()]);
+            assert!(validated.starts_with(&format!("ok: com.example.{name} 0.1.0")), "{validated}");
+            // The bundle leaves the editor support out.
+            let packed = run(&["pack", dir.to_str().unwrap(), "-o", &format!("{name}.zip")]);
+            assert!(!packed.contains("types/"), "{packed}");
+        }
+    }
+    // A second `new` into the same folder is refused, naming it; a bad name too.
+    let out = alga_ext(cwd.path()).args(["new", "endpoint-js"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = alga_ext(cwd.path()).args(["new", "Bad Name"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("lowercase"));
+
+    // The endpoint template works as generated: install it and call it.
+    let mut cmd = alga_ext(cwd.path());
+    cmd.args(["serve"]).env("ALGA_EXT_JWT_SECRET", crate::support::SECRET).env("ALGA_EXT_DATA_DIR", cwd.path().join("data"));
+    let server = Server::start(cmd);
+    let token = crate::support::admin_token("acme");
+    run(&["install", "endpoint-ts.zip", "--url", &server.url(""), "--token", &token, "--enable"]);
+    let client = reqwest::Client::new();
+    let url = server.url("/api/extensions/com.example.endpoint-ts/notes");
+    let res = client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": "first" })).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let res = client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": " " })).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["notes"][0]["text"].as_str()), (200, Some("first")), "{body}");
+    assert!(server.terminate().success());
+}
+
+/// Reads a child's stderr lines into a channel, so a test can wait for a line with a deadline.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits up to 20 s for a line containing `wanted`; answers every line read meanwhile.
+fn wait_for_line(rx: &mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(wanted);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {wanted:?} within 20 s; saw:\n{}", seen.join("\n"));
+}
+
+#[tokio::test]
+async fn dev_serves_reloads_on_change_keeps_the_last_good_version_and_keeps_data() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = alga_ext(cwd.path()).args(["new", "notes"]).output().unwrap();
+    assert!(out.status.success());
+    let dir = cwd.path().join("notes");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let start = || {
+        let mut child = alga_ext(cwd.path()).args(["dev", "notes", "--port", &port]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let rx = lines_of(&mut child);
+        let startup = wait_for_line(&rx, "save a file to reload");
+        let token = startup.iter().find_map(|l| l.split("export TOKEN=").nth(1)).expect("dev prints a token").trim().to_owned();
+        (child, rx, token)
+    };
+    let (mut child, rx, token) = start();
+    let url = format!("http://127.0.0.1:{port}/api/extensions/com.example.notes/notes");
+    let client = reqwest::Client::new();
+    let add = |text: &str| client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": text })).send();
+    assert_eq!(add("kept").await.unwrap().status(), 201);
+
+    // A change is served within a second or so, as the same extension with its data.
+    let source = dir.join("src/index.js");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("body: { notes: items }", "body: { notes: items, reloaded: true }")).unwrap();
+    let changed = Instant::now();
+    wait_for_line(&rx, "reloaded com.example.notes as 0.1.0-dev.");
+    assert!(changed.elapsed() < Duration::from_secs(3), "reload took {:?}", changed.elapsed());
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["reloaded"].as_bool(), body["notes"][0]["text"].as_str()), (200, Some(true), Some("kept")), "{body}");
+    // The handler's log reaches the terminal.
+    assert_eq!(add("second").await.unwrap().status(), 201);
+    wait_for_line(&rx, "note added");
+
+    // A broken change is refused with its place and a code frame; the last good one serves on.
+    let good = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, good.replace("const text = ", "const text = = ")).unwrap();
+    let refused = wait_for_line(&rx, "^");
+    let report = refused.join("\n");
+    assert!(report.contains("not reloaded") && report.contains("src/index.js:") && report.contains("> "), "{report}");
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["reloaded"].as_bool()), (200, Some(true)), "{body}");
+    std::fs::write(&source, &good).unwrap();
+    wait_for_line(&rx, "reloaded com.example.notes");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+
+    // Restarted, it finds its data in .alga/ again.
+    let (mut child, _rx, token) = start();
+    let (status, body) = get_json(&url, Some(&token)).await;
+    assert_eq!((status, body["notes"].as_array().map(Vec::len)), (200, Some(2)), "{body}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+}
+
+#[test]
+fn the_getting_started_commands_work_as_written() {
+    // Every line of the guide's `sh` blocks, in order, in a fresh folder: `cd` moves, every
+    // other line is an `alga-ext` command that must succeed.
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/getting-started.md")).unwrap();
+    let mut commands = Vec::new();
+    let mut in_sh = false;
+    for line in guide.lines() {
+        match line.trim() {
+            "```sh" => in_sh = true,
+            "```" => in_sh = false,
+            command if in_sh && !command.is_empty() => commands.push(command.to_owned()),
+            _ => {}
+        }
+    }
+    assert!(commands.len() >= 4, "the guide lost its commands: {commands:?}");
+    let root = tempfile::tempdir().unwrap();
+    let mut cwd = root.path().to_path_buf();
+    for command in &commands {
+        if let Some(dir) = command.strip_prefix("cd ") {
+            cwd = cwd.join(dir);
+            continue;
+        }
+        let args: Vec<&str> =
+            command.strip_prefix("alga-ext ").unwrap_or_else(|| panic!("not an alga-ext command: {command}")).split_whitespace().collect();
+        let out = alga_ext(&cwd).args(&args).output().unwrap();
+        assert!(out.status.success(), "{command}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(cwd.join("ticket-checklist.zip").exists());
+}

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use alga_ext::auth::session::ConsoleSessions;
 use alga_ext::auth::{Principal, TokenKeys};
-use alga_ext::http::{app, AppState};
-use alga_ext::serve::{serve_with, ServeOptions};
+use alga_ext::http::AppState;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{json, Value};
 
@@ -26,18 +25,8 @@ impl Server {
     async fn start() -> Self {
         let db = TestStore::sqlite().await;
         let state = db.app_state().with_console(ConsoleSessions::from_secret(SECRET.as_bytes()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = ServeOptions { grace: Duration::from_secs(1), ..ServeOptions::default() };
-        tokio::spawn(serve_with(
-            listener,
-            app(state.clone()),
-            async move {
-                let _ = stopped.await;
-            },
-            options,
-        ));
+        let (addr, stop) = crate::wire::spawn(&state).await;
+        let base = format!("http://{addr}");
         // Redirects are looked at, not followed: where a login link sends the browser is the point.
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { _db: db, state, base, client, _stop: stop }

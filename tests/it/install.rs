@@ -399,3 +399,29 @@ async fn stored_files_are_verified_against_their_hashes_when_loaded() {
     let err = state.registry.load_version_files(&t, version_id).await.unwrap_err();
     assert!(matches!(&err, alga_ext::registry::RegistryError::Bundle(e) if e.code() == "BUNDLE_HASH_MISMATCH"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_warn_about_open_points_and_secrets_this_server_cannot_seal() {
+    let db = TestStore::sqlite().await;
+    let state = db.app_state();
+    let manifest = serde_json::json!({
+        "id": "com.example.warned", "name": "Warned", "version": "1.0.0", "main": "index.js",
+        "settings": [{ "key": "apiKey", "type": "string", "label": "API key", "secret": true }],
+        "extensionPoints": { "endpoints": [{ "method": "GET", "path": "/open", "handler": "open" }] }
+    });
+    let zip = crate::archives::zip(&[
+        crate::archives::Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+        crate::archives::Entry::file("index.js", b"export function open() { return 1; }".to_vec()),
+    ]);
+    let req = axum::http::Request::post("/admin/v1/extensions")
+        .header("authorization", format!("Bearer {}", crate::support::admin_token("acme")))
+        .header("content-type", "application/zip")
+        .body(axum::body::Body::from(zip))
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(alga_ext::http::app(state), req).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = serde_json::from_slice(&http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes()).unwrap();
+    let warnings: Vec<&str> = body["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(warnings.iter().any(|w| w.starts_with("/extensionPoints/endpoints/0 (GET /open) has no \"permission\"")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.starts_with("/settings/0 (apiKey) is secret, and this server has no encryption keys")), "{warnings:?}");
+}

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use alga_ext::http::app;
-use alga_ext::serve::{serve_with, ServeOptions};
 use serde_json::Value;
 
 use crate::support::{admin_token, TestStore};
@@ -19,17 +17,8 @@ async fn console_output_and_failures_are_listed_filtered_and_followed_live() {
     let db = TestStore::sqlite().await;
     let state = db.app_state();
     let id = crate::dispatch::install(&state, "acme", "com.example.chatty", "1.0.0", SOURCE, &["hello", "boom"]).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve_with(
-        listener,
-        app(state.clone()),
-        async move {
-            let _ = stopped.await;
-        },
-        ServeOptions { grace: Duration::from_secs(1), ..ServeOptions::default() },
-    ));
+    let (addr, _stop) = crate::wire::spawn(&state).await;
+    let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     let admin = admin_token("acme");
     let call = |path: &str| client.get(format!("{base}/api/extensions/{id}/{path}")).bearer_auth(&admin).send();

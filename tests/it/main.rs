@@ -29,6 +29,7 @@ mod openapi_bodies;
 mod rls;
 mod role_conformance;
 mod roles;
+mod sdk;
 mod simulator;
 mod storage_admin;
 mod storage_ops;

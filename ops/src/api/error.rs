@@ -1,10 +1,6 @@
 //! What `op_api_request` answers when it refuses or fails: an `ApiError` in JS whose `code`
 //! is a property set from Rust (the glue adds `status` and `body` for `HTTP_ERROR`).
 
-use std::borrow::Cow;
-
-use deno_error::{AdditionalProperties, JsErrorClass, PropertyValue};
-
 /// Every way a host API call can be refused or fail before an HTTP answer comes back.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiOpError {
@@ -52,21 +48,5 @@ impl ApiOpError {
     }
 }
 
-impl JsErrorClass for ApiOpError {
-    fn get_class(&self) -> Cow<'static, str> {
-        // Registered by `00_api.js`: the error is built as its `ApiError`.
-        Cow::Borrowed("ApiError")
-    }
-
-    fn get_message(&self) -> Cow<'static, str> {
-        Cow::Owned(self.to_string())
-    }
-
-    fn get_additional_properties(&self) -> AdditionalProperties {
-        Box::new(std::iter::once((Cow::Borrowed("code"), PropertyValue::String(Cow::Borrowed(self.code())))))
-    }
-
-    fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-}
+// Registered by `00_api.js`: the error is built as its `ApiError`.
+crate::coded_js_error!(ApiOpError, "ApiError");

@@ -1,9 +1,5 @@
 //! What `fetch()` throws when the runtime refuses or a request fails: a `FetchError` (a `TypeError`, as `fetch` rejections are in browsers) with a stable `code`.
 
-use std::borrow::Cow;
-
-use deno_error::{AdditionalProperties, JsErrorClass, PropertyValue};
-
 #[derive(Debug, thiserror::Error)]
 pub enum FetchOpError {
     #[error("fetch() is not available in this isolate")]
@@ -47,21 +43,5 @@ impl FetchOpError {
     }
 }
 
-impl JsErrorClass for FetchOpError {
-    fn get_class(&self) -> Cow<'static, str> {
-        // Registered by `00_fetch.js`: the error is built as its `FetchError`.
-        Cow::Borrowed("FetchError")
-    }
-
-    fn get_message(&self) -> Cow<'static, str> {
-        Cow::Owned(self.to_string())
-    }
-
-    fn get_additional_properties(&self) -> AdditionalProperties {
-        Box::new(std::iter::once((Cow::Borrowed("code"), PropertyValue::String(Cow::Borrowed(self.code())))))
-    }
-
-    fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-}
+// Registered by `00_fetch.js`: the error is built as its `FetchError`.
+crate::coded_js_error!(FetchOpError, "FetchError");

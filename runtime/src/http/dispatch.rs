@@ -14,12 +14,12 @@ use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::error::ExtensionAnswer;
+use super::error::{ExtensionAnswer, REQUEST_ID};
 use super::extract::ApiPath;
 use super::response_headers::{self, Refusal};
 use super::{ApiError, AppState, Authenticated};
 use crate::auth::Principal;
-use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, Invocation, IsolateError};
+use crate::isolate::{CtxData, CtxExtension, CtxUser, HandlerResponse, HttpErrorAnswer, Invocation, IsolateError};
 use crate::pool::PoolError;
 use crate::registry::{DispatchTarget, RouteError};
 use alga_store::Extension;
@@ -100,7 +100,19 @@ pub(super) async fn call_endpoint(
         ctx: ctx_for(who, target, routed.permissions),
         is_page: false,
     };
-    Ok(extension_response(run(state, ext, invocation).await?, ext))
+    Ok(extension_response(run_as(state, ext, invocation, &request_id(headers)).await?, ext))
+}
+
+/// Longest caller-chosen request id taken over.
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// The request's id: the caller's `X-Request-Id` when it is a plausible id (so a host's
+/// tracing id follows the call into the extension's log), else a new UUID.
+pub(super) fn request_id(headers: &HeaderMap) -> String {
+    let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|id| {
+        (1..=MAX_REQUEST_ID_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    });
+    given.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 /// What a handler's `ctx` is built from, for `who` calling `target`.
@@ -120,23 +132,53 @@ pub(super) fn ctx_for(who: &Principal, target: &DispatchTarget, permissions: Vec
     })
 }
 
-/// Runs an invocation in the extension's isolate. Limit hits and crashes count against the
-/// circuit breaker, which suspends an extension that keeps failing in a tenant.
+/// Runs an invocation in the extension's isolate under a new request id (see [`run_as`]).
 pub(super) async fn run(state: &AppState, ext: &Extension, invocation: Invocation) -> Result<HandlerResponse, ApiError> {
+    run_as(state, ext, invocation, &uuid::Uuid::new_v4().to_string()).await
+}
+
+/// Runs an invocation in the extension's isolate. A thrown `HttpError` is the extension's
+/// answer. A failure goes to the extension's log with `request_id` (an uncaught exception
+/// with its stack), and its caller gets the id in `details.requestId` and `X-Request-Id`.
+/// Limit hits count against the circuit breaker, which suspends an extension that keeps
+/// failing in a tenant.
+pub(super) async fn run_as(state: &AppState, ext: &Extension, invocation: Invocation, request_id: &str) -> Result<HandlerResponse, ApiError> {
     match state.pool.call(ext, invocation).await {
         Ok(answer) => Ok(answer),
+        Err(PoolError::Isolate(IsolateError::HttpError(answer))) => Err(http_error(*answer).with_request_id(request_id)),
         Err(err) => {
             if let PoolError::Isolate(e) = &err {
-                tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), error = %e, "extension failed");
-                state.registry.logs().record_failure(&ext.tenant_id, ext.id, e.code(), &e.to_string());
+                tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), request_id, error = %e, "extension failed");
+                state.registry.logs().record_failure(&ext.tenant_id, ext.id, e.code(), &format!("[request {request_id}] {e}"));
                 if e.counts_against_breaker() {
                     if let Err(suspend_err) = state.registry.record_failure(ext, e.code()).await {
                         tracing::error!(error = %suspend_err, "circuit breaker could not suspend the extension");
                     }
                 }
             }
-            Err(pool_error(err))
+            Err(pool_error(err, state.dev, request_id).with_request_id(request_id))
         }
+    }
+}
+
+/// A thrown `HttpError` as the runtime's error shape. The dispatcher checked its status and
+/// code; they are checked again here, since what crosses from JavaScript is not trusted.
+fn http_error(answer: HttpErrorAnswer) -> ApiError {
+    let status = StatusCode::from_u16(answer.status).ok().filter(|s| s.is_client_error() || s.is_server_error());
+    let code_ok = answer.code.len() <= 64
+        && answer.code.starts_with(|c: char| c.is_ascii_uppercase())
+        && answer.code.split('_').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    match status {
+        Some(status) if code_ok => ApiError::new(status, answer.code, answer.message).with_details(answer.details),
+        _ => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "EXTENSION_ERROR",
+            format!(
+                "the handler threw an HttpError with status {} and code {:?}; HttpError needs 400-599 and SCREAMING_SNAKE_CASE",
+                answer.status,
+                clip(&answer.code)
+            ),
+        ),
     }
 }
 
@@ -287,9 +329,9 @@ fn first_wins<S: Serializer, K: AsRef<str>, V: Serialize>(pairs: &[(K, V)], seri
     map.end()
 }
 
-fn pool_error(err: PoolError) -> ApiError {
+fn pool_error(err: PoolError, dev: bool, request_id: &str) -> ApiError {
     match err {
-        PoolError::Isolate(e) => isolate_error_plain(e),
+        PoolError::Isolate(e) => isolate_error(e, dev, request_id),
         PoolError::Registry(e) => match &*e {
             crate::registry::RegistryError::Bundle(b) => {
                 ApiError::internal(format!("stored bundle refused: {b}")).with_details(json!({ "code": b.code() }))
@@ -299,7 +341,11 @@ fn pool_error(err: PoolError) -> ApiError {
     }
 }
 
-fn isolate_error_plain(err: IsolateError) -> ApiError {
+/// An isolate's failure as its caller sees it, with the request id to find it in the
+/// extension's log. An uncaught exception says what was thrown; its stack (the author's
+/// files and lines) is added only in development mode, since a production caller is the
+/// host's user, not the author.
+fn isolate_error(err: IsolateError, dev: bool, request_id: &str) -> ApiError {
     let status = match err {
         IsolateError::Overloaded { .. } | IsolateError::MemoryBudget { .. } | IsolateError::TenantShare { .. } | IsolateError::Discarded => {
             StatusCode::SERVICE_UNAVAILABLE
@@ -307,8 +353,17 @@ fn isolate_error_plain(err: IsolateError) -> ApiError {
         IsolateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    // The extension's own error (with its stack) is the author's to see, not internal to us.
-    let mut api = ApiError::new(status, err.code(), err.to_string());
+    let mut details = json!({ "requestId": request_id });
+    let message = match &err {
+        IsolateError::Threw { message, stack } => {
+            if dev {
+                details["stack"] = json!(stack);
+            }
+            format!("extension code threw {message}")
+        }
+        other => other.to_string(),
+    };
+    let mut api = ApiError::new(status, err.code(), message).with_details(details);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         api = api.with_retry_after(1);
     }

@@ -1,6 +1,8 @@
 //! The one HTTP error type: every failure becomes `{"error": {"code", "message", "details"}}`.
 
-use axum::http::StatusCode;
+use std::borrow::Cow;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -12,19 +14,32 @@ use crate::auth::AuthError;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    /// Stable, machine-readable, SCREAMING_SNAKE_CASE.
-    pub code: &'static str,
+    /// Stable, machine-readable, SCREAMING_SNAKE_CASE: the runtime's own, or an extension's
+    /// from a thrown `HttpError`.
+    pub code: Cow<'static, str>,
     pub message: String,
     pub details: Value,
     /// What went wrong inside; logged, never sent.
     internal: Option<String>,
     /// Seconds for a `Retry-After` header.
     retry_after: Option<u64>,
+    /// The request's id, sent as `X-Request-Id` (the extension's log names it too).
+    request_id: Option<String>,
 }
 
+/// The header that carries a request's id, in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Value::Null, internal: None, retry_after: None }
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into(), details: Value::Null, internal: None, retry_after: None, request_id: None }
+    }
+
+    /// Sends the request's id as `X-Request-Id`, for the caller to quote when asking what
+    /// happened.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -60,7 +75,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(internal) = &self.internal {
-            tracing::error!(code = self.code, status = self.status.as_u16(), error = %internal, "request failed");
+            tracing::error!(code = %self.code, status = self.status.as_u16(), error = %internal, "request failed");
         }
         let body = json!({
             "error": { "code": self.code, "message": self.message, "details": self.details }
@@ -68,6 +83,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if let Some(id) = self.request_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
+            response.headers_mut().insert(REQUEST_ID, id);
         }
         response.extensions_mut().insert(InApiShape);
         response

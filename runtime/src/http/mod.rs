@@ -64,7 +64,8 @@ pub struct AppState {
     pub ui_assets: Arc<ui_assets::UiSettings>,
     /// Rate limit and CORS of the host-facing routes.
     pub guards: Arc<HostGuards>,
-    /// Development mode (`serve --dev`): the demo host shell at `/demo` is served.
+    /// Development mode (`serve --dev`): the demo host shell at `/demo` is served, and an
+    /// extension's uncaught error answers its stack to the caller (`details.stack`).
     pub dev: bool,
     /// Signs the admin console's session cookies and keeps its one-time sign-in codes.
     pub console: Arc<crate::auth::session::ConsoleSessions>,

@@ -54,6 +54,11 @@ static ASSETS: LazyLock<Vec<UiAsset>> = LazyLock::new(|| {
         .collect()
 });
 
+/// A served file's text by name (what `alga-ext new` vendors into templates with a page).
+pub fn text(name: &str) -> Option<&'static str> {
+    FILES.iter().find(|(file, _)| *file == name).map(|(_, text)| *text)
+}
+
 /// The names of the served files, in a fixed order.
 pub fn file_names() -> impl Iterator<Item = &'static str> {
     FILES.iter().map(|(name, _)| *name)

@@ -1,6 +1,6 @@
 // Builds the handler dispatcher and seals the global scope. Run once per isolate, after the
-// ops' JS glue and before any extension code; its completion value is the dispatcher, which
-// Rust keeps. `Deno` is removed afterwards: extension code sees only web-standard globals.
+// ops' JS glue and before any extension code; its completion value is `{ dispatch, bindSdk }`,
+// which Rust keeps. `Deno` is removed afterwards: extension code sees only web-standard globals.
 (() => {
   const core = globalThis.Deno.core;
   const { op_console_write } = core.ops;
@@ -14,6 +14,9 @@
   const { parse: jsonParse, stringify: jsonStringify } = JSON;
   const apply = Reflect.apply;
   const { get: mapGet, set: mapSet, delete: mapDelete, clear: mapClear } = Map.prototype;
+  const isPrototypeOf = Object.prototype.isPrototypeOf;
+  const regExpTest = RegExp.prototype.test;
+  const isInteger = Number.isInteger;
   const storage = globalThis.__algaStorage;
   delete globalThis.__algaStorage;
   const api = globalThis.__algaApi;
@@ -32,6 +35,21 @@
     log.error(`unhandled promise rejection: ${reason?.stack ?? reason}`);
     return true;
   });
+
+  // The `@alga/sdk` module's HttpError, given by Rust once the module is evaluated (see
+  // `bindSdk`): the dispatcher answers it, `ctx.error` throws it.
+  let HttpError;
+  let httpErrorPrototype;
+
+  function bindSdk(sdk) {
+    HttpError = sdk.HttpError;
+    httpErrorPrototype = HttpError.prototype;
+  }
+
+  function ctxError(status, code, message, details) {
+    if (HttpError === undefined) throw new Error("internal: the @alga/sdk module is not loaded in this isolate");
+    throw new HttpError(status, code, message, details);
+  }
 
   function makeCtx(data) {
     const settings = freeze({ ...data.settings });
@@ -52,6 +70,7 @@
       storage: storage.create(""),
       api,
       log,
+      error: ctxError,
     });
   }
 
@@ -133,13 +152,60 @@
     return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
   }
 
+  // The rules of sdk.js's HttpError, checked again when one is thrown: its fields may have
+  // changed since it was built, and a subclass may compute them.
+  const CODE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
+  function httpErrorProblem(status, code, message) {
+    if (!isInteger(status) || status < 400 || status > 599) return `status is ${String(status)}, not an integer from 400 to 599`;
+    if (typeof code !== "string" || code.length > 64 || !apply(regExpTest, CODE, [code])) {
+      return `code is ${typeof code === "string" ? jsonStringify(code) : String(code)}, not SCREAMING_SNAKE_CASE of at most 64 characters`;
+    }
+    if (typeof message !== "string" || message === "") return "message is not a non-empty string";
+    return null;
+  }
+
+  // A handler that threw an HttpError has answered: Rust gets `{ httpError: { status, code,
+  // message, details } }` and makes it the runtime's error shape. Anything else it threw is
+  // thrown on, for Rust to report as the extension's uncaught error.
+  function answerThrown(error) {
+    if (httpErrorPrototype === undefined || error === null || typeof error !== "object" || !apply(isPrototypeOf, httpErrorPrototype, [error])) {
+      throw error;
+    }
+    const { status, code, message, details } = error;
+    const problem = httpErrorProblem(status, code, message);
+    if (problem !== null) throw invalid(error, `the handler threw an HttpError whose ${problem}`);
+    try {
+      return jsonStringify({ httpError: { status, code, message, details: details === undefined ? null : details } });
+    } catch (cause) {
+      throw invalid(error, `the handler threw an HttpError whose details are not JSON (${cause?.message ?? cause})`);
+    }
+  }
+
+  // The thrown error itself, reworded, so that its stack still points at the author's line;
+  // a new TypeError when it cannot be reworded (a frozen error).
+  function invalid(error, text) {
+    try {
+      error.message = text;
+      if (error.message === text) return error;
+    } catch {
+      // Falls through to a new error.
+    }
+    return new TypeError(text);
+  }
+
   // Transactions a handler did not finish are rolled back by Rust when the call ends.
   async function settle(result, isPage) {
-    return jsonStringify(normalize(await result, isPage));
+    let value;
+    try {
+      value = await result;
+    } catch (error) {
+      return answerThrown(error);
+    }
+    return jsonStringify(normalize(value, isPage));
   }
 
   // Answers JSON text: `{ status, headers: [[name, value]...], body: string|null }` (or
-  // `bodyBase64` for bytes). A
+  // `bodyBase64` for bytes), or `{ httpError }` for a thrown HttpError. A
   // handler that answers at once gets the text back at once: no promise to watch and no
   // turn of the event loop, which is most of the cost of a small request.
   function dispatch(namespace, name, requestJson, ctxId, ctxJson, evict, isPage) {
@@ -152,7 +218,12 @@
     if (typeof handler !== "function") {
       throw new TypeError(`the main module does not export a function named ${name}`);
     }
-    const result = handler(freeze(request(requestJson)), ctx);
+    let result;
+    try {
+      result = handler(freeze(request(requestJson)), ctx);
+    } catch (error) {
+      return answerThrown(error);
+    }
     if (isThenable(result)) return settle(result, isPage);
     return jsonStringify(normalize(result, isPage));
   }
@@ -168,5 +239,5 @@
   // WebAssembly memory lives outside both the V8 heap and the ArrayBuffer budget, so it
   // could grow past every limit: extensions do without it.
   delete globalThis.WebAssembly;
-  return dispatch;
+  return freeze({ dispatch, bindSdk });
 })();

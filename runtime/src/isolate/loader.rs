@@ -21,6 +21,11 @@ const SDK_SOURCE: &str = include_str!("sdk.js");
 /// Where `@alga/test` loads from; it resolves only in a process running `alga-ext test`.
 const TEST_SPECIFIER: &str = "alga-test:///test.js";
 
+/// The URL the `@alga/sdk` module is loaded under.
+pub fn sdk_url() -> ModuleSpecifier {
+    ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid")
+}
+
 pub fn module_url(path: &str) -> ModuleSpecifier {
     ModuleSpecifier::parse(&format!("{BUNDLE_SCHEME}:///{path}")).expect("bundle paths are valid URL paths")
 }
@@ -64,7 +69,12 @@ impl BundleLoader {
 impl ModuleLoader for BundleLoader {
     fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> Result<ModuleSpecifier, deno_core::error::ModuleLoaderError> {
         if specifier == alga_bundle::SDK_MODULE {
-            return Ok(ModuleSpecifier::parse(SDK_SPECIFIER).expect("valid"));
+            return Ok(sdk_url());
+        }
+        // The runtime loads the SDK by its URL before the main module (`Isolate::load_main`);
+        // bundle code names it only as "@alga/sdk".
+        if specifier == SDK_SPECIFIER && !referrer.starts_with(BUNDLE_SCHEME) {
+            return Ok(sdk_url());
         }
         if specifier == crate::test_api::SPECIFIER && crate::test_api::offered().is_some() {
             return Ok(ModuleSpecifier::parse(TEST_SPECIFIER).expect("valid"));

@@ -11,6 +11,7 @@ mod loader;
 #[cfg(test)]
 mod op_fuzz;
 mod threads;
+mod thrown;
 mod worker;
 
 use std::rc::Rc;
@@ -40,8 +41,19 @@ pub enum IsolateError {
     CpuLimit { limit_ms: u128 },
     #[error("extension did not answer within {limit_ms} ms")]
     Timeout { limit_ms: u128 },
+    /// Code that could not run: a module that does not resolve or parse, an isolate that
+    /// could not be set up.
     #[error("extension code threw: {0}")]
     Script(String),
+    /// An exception the extension's code threw and did not catch: `message` is its first
+    /// line (`TypeError: no tags today`), `stack` that line and the frames in the
+    /// extension's own files, for its log and, in development, its caller.
+    #[error("extension code threw {stack}")]
+    Threw { message: String, stack: String },
+    /// A handler threw the SDK's `HttpError`: an answer in the runtime's error shape, not a
+    /// failure (never logged as one, never counted by the circuit breaker).
+    #[error("the handler threw HttpError {} {}: {}", .0.status, .0.code, .0.message)]
+    HttpError(Box<HttpErrorAnswer>),
     #[error("result is not JSON-representable: {0}")]
     Result(String),
     /// deno_core hands V8's delayed tasks (such as GC work) to tokio; without a runtime on
@@ -69,7 +81,8 @@ impl IsolateError {
             Self::CpuLimit { .. } => "EXTENSION_CPU_LIMIT",
             Self::Timeout { .. } => "EXTENSION_TIMEOUT",
             Self::Overloaded { .. } | Self::MemoryBudget { .. } | Self::TenantShare { .. } | Self::Discarded => "EXTENSION_OVERLOADED",
-            Self::Script(_) | Self::Result(_) | Self::NoAsyncRuntime => "EXTENSION_ERROR",
+            Self::Script(_) | Self::Threw { .. } | Self::Result(_) | Self::NoAsyncRuntime => "EXTENSION_ERROR",
+            Self::HttpError(_) => "HTTP_ERROR",
         }
     }
 
@@ -104,19 +117,40 @@ pub struct HandlerResponse {
     pub body: Option<Vec<u8>>,
 }
 
-/// The dispatcher's JSON answer: a binary body comes base64-encoded, as JSON has no bytes.
+/// What a thrown `HttpError` answers, checked by the dispatcher: `status` 400–599 and `code`
+/// SCREAMING_SNAKE_CASE.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HttpErrorAnswer {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// The author's `details`, `null` when none were given.
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+/// The dispatcher's JSON answer: a binary body comes base64-encoded, as JSON has no bytes;
+/// a thrown `HttpError` comes as `httpError` alone.
 #[derive(Deserialize)]
 struct WireResponse {
+    #[serde(default)]
     status: u16,
+    #[serde(default)]
     headers: Vec<(String, String)>,
+    #[serde(default)]
     body: Option<String>,
     #[serde(default, rename = "bodyBase64")]
     body_base64: Option<String>,
+    #[serde(default, rename = "httpError")]
+    http_error: Option<Box<HttpErrorAnswer>>,
 }
 
 impl HandlerResponse {
     fn from_wire(text: &str) -> Result<Self, IsolateError> {
         let wire: WireResponse = serde_json::from_str(text).map_err(|e| IsolateError::Result(e.to_string()))?;
+        if let Some(answer) = wire.http_error {
+            return Err(IsolateError::HttpError(answer));
+        }
         let body = match (wire.body, wire.body_base64) {
             (_, Some(encoded)) => {
                 use base64::Engine;
@@ -137,6 +171,10 @@ pub struct Isolate {
     cpu: Arc<CpuGuard>,
     poisoned: bool,
     dispatcher: v8::Global<v8::Function>,
+    /// Hands the evaluated `@alga/sdk` module to the dispatcher (see `load_sdk`).
+    bind_sdk: v8::Global<v8::Function>,
+    /// Whether `load_sdk` has run.
+    sdk_loaded: bool,
     namespace: Option<v8::Global<v8::Object>>,
     /// CPU time of the last request passed the soft limit: retire after draining.
     soft_limit_hit: bool,
@@ -187,12 +225,21 @@ impl Blank {
         // a timer on this thread could end it; refused outright (it throws a TypeError).
         runtime.v8_isolate().set_allow_atomics_wait(false);
         let cpu = CpuGuard::register(runtime.v8_isolate().thread_safe_handle());
-        let dispatcher = {
+        let (dispatcher, bind_sdk) = {
             let value = runtime.execute_script("alga:dispatch.js", DISPATCH_JS).map_err(|e| IsolateError::Script(e.to_string()))?;
             deno_core::scope!(scope, &mut runtime);
             let local = v8::Local::new(scope, value);
-            let function = v8::Local::<v8::Function>::try_from(local).map_err(|_| IsolateError::Script("dispatcher is not a function".into()))?;
-            v8::Global::new(scope, function)
+            let object = v8::Local::<v8::Object>::try_from(local).map_err(|_| IsolateError::Script("dispatch.js did not answer an object".into()))?;
+            let function = |name: &str| {
+                let key = v8::String::new(scope, name)?;
+                let value = object.get(scope, key.into())?;
+                let function = v8::Local::<v8::Function>::try_from(value).ok()?;
+                Some(v8::Global::new(scope, function))
+            };
+            match (function("dispatch"), function("bindSdk")) {
+                (Some(dispatch), Some(bind)) => (dispatch, bind),
+                _ => return Err(IsolateError::Script("dispatch.js did not answer { dispatch, bindSdk }".into())),
+            }
         };
         let isolate = Isolate {
             runtime,
@@ -202,11 +249,19 @@ impl Blank {
             cpu,
             poisoned: false,
             dispatcher,
+            bind_sdk,
+            sdk_loaded: false,
             namespace: None,
             soft_limit_hit: false,
             contexts: Default::default(),
         };
         Ok(Self { isolate, loader })
+    }
+
+    /// Evaluates the `@alga/sdk` module now (see `Isolate::load_sdk`), so that a blank
+    /// built ahead of need spares the first request that too.
+    pub async fn load_sdk(&mut self) -> Result<(), IsolateError> {
+        self.isolate.load_sdk().await
     }
 
     /// Whether this blank was built with the creation-time limits `limits` asks for (the
@@ -316,7 +371,30 @@ impl Isolate {
         deno_core::serde_v8::from_v8::<serde_json::Value>(scope, local).map_err(|e| IsolateError::Result(e.to_string()))
     }
 
-    /// Loads and evaluates the bundle's main module under the module-evaluation limit.
+    /// Evaluates the `@alga/sdk` module, once, and hands it to the dispatcher: loaded before
+    /// any extension module, it is the one instance the extension's imports get too, so a
+    /// thrown `HttpError` is the dispatcher's own class. Runs only the runtime's own code.
+    async fn load_sdk(&mut self) -> Result<(), IsolateError> {
+        if self.sdk_loaded {
+            return Ok(());
+        }
+        let sdk = self.runtime.load_side_es_module(&loader::sdk_url()).await.map_err(thrown::from_core)?;
+        let evaluation = self.runtime.mod_evaluate(sdk);
+        self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(thrown::from_core)?;
+        evaluation.await.map_err(thrown::from_core)?;
+        let sdk = self.runtime.get_module_namespace(sdk).map_err(thrown::from_core)?;
+        let sdk = {
+            deno_core::scope!(scope, &mut self.runtime);
+            let local: v8::Local<v8::Value> = v8::Local::new(scope, sdk).into();
+            v8::Global::new(scope, local)
+        };
+        self.runtime.call_with_args(&self.bind_sdk, &[sdk]).await.map_err(|e| thrown::from_js(&e))?;
+        self.sdk_loaded = true;
+        Ok(())
+    }
+
+    /// Loads and evaluates the bundle's main module under the module-evaluation limit, after
+    /// the `@alga/sdk` module (unless a blank isolate has it already).
     pub async fn load_main(&mut self, main: &str) -> Result<(), IsolateError> {
         let limit = self.limits.module_eval;
         // The timer below ends a load that waits too long; the watchdog's wall deadline backs
@@ -325,10 +403,11 @@ impl Isolate {
         self.cpu.arm(limit, limit.saturating_mul(2));
         let url = loader::module_url(main);
         let evaluated = tokio::time::timeout(limit, async {
-            let id = self.runtime.load_main_es_module(&url).await.map_err(|e| IsolateError::Script(e.to_string()))?;
+            self.load_sdk().await?;
+            let id = self.runtime.load_main_es_module(&url).await.map_err(thrown::from_core)?;
             let evaluation = self.runtime.mod_evaluate(id);
-            self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(|e| IsolateError::Script(e.to_string()))?;
-            evaluation.await.map_err(|e| IsolateError::Script(e.to_string()))?;
+            self.runtime.run_event_loop(PollEventLoopOptions::default()).await.map_err(thrown::from_core)?;
+            evaluation.await.map_err(thrown::from_core)?;
             Ok::<_, IsolateError>(id)
         })
         .await;
@@ -446,12 +525,11 @@ impl Isolate {
             }
             Ok(Err(e)) => {
                 self.contexts.reset();
-                let message = e.to_string();
                 // deno_core notices when nothing is left that could settle the handler's promise.
-                if message.contains("Promise resolution is still pending but the event loop has already resolved") {
+                if matches!(e.0.as_ref(), deno_core::error::CoreErrorKind::PendingPromiseResolution) {
                     return Err(IsolateError::Script(format!("the handler {:?} returned a promise that can never settle", invocation.handler)));
                 }
-                return Err(IsolateError::Script(message));
+                return Err(thrown::from_core(e));
             }
             Ok(Ok(value)) => value,
         };

@@ -112,6 +112,8 @@ fn prepare() -> Option<Prepared> {
         let _inside = runtime.enter();
         Blank::new(limits)
     };
+    // The SDK module too, while the thread is idle: a request need not wait for it.
+    let blank = blank.and_then(|mut blank| runtime.block_on(blank.load_sdk()).map(|()| blank));
     prepared.runtime = Some(runtime);
     match blank {
         Ok(blank) => prepared.blank = Some(blank),

@@ -61,9 +61,18 @@ impl Registry {
     ) -> Result<UploadOutcome, RegistryError> {
         let options = self.inspect.clone();
         // Parsing every module is CPU work: keep it off the async workers.
-        let inspection = tokio::task::spawn_blocking(move || alga_bundle::inspect_archive(&bytes, signature.as_ref(), &options))
+        let mut inspection = tokio::task::spawn_blocking(move || alga_bundle::inspect_archive(&bytes, signature.as_ref(), &options))
             .await
             .map_err(|e| BundleError::Format(format!("inspection failed: {e}")))??;
+        if self.sealer.is_none() {
+            // Only this server knows it cannot seal: say so before an admin tries to save one.
+            for (i, setting) in inspection.manifest.settings.iter().enumerate().filter(|(_, s)| s.secret) {
+                inspection.warnings.push(format!(
+                    "/settings/{i} ({}) is secret, and this server has no encryption keys: it cannot be saved until the operator sets --encryption-keys",
+                    setting.key
+                ));
+            }
+        }
         let unsupported = self.edition.unsupported(&inspection.manifest);
         if !unsupported.is_empty() {
             return Err(RegistryError::EditionRequired(unsupported.into_iter().map(|(pointer, what)| (pointer, what.to_owned())).collect()));

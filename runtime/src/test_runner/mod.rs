@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alga_bundle::pack::{is_test_file, source_files_from_dir};
+use alga_bundle::pack::{files_from_dir, is_test_file, source_files_from_dir};
 use alga_bundle::{BundleFile, BundleLimits, Files, InspectOptions, SourceProblem};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -78,7 +78,8 @@ fn prepare(dir: &Path) -> Result<(Prepared, String), String> {
     if tests.is_empty() {
         return Err("no test files (*.test.js, *.test.ts) in this folder or below".into());
     }
-    let bundle: Files = sources.iter().filter(|(path, _)| !is_test_file(path)).map(|(p, f)| (p.clone(), f.clone())).collect();
+    // The bundle as `pack` makes it: test modules and what `.algaignore` lists left out.
+    let bundle = files_from_dir(dir, &limits).map_err(|e| format!("cannot read the extension: {e}"))?;
     let inspection = alga_bundle::inspect_files(bundle, None, &InspectOptions::default())
         .map_err(|e| format!("the extension does not pass validation:\n{}", crate::bundle_cli::problem_lines(&e).join("\n")))?;
     let heading = format!(

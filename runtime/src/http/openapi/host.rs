@@ -51,7 +51,7 @@ fn me() {}
         (status = 409, description = "`EXTENSION_PENDING` or `EXTENSION_DISABLED`", body = ApiErrorBody),
         (status = 413, description = "`BODY_TOO_LARGE`", body = ApiErrorBody),
         (status = 429, description = "`RATE_LIMITED`; see `Retry-After`", body = ApiErrorBody),
-        (status = 500, description = "`EXTENSION_ERROR` (the extension's code threw; the message carries its stack) or another isolate failure; an extension may answer 500 itself too", body = ApiErrorBody),
+        (status = 500, description = "`EXTENSION_ERROR` (the extension's code threw: the message says what, `details.requestId` and `X-Request-Id` find its stack in the extension's log; `details.stack` in dev mode) or another isolate failure; an extension may answer 500 itself too, and any 4xx/5xx with its own code by throwing `HttpError`", body = ApiErrorBody),
         (status = 502, description = "`EXTENSION_ERROR`: the extension answered a status outside 200–599", body = ApiErrorBody),
         (status = 503, description = "`EXTENSION_SUSPENDED` (with reason and since), or no isolate could be had now (with `Retry-After`)", body = ApiErrorBody),
         (status = 504, description = "The handler ran past its wall-clock deadline", body = ApiErrorBody)))]
@@ -126,7 +126,7 @@ fn apiproxy() {}
         (status = 403, description = "`FORBIDDEN` or `EDITION_REQUIRED`", body = ApiErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such page, or a static page (served under `/ext-ui`)", body = ApiErrorBody),
         (status = 409, description = "`EXTENSION_PENDING` or `EXTENSION_DISABLED`", body = ApiErrorBody),
-        (status = 500, description = "`EXTENSION_ERROR`: the page's handler threw (the message carries its stack)", body = ApiErrorBody),
+        (status = 500, description = "`EXTENSION_ERROR`: the page's handler threw (`details.requestId`; the stack is in the extension's log, and in `details.stack` in dev mode)", body = ApiErrorBody),
         (status = 502, description = "`EXTENSION_ERROR`: the handler answered a status outside 200–599", body = ApiErrorBody),
         (status = 503, description = "`EXTENSION_SUSPENDED`, or no isolate could be had now (with `Retry-After`)", body = ApiErrorBody),
         (status = 504, description = "The handler ran past its wall-clock deadline", body = ApiErrorBody)))]

@@ -1,0 +1,28 @@
+// __NAME__: two endpoints over the extension's own storage. Call them at
+// /api/extensions/__ID__/notes (the host proxies its users' calls there).
+
+/** @param {import("@alga/sdk").Ctx} ctx */
+const notes = (ctx) => ctx.storage.namespace("notes");
+
+/** GET /notes: the newest notes first. */
+export async function listNotes(_request, ctx) {
+  const page = await notes(ctx).list({ limit: 50 });
+  const items = page.items.map((item) => item.value).sort((a, b) => b.at.localeCompare(a.at));
+  return { body: { notes: items } };
+}
+
+/** POST /notes {"text"}: adds a note written by the calling user. */
+export async function addNote(request, ctx) {
+  const text = typeof request.body?.text === "string" ? request.body.text.trim() : "";
+  if (!text) {
+    return { status: 400, body: { error: { code: "VALIDATION_FAILED", message: "text: write something", details: { field: "text" } } } };
+  }
+  const { maxNotes } = await ctx.settings.get();
+  if ((await notes(ctx).size()) >= maxNotes) {
+    return { status: 409, body: { error: { code: "TOO_MANY_NOTES", message: `at most ${maxNotes} notes are kept`, details: null } } };
+  }
+  const note = { id: crypto.randomUUID(), text, by: ctx.user.id, at: new Date().toISOString() };
+  await notes(ctx).set(note.id, note);
+  ctx.log.info("note added", { id: note.id });
+  return { status: 201, body: note };
+}

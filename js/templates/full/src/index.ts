@@ -1,0 +1,76 @@
+// __NAME__: checklists on tickets — endpoints, the data of a dashboard widget, over the
+// extension's own storage (one namespace per ticket, a running count of open items) and the
+// host app's tickets.
+import type { Ctx, HandlerRequest, HandlerResult } from "@alga/sdk";
+
+interface Item {
+  id: string;
+  text: string;
+  done: boolean;
+  at: string;
+  by: string;
+}
+interface Settings {
+  maxItems: number;
+  order: "oldest first" | "newest first";
+  showWidget: boolean;
+}
+interface Namespaced {
+  namespace(name: string): Ctx["storage"];
+}
+
+const items = (store: Namespaced, ticketId: string) => store.namespace(`ticket-${ticketId}`);
+
+const failure = (status: number, code: string, message: string, field?: string): HandlerResult => ({
+  status,
+  body: { error: { code, message, details: field ? { field } : null } },
+});
+
+/** GET /tickets/:ticketId/items: the ticket (from the host app) and its checklist. */
+export async function listItems(request: HandlerRequest, ctx: Ctx): Promise<HandlerResult> {
+  const ticket = (await ctx.api.get(`/api/v1/tickets/${encodeURIComponent(request.params.ticketId)}`)) as { id: string; title?: string };
+  const { order } = (await ctx.settings.get()) as unknown as Settings;
+  const list = (await items(ctx.storage, ticket.id).list({ limit: 100 })).items.map((item) => item.value as Item);
+  list.sort((a, b) => (order === "newest first" ? b.at.localeCompare(a.at) : a.at.localeCompare(b.at)));
+  return { body: { ticket: { id: ticket.id, title: ticket.title }, items: list } };
+}
+
+/** POST /tickets/:ticketId/items {"text"}: adds an open item and counts it, in one transaction. */
+export async function addItem(request: HandlerRequest, ctx: Ctx): Promise<HandlerResult> {
+  const body = request.body as { text?: unknown } | null;
+  const text = typeof body?.text === "string" ? body.text.trim() : "";
+  if (!text) return failure(400, "VALIDATION_FAILED", "text: name the item", "text");
+  const { maxItems } = (await ctx.settings.get()) as unknown as Settings;
+  const ticketId = request.params.ticketId;
+  if ((await items(ctx.storage, ticketId).size()) >= maxItems) return failure(409, "CHECKLIST_FULL", `a checklist holds at most ${maxItems} items`);
+  const item: Item = { id: crypto.randomUUID(), text, done: false, at: new Date().toISOString(), by: ctx.user.id };
+  await ctx.storage.transaction(async (tx) => {
+    await items(tx as unknown as Namespaced, ticketId).set(item.id, item);
+    await tx.set("open", (((await tx.get("open")) as number | null) ?? 0) + 1);
+  });
+  return { status: 201, body: item };
+}
+
+/** POST /tickets/:ticketId/items/:itemId/done: ticks an item once; the open count follows. */
+export async function tickItem(request: HandlerRequest, ctx: Ctx): Promise<HandlerResult> {
+  const { ticketId, itemId } = request.params;
+  const done = await ctx.storage.transaction(async (tx) => {
+    const store = items(tx as unknown as Namespaced, ticketId);
+    const item = (await store.get(itemId)) as Item | null;
+    if (!item) return null;
+    if (!item.done) {
+      await store.set(itemId, { ...item, done: true });
+      await tx.set("open", Math.max(0, (((await tx.get("open")) as number | null) ?? 1) - 1));
+    }
+    return { ...item, done: true };
+  });
+  return done ? { body: done } : failure(404, "NOT_FOUND", `no item ${itemId} on ticket ${ticketId}`);
+}
+
+/** The dashboard widget's rows. */
+export async function openItems(_request: HandlerRequest, ctx: Ctx): Promise<HandlerResult> {
+  const { showWidget } = (await ctx.settings.get()) as unknown as Settings;
+  if (!showWidget) return { body: { rows: [{ name: "Turned off in the settings" }] } };
+  const open = ((await ctx.storage.get("open")) as number | null) ?? 0;
+  return { body: { rows: [{ name: `${open} open checklist item${open === 1 ? "" : "s"}` }] } };
+}
