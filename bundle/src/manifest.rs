@@ -388,3 +388,48 @@ impl From<&Manifest> for ManifestSummary {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use serde_json::Value;
+
+    /// Every property name anywhere in the schema, following `$ref`s into `$defs`.
+    fn property_names(node: &Value, defs: &Value, out: &mut std::collections::BTreeSet<String>, depth: usize) {
+        if depth > 12 {
+            return;
+        }
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            if let Some(target) = reference.rsplit('/').next().and_then(|name| defs.get(name)) {
+                property_names(target, defs, out, depth + 1);
+            }
+        }
+        if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+            for (name, child) in properties {
+                out.insert(name.clone());
+                property_names(child, defs, out, depth + 1);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(child) = node.get(key).filter(|c| c.is_object()) {
+                property_names(child, defs, out, depth + 1);
+            }
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            for child in node.get(key).and_then(Value::as_array).into_iter().flatten() {
+                property_names(child, defs, out, depth + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn docs_manifest_md_describes_every_field_of_the_schema() {
+        let schema = super::Manifest::json_schema();
+        let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
+        let mut names = std::collections::BTreeSet::new();
+        property_names(&schema, &defs, &mut names, 0);
+        assert!(names.len() > 40, "the schema walk found only {names:?}");
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/manifest.md")).unwrap();
+        let missing: Vec<&String> = names.iter().filter(|name| !doc.contains(&format!("`{name}`")) && !doc.contains(&format!(".{name}`"))).collect();
+        assert!(missing.is_empty(), "docs/manifest.md does not describe {missing:?}");
+    }
+}

@@ -13,6 +13,14 @@ const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules", ".alga"];
 /// trailing `/` names a folder and everything in it; `#` starts a comment).
 pub const IGNORE_FILE: &str = ".algaignore";
 
+/// Endings of test modules (`alga-ext test` runs them); they never go into a bundle.
+pub const TEST_SUFFIXES: &[&str] = &[".test.js", ".test.mjs", ".test.ts", ".test.mts"];
+
+/// Whether `path` names a test module, which `files_from_dir` always leaves out.
+pub fn is_test_file(path: &str) -> bool {
+    TEST_SUFFIXES.iter().any(|suffix| path.ends_with(suffix))
+}
+
 /// The globs of a folder's `.algaignore`, itself included; an error names the bad line.
 fn ignored(dir: &Path) -> Result<globset::GlobSet, BundleError> {
     let mut builder = globset::GlobSetBuilder::new();
@@ -41,10 +49,23 @@ fn ignored(dir: &Path) -> Result<globset::GlobSet, BundleError> {
 
 /// Reads a bundle directory, applying the same rules as uploaded archives. Symbolic links
 /// are refused rather than followed; version-control folders, `node_modules`, `.alga` (the
-/// dev server's data) and what `.algaignore` lists are left out.
+/// dev server's data), what `.algaignore` lists and test modules (`*.test.js`, `*.test.ts`:
+/// they import `@alga/test`, which only `alga-ext test` provides) are left out.
 pub fn files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, BundleError> {
+    read_dir_files(dir, limits, false)
+}
+
+/// Every file of an extension's directory under the bundle rules, test modules and what
+/// `.algaignore` lists included: what `alga-ext test` loads its tests from.
+pub fn source_files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, BundleError> {
+    read_dir_files(dir, limits, true)
+}
+
+fn read_dir_files(dir: &Path, limits: &BundleLimits, with_tests: bool) -> Result<Files, BundleError> {
     let mut files = Files::new();
-    let skip = ignored(dir)?;
+    // A test run loads what `.algaignore` keeps out of the bundle too: test helpers and
+    // fixtures are often listed there.
+    let skip = if with_tests { globset::GlobSet::empty() } else { ignored(dir)? };
     let mut total = 0u64;
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
@@ -68,6 +89,9 @@ pub fn files_from_dir(dir: &Path, limits: &BundleLimits) -> Result<Files, Bundle
                 continue;
             }
             let Some(normalized) = normalize_path(relative.as_os_str().as_encoded_bytes(), limits)? else { continue };
+            if !with_tests && is_test_file(&normalized) {
+                continue;
+            }
             if files.len() >= limits.max_entries {
                 return Err(BundleError::TooManyEntries { count: files.len() + 1, limit: limits.max_entries });
             }
@@ -102,6 +126,35 @@ pub fn zip_files(files: &Files, mut progress: impl FnMut(&str, usize)) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_modules_stay_out_of_bundles_but_not_out_of_test_runs() {
+        let dir = std::env::temp_dir().join(format!("alga-pack-{}-{}", std::process::id(), line!()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, text) in [
+            (".algaignore", "fixtures/\n"),
+            ("manifest.json", "{}"),
+            ("src/index.js", "export {}"),
+            ("src/index.test.js", "import '@alga/test'"),
+            ("tests/api.test.ts", "import '@alga/test'"),
+            ("src/contest.js", "export {}"),
+            ("fixtures/tickets.json", "[]"),
+            (".alga/dev.db", "x"),
+        ] {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let bundle = files_from_dir(&dir, &BundleLimits::default());
+        let sources = source_files_from_dir(&dir, &BundleLimits::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names = |files: Files| files.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(bundle.unwrap()), ["manifest.json", "src/contest.js", "src/index.js"]);
+        assert_eq!(
+            names(sources.unwrap()),
+            [".algaignore", "fixtures/tickets.json", "manifest.json", "src/contest.js", "src/index.js", "src/index.test.js", "tests/api.test.ts"]
+        );
+    }
 
     #[test]
     fn algaignore_leaves_out_what_it_lists() {

@@ -21,22 +21,29 @@ fn read_bundle(path: &Path, limits: &BundleLimits) -> Result<Files, BundleError>
 
 /// Prints a refusal with every problem on its own line, and turns it into the exit error.
 fn report(err: BundleError) -> anyhow::Error {
-    let details = err.details();
-    match details.get("problems").and_then(Value::as_array) {
-        Some(problems) => {
-            eprintln!("{}: {} problem(s):", err.code(), problems.len());
-            for p in problems {
-                let message = p["message"].as_str().unwrap_or("");
-                match (p.get("pointer").and_then(Value::as_str), p.get("file").and_then(Value::as_str)) {
-                    (Some(pointer), _) => eprintln!("  {}: {message}", if pointer.is_empty() { "/" } else { pointer }),
-                    (_, Some(file)) => eprintln!("  {file}:{}:{}: {message}", p["line"], p["column"]),
-                    _ => eprintln!("  {message}"),
-                }
-            }
-        }
-        None => eprintln!("{}: {err}", err.code()),
+    for line in problem_lines(&err) {
+        eprintln!("{line}");
     }
     anyhow::anyhow!("bundle refused ({})", err.code())
+}
+
+/// A refusal as lines: the code and count, then every problem (by JSON pointer or
+/// file:line:col) indented under it.
+pub(crate) fn problem_lines(err: &BundleError) -> Vec<String> {
+    let details = err.details();
+    let Some(problems) = details.get("problems").and_then(Value::as_array) else {
+        return vec![format!("{}: {err}", err.code())];
+    };
+    let mut lines = vec![format!("{}: {} problem(s):", err.code(), problems.len())];
+    for p in problems {
+        let message = p["message"].as_str().unwrap_or("");
+        lines.push(match (p.get("pointer").and_then(Value::as_str), p.get("file").and_then(Value::as_str)) {
+            (Some(pointer), _) => format!("  {}: {message}", if pointer.is_empty() { "/" } else { pointer }),
+            (_, Some(file)) => format!("  {file}:{}:{}: {message}", p["line"], p["column"]),
+            _ => format!("  {message}"),
+        });
+    }
+    lines
 }
 
 fn inspect(path: &Path, limits: BundleLimits) -> anyhow::Result<Inspection> {

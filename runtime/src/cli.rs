@@ -49,22 +49,61 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (applies pending migrations first).
+    ///
+    /// Examples:
+    ///   alga-ext serve --dev                                   # SQLite in ./alga-ext-data, a generated secret
+    ///   ALGA_EXT_JWT_SECRET=… alga-ext serve --database-url postgres://owner@db:5432/alga --listen 0.0.0.0:8787
+    #[command(verbatim_doc_comment)]
     Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
+    ///
+    /// Example:
+    ///   alga-ext migrate --database-url postgres://owner@db:5432/alga
+    #[command(verbatim_doc_comment)]
     Migrate(DatabaseArgs),
     /// Print a signed token for trying the APIs by hand.
+    ///
+    /// Example:
+    ///   ALGA_EXT_JWT_SECRET=… alga-ext token --tenant acme --user alice --roles admin,technician --ttl 8h
+    #[command(verbatim_doc_comment)]
     Token(TokenArgs),
     /// Check a bundle directory or archive the way the server will, without installing it.
+    ///
+    /// Examples:
+    ///   alga-ext validate .
+    ///   alga-ext validate ticket-tags.zip
+    #[command(verbatim_doc_comment)]
     Validate(ValidateArgs),
-    /// Validate a bundle directory and write it as a .zip.
+    /// Validate a bundle directory and write it as a .zip (leaving out what .algaignore lists).
+    ///
+    /// Example:
+    ///   alga-ext pack . -o ticket-tags.zip
+    #[command(verbatim_doc_comment)]
     Pack(PackArgs),
     /// Create an ed25519 publisher key for signing bundles.
+    ///
+    /// Example:
+    ///   alga-ext keygen --key-id acme -o acme.key     # prints the acme=publicKey line servers trust
+    #[command(verbatim_doc_comment)]
     Keygen(KeygenArgs),
     /// Sign a bundle archive with a publisher key (writes `<bundle>.sig`).
+    ///
+    /// Example:
+    ///   alga-ext sign ticket-tags.zip --key acme.key
+    #[command(verbatim_doc_comment)]
     Sign(SignArgs),
     /// Upload a bundle to a server and show the permission review.
+    ///
+    /// Examples:
+    ///   alga-ext install ticket-tags.zip --url http://127.0.0.1:8787 --token "$TOKEN"
+    ///   alga-ext install ticket-tags.zip --url http://127.0.0.1:8787 --token "$TOKEN" --enable
+    #[command(verbatim_doc_comment)]
     Install(InstallArgs),
     /// Print the manifest JSON Schema.
+    ///
+    /// Example:
+    ///   alga-ext schema > manifest.schema.json
+    #[command(verbatim_doc_comment)]
     Schema,
     /// Show an installed extension's recent console output and failures (limit hits,
     /// crashes, breaker trips) from a server, oldest first; `--follow` streams new ones.
@@ -93,6 +132,17 @@ pub enum Command {
     ///   alga-ext dev ../my-ext --port 9000
     #[command(verbatim_doc_comment)]
     Dev(DevArgs),
+    /// Run an extension's tests (`*.test.js`, `*.test.ts`): each file in a real isolate with
+    /// fresh storage, the extension installed and enabled, and `ctx.api` answered by the
+    /// built-in host API simulator. Prints one line per test and `N passed, N failed`;
+    /// exits non-zero when any test fails.
+    ///
+    /// Examples:
+    ///   alga-ext test                                  # the extension in this folder
+    ///   alga-ext test samples/ticket-tags --filter tags
+    ///   alga-ext test samples/*                        # several extensions, one summary
+    #[command(verbatim_doc_comment)]
+    Test(TestArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -135,6 +185,32 @@ pub enum TemplateArg {
     Page,
     Widget,
     Full,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Extension directories (each holding manifest.json); their test files are found in
+    /// every folder but node_modules and .alga.
+    #[arg(default_value = ".")]
+    pub dirs: Vec<PathBuf>,
+    /// Run only the tests whose name contains this text.
+    #[arg(long, env = "ALGA_EXT_TEST_FILTER")]
+    pub filter: Option<String>,
+    /// Time one test may take, awaiting included (its CPU time is held to it too).
+    #[arg(long, env = "ALGA_EXT_TEST_TIMEOUT", default_value = "10s", value_parser = parse_test_timeout)]
+    pub timeout: Duration,
+    /// Print the console output of every test, not only of failing ones.
+    #[arg(long)]
+    pub logs: bool,
+}
+
+/// A test timeout: a duration from 1 ms to 10 minutes.
+fn parse_test_timeout(raw: &str) -> Result<Duration, String> {
+    let timeout = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
+    if timeout.is_zero() || timeout > Duration::from_secs(600) {
+        return Err(format!("{raw:?} is outside 1ms..10min"));
+    }
+    Ok(timeout)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -572,6 +648,14 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_shows_an_example_in_its_help() {
+        for command in Cli::command().get_subcommands() {
+            let long = command.get_long_about().map(ToString::to_string).unwrap_or_default();
+            assert!(long.contains("Example"), "`alga-ext {} --help` has no example", command.get_name());
+        }
     }
 
     #[test]

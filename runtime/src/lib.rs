@@ -20,4 +20,7 @@ pub mod rate_limit;
 pub mod registry;
 pub mod scaffold;
 pub mod serve;
+pub mod simulator;
 pub mod telemetry;
+pub mod test_api;
+pub mod test_runner;

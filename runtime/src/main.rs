@@ -14,6 +14,11 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Dev(_)) && cli.log == "info" && std::env::var_os("ALGA_EXT_LOG").is_none() {
         cli.log = "warn,extension=off".into();
     }
+    // `alga-ext test` prints its own report (an extension's failures included); the server's
+    // request and lifecycle lines would bury it unless --log or ALGA_EXT_LOG asks for them.
+    if matches!(cli.command, Command::Test(_)) && cli.log == "info" && std::env::var_os("ALGA_EXT_LOG").is_none() {
+        cli.log = "error".into();
+    }
     // A command whose output is piped into `head` should stop quietly when the reader goes,
     // as Unix tools do, not panic on the write. The server keeps Rust's default (SIGPIPE
     // ignored): a client that hangs up must cost one failed write, never the process.
@@ -70,6 +75,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::New(args) => alga_ext::scaffold::run(&args)?,
         Command::Dev(args) => alga_ext::dev::run(args).await?,
         Command::Schema => bundle_cli::schema()?,
+        Command::Test(args) => alga_ext::test_runner::run(&args).await?,
     }
     Ok(())
 }

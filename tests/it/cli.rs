@@ -461,3 +461,34 @@ async fn dev_serves_reloads_on_change_keeps_the_last_good_version_and_keeps_data
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait().unwrap();
 }
+
+#[test]
+fn the_getting_started_commands_work_as_written() {
+    // Every line of the guide's `sh` blocks, in order, in a fresh folder: `cd` moves, every
+    // other line is an `alga-ext` command that must succeed.
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/getting-started.md")).unwrap();
+    let mut commands = Vec::new();
+    let mut in_sh = false;
+    for line in guide.lines() {
+        match line.trim() {
+            "```sh" => in_sh = true,
+            "```" => in_sh = false,
+            command if in_sh && !command.is_empty() => commands.push(command.to_owned()),
+            _ => {}
+        }
+    }
+    assert!(commands.len() >= 4, "the guide lost its commands: {commands:?}");
+    let root = tempfile::tempdir().unwrap();
+    let mut cwd = root.path().to_path_buf();
+    for command in &commands {
+        if let Some(dir) = command.strip_prefix("cd ") {
+            cwd = cwd.join(dir);
+            continue;
+        }
+        let args: Vec<&str> =
+            command.strip_prefix("alga-ext ").unwrap_or_else(|| panic!("not an alga-ext command: {command}")).split_whitespace().collect();
+        let out = alga_ext(&cwd).args(&args).output().unwrap();
+        assert!(out.status.success(), "{command}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(cwd.join("ticket-checklist.zip").exists());
+}

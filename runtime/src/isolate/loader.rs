@@ -18,6 +18,8 @@ pub const BUNDLE_SCHEME: &str = "alga-bundle";
 /// The SDK module extensions may import.
 const SDK_SPECIFIER: &str = "alga-sdk:///sdk.js";
 const SDK_SOURCE: &str = include_str!("sdk.js");
+/// Where `@alga/test` loads from; it resolves only in a process running `alga-ext test`.
+const TEST_SPECIFIER: &str = "alga-test:///test.js";
 
 /// The URL the `@alga/sdk` module is loaded under.
 pub fn sdk_url() -> ModuleSpecifier {
@@ -74,6 +76,9 @@ impl ModuleLoader for BundleLoader {
         if specifier == SDK_SPECIFIER && !referrer.starts_with(BUNDLE_SCHEME) {
             return Ok(sdk_url());
         }
+        if specifier == crate::test_api::SPECIFIER && crate::test_api::offered().is_some() {
+            return Ok(ModuleSpecifier::parse(TEST_SPECIFIER).expect("valid"));
+        }
         // The main module arrives as an absolute URL of the bundle itself; `load` still
         // serves only files the bundle has.
         if let Ok(url) = ModuleSpecifier::parse(specifier) {
@@ -112,6 +117,9 @@ impl BundleLoader {
     fn load_sync(&self, specifier: &ModuleSpecifier) -> Result<ModuleSource, deno_core::error::ModuleLoaderError> {
         if specifier.as_str() == SDK_SPECIFIER {
             return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(SDK_SOURCE.to_owned().into()), specifier, None));
+        }
+        if let Some(source) = crate::test_api::offered().filter(|_| specifier.as_str() == TEST_SPECIFIER) {
+            return Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(source.to_owned().into()), specifier, None));
         }
         if specifier.scheme() != BUNDLE_SCHEME {
             return Err(JsErrorBox::type_error(format!("module {specifier} is outside the bundle")));
