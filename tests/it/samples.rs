@@ -7,7 +7,8 @@
 //! `samples/README.md`. Outbound `fetch()` goes to a stand-in server on a loopback port: the
 //! script names the capability it replaces (`"fetchStandIn": "fetch:billing.example.com"`),
 //! the harness packs a copy of the sample whose manifest asks for the stand-in's address
-//! instead, and `${standIn}` is its base URL. `ctx.api` reaches the host API simulator.
+//! instead, and `${standIn}` is its base URL. `ctx.api` reaches the host API simulator
+//! (`alga_ext::simulator`, docs/testing.md), a fresh one per sample.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alga_ext::auth::TokenKeys;
+use alga_ext::cli::HostApiArgs;
 use alga_ext::http::AppState;
 use alga_ext::registry::Registry;
+use alga_ext::simulator::Simulator;
 use alga_ops::fetch::{FetchClient, FetchConfig};
 use alga_ops::storage::seal::Sealer;
 use axum::extract::Request;
@@ -28,6 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::support::{user_token, TestStore, SECRET};
 
 const TENANT: &str = "acme";
+const HOST_SECRET: &str = "samples-host-secret-samples-host-secret";
 
 /// One sample's `e2e.json`.
 #[derive(Deserialize)]
@@ -82,9 +86,14 @@ struct Expect {
     headers: BTreeMap<String, String>,
 }
 
+/// The repository's root (the runtime crate's parent folder).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the runtime crate sits in the repository").to_owned()
+}
+
 /// The folders of `samples/` holding a manifest, in name order.
 fn sample_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    let root = repo_root().join("samples");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|entry| entry.unwrap().path())
@@ -95,19 +104,21 @@ fn sample_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// What a loopback server playing the outside service received, and its base URL. It answers
-/// `201 {"id": "standin-N"}`, or the status named by a path under `/status/<code>/`.
+/// A loopback server playing the outside service, recording what it receives. It answers
+/// `201 {"id": "standin-N"}` (N counts its requests from 1), or the status a path under
+/// `/status/<code>/` names.
 #[derive(Clone, Default)]
 struct StandIn {
     received: Arc<Mutex<Vec<Value>>>,
+    answered: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl StandIn {
     async fn start() -> (Self, String) {
         let this = StandIn::default();
-        let seen = this.received.clone();
+        let (seen, answered) = (this.received.clone(), this.answered.clone());
         let app = axum::Router::new().fallback(move |request: Request| {
-            let seen = seen.clone();
+            let (seen, answered) = (seen.clone(), answered.clone());
             async move {
                 let (parts, body) = request.into_parts();
                 let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
@@ -115,11 +126,11 @@ impl StandIn {
                 let headers: Map<String, Value> =
                     parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), Value::String(v.to_str().unwrap_or("").to_owned()))).collect();
                 let path = parts.uri.path().to_owned();
-                let mut seen = seen.lock().unwrap();
-                seen.push(json!({ "method": parts.method.as_str(), "path": path, "headers": headers, "body": body }));
+                seen.lock().unwrap().push(json!({ "method": parts.method.as_str(), "path": path, "headers": headers, "body": body }));
+                let number = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 let status = path.strip_prefix("/status/").and_then(|rest| rest.split('/').next()?.parse().ok()).unwrap_or(201);
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
-                (status, axum::Json(json!({ "id": format!("standin-{}", seen.len()) })))
+                (status, axum::Json(json!({ "id": format!("standin-{number}") })))
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -133,12 +144,20 @@ impl StandIn {
     }
 }
 
-/// The runtime as a server on a loopback port: encryption keys for secret settings, and
-/// `fetch()` allowed to reach loopback addresses of granted hosts (the stand-in).
-fn state(db: &TestStore) -> AppState {
+/// The runtime's state: `ctx.api` answered by the host API simulator, encryption keys for
+/// secret settings, and `fetch()` allowed to reach loopback addresses of granted hosts (the
+/// stand-in).
+fn state(db: &TestStore, simulator: &Simulator) -> AppState {
     let fetch = FetchClient::new(FetchConfig { allow_private: true, ..FetchConfig::default() }).unwrap();
     let sealer = Arc::new(Sealer::from_spec(&Sealer::generate_spec("e2e")).unwrap());
-    let registry = Registry::new(db.store.clone(), Default::default()).with_fetch(fetch).with_sealer(sealer);
+    let args = HostApiArgs {
+        host_api_url: Some(simulator.url()),
+        host_api_secret: Some(HOST_SECRET.into()),
+        host_api_timeout: Duration::from_secs(10),
+        host_api_max_response_bytes: 5 << 20,
+    };
+    let host_api = alga_ext::config::host_api(&args, SECRET).unwrap().expect("the simulator's URL gives a host API");
+    let registry = Registry::new(db.store.clone(), Default::default()).with_fetch(fetch).with_sealer(sealer).with_host_api(host_api);
     AppState::new(Arc::new(registry), TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()])
 }
 
@@ -301,7 +320,8 @@ async fn run_sample(dir: &Path, db: TestStore) -> Result<(), String> {
     };
     let zip = pack(&source, &work.path().join("bundle.zip"))?;
 
-    let state = state(&db);
+    let simulator = Simulator::start(HOST_SECRET).await.map_err(|e| format!("the host API simulator: {e}"))?;
+    let state = state(&db, &simulator);
     let (addr, _stop) = crate::wire::spawn(&state).await;
     let base = format!("http://{addr}");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
@@ -360,6 +380,26 @@ async fn every_sample_installs_and_runs_its_script_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_installs_and_runs_its_script_on_postgres() {
     every_sample(true).await;
+}
+
+/// Pages vendor the Page SDK and the UI components into `ui/vendor/` (as `alga-ext new` does):
+/// each copy must equal the file this repository serves, so a sample never ships a stale one.
+#[test]
+fn vendored_page_files_equal_their_sources() {
+    let root = repo_root();
+    let mut checked = 0;
+    for dir in sample_dirs() {
+        let Ok(entries) = std::fs::read_dir(dir.join("ui/vendor")) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let source = [root.join("js/ui").join(&name), root.join("js/page").join(&name)].into_iter().find(|p| p.is_file());
+            let source = source.unwrap_or_else(|| panic!("{} is no file of js/ui or js/page: remove it", path.display()));
+            assert!(std::fs::read(&path).unwrap() == std::fs::read(&source).unwrap(), "{} differs: cp {} {}", path.display(), source.display(), path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "billing-export vendors the Page SDK and the seven UI component files; found {checked} files");
 }
 
 /// The harness itself: a subset check that cannot tell a wrong answer from a right one would

@@ -6,7 +6,9 @@ const MAX_DAYS = 366;
 
 /** A `YYYY-MM-DD` day that exists, or 400 naming the field. */
 function day(value, field) {
-  if (typeof value !== "string" || !DAY.test(value) || !new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)) {
+  // `2025-13-01` is no date at all and `2025-02-30` is rolled into March by Date: both refused.
+  const parsed = typeof value === "string" ? new Date(`${value}T00:00:00Z`) : new Date(NaN);
+  if (!DAY.test(String(value)) || Number.isNaN(parsed.getTime()) || !parsed.toISOString().startsWith(value)) {
     throw new HttpError(400, "VALIDATION_FAILED", `${field}: a day written as YYYY-MM-DD, such as 2025-03-01`, { field });
   }
   return value;

@@ -51,7 +51,9 @@ async function openTickets(ctx) {
 async function assessAll(request, ctx) {
   const now = momentOf(request);
   const settings = await rules(ctx);
-  const tickets = (await openTickets(ctx)).map((ticket) => assess(ticket, now, settings)).sort(byUrgency);
+  // A ticket created after the moment asked about did not exist then.
+  const existing = (await openTickets(ctx)).filter((ticket) => !(Date.parse(ticket.created_at) > now));
+  const tickets = existing.map((ticket) => assess(ticket, now, settings)).sort(byUrgency);
   const counts = { breached: 0, "at-risk": 0, ok: 0 };
   for (const ticket of tickets) counts[ticket.state] += 1;
   return { at: new Date(now).toISOString(), counts, tickets };

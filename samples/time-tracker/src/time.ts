@@ -10,14 +10,19 @@ export function dayOf(iso: string): string {
 
 /** Whether a query's `day` is a real calendar day written as `YYYY-MM-DD`. */
 export function isDay(text: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
+  // `2025-13-01` is no date at all; `2025-02-30` is rolled into March by Date: both refused.
+  const parsed = new Date(`${text}T00:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(text);
 }
 
-/** Booked seconds of a stopped timer: whole seconds, rounded up to the configured step. */
+/**
+ * Booked seconds of a stopped timer: whole seconds, rounded up to the configured step. With a
+ * step, a timer that ran at all books at least one step (a 20-second call is 5 minutes).
+ */
 export function bookedSeconds(startedAt: string, stoppedAt: string, rounding: Rounding): number {
   const seconds = Math.max(0, Math.round((Date.parse(stoppedAt) - Date.parse(startedAt)) / 1000));
   const step = rounding === "15 minutes" ? 900 : rounding === "5 minutes" ? 300 : 1;
-  return Math.ceil(seconds / step) * step;
+  return step === 1 ? seconds : Math.ceil(Math.max(seconds, 1) / step) * step;
 }
 
 /**
