@@ -169,7 +169,12 @@ fn pack(dir: &Path, out: &Path) -> Result<Vec<u8>, String> {
     }
     let output = cmd.arg("pack").arg(dir).arg("-o").arg(out).output().map_err(|e| format!("alga-ext pack: {e}"))?;
     if !output.status.success() {
-        return Err(format!("alga-ext pack {} failed:\n{}{}", dir.display(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "alga-ext pack {} failed:\n{}{}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     let zip = std::fs::read(out).map_err(|e| e.to_string())?;
     // What .algaignore must keep out: tests, the script, docs and editor settings.
@@ -326,7 +331,8 @@ async fn run_sample(dir: &Path, db: TestStore) -> Result<(), String> {
     let base = format!("http://{addr}");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let admin = user_token(TENANT, "alice", &["admin"]);
-    let uploaded = client.post(format!("{base}/admin/v1/extensions")).bearer_auth(&admin).header("content-type", "application/zip").body(zip).send().await;
+    let uploaded =
+        client.post(format!("{base}/admin/v1/extensions")).bearer_auth(&admin).header("content-type", "application/zip").body(zip).send().await;
     let uploaded = uploaded.map_err(|e| e.to_string())?;
     let status = uploaded.status().as_u16();
     let body: Value = uploaded.json().await.map_err(|e| e.to_string())?;
@@ -334,7 +340,8 @@ async fn run_sample(dir: &Path, db: TestStore) -> Result<(), String> {
         return Err(format!("upload answered {status}: {body}"));
     }
     let install_id = body["extension"]["id"].as_str().ok_or_else(|| format!("upload answer without an id: {body}"))?.to_owned();
-    let approved = client.post(format!("{base}/admin/v1/extensions/{install_id}/approve")).bearer_auth(&admin).json(&json!({ "enable": true })).send().await;
+    let approved =
+        client.post(format!("{base}/admin/v1/extensions/{install_id}/approve")).bearer_auth(&admin).json(&json!({ "enable": true })).send().await;
     let approved = approved.map_err(|e| e.to_string())?;
     if approved.status() != 200 {
         return Err(format!("approve answered {}: {}", approved.status(), approved.text().await.unwrap_or_default()));
@@ -395,7 +402,13 @@ fn vendored_page_files_equal_their_sources() {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let source = [root.join("js/ui").join(&name), root.join("js/page").join(&name)].into_iter().find(|p| p.is_file());
             let source = source.unwrap_or_else(|| panic!("{} is no file of js/ui or js/page: remove it", path.display()));
-            assert!(std::fs::read(&path).unwrap() == std::fs::read(&source).unwrap(), "{} differs: cp {} {}", path.display(), source.display(), path.display());
+            assert!(
+                std::fs::read(&path).unwrap() == std::fs::read(&source).unwrap(),
+                "{} differs: cp {} {}",
+                path.display(),
+                source.display(),
+                path.display()
+            );
             checked += 1;
         }
     }
