@@ -367,7 +367,6 @@ async fn stored_files_are_verified_against_their_hashes_when_loaded() {
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
-            "README.md",
             "manifest.json",
             "src/index.js",
             "src/tags.js",

@@ -4,7 +4,7 @@
 //!
 //! The samples are found by listing the folder, so a new sample is covered as soon as it has
 //! an `e2e.json`; a sample without one fails the run. The format is described in
-//! `samples/README.md`. Outbound `fetch()` goes to a stand-in server on a loopback port: the
+//! `docs/samples.md`. Outbound `fetch()` goes to a stand-in server on a loopback port: the
 //! script names the capability it replaces (`"fetchStandIn": "fetch:billing.example.com"`),
 //! the harness packs a copy of the sample whose manifest asks for the stand-in's address
 //! instead, and `${standIn}` is its base URL. `ctx.api` reaches the host API simulator
