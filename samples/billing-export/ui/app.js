@@ -14,6 +14,18 @@ let access = { canExport: false, configured: false, currency: "USD" };
 /** The preview on screen, the one an export sends. */
 let shown = null;
 
+/**
+ * The field a refusal names. The runtime's apiproxy passes an HttpError's code, message and
+ * status to the page but not its `details`, so the field is read from the message, which the
+ * endpoints start with it ("to: a day written as …").
+ */
+function refusedField(error) {
+  return error.code === "VALIDATION_FAILED" ? (/^(\w+): /.exec(error.message)?.[1] ?? null) : null;
+}
+
+/** "1 entry", "2 entries". */
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 const money = (cents, currency) => new Intl.NumberFormat("en", { style: "currency", currency }).format(cents / 100);
 
 /** The first day of this month and today, as the period the page starts with. */
@@ -36,7 +48,7 @@ function showPreview(preview) {
     ],
     preview.lines.map((line) => ({ client: line.client, hours: line.hours, amount: (line.amountCents / 100).toFixed(2), entries: line.entryIds.length })),
   );
-  const skipped = preview.alreadyExported ? ` ${preview.alreadyExported} entries of this period were exported before and are left out.` : "";
+  const skipped = preview.alreadyExported ? ` ${count(preview.alreadyExported, "entry of this period was", "entries of this period were")} exported before and ${preview.alreadyExported === 1 ? "is" : "are"} left out.` : "";
   $("total").textContent = `${preview.from} to ${preview.to}: ${(preview.totals.minutes / 60).toFixed(2)} hours, ${money(preview.totals.amountCents, preview.currency)}.${skipped}`;
   updateExportButton();
 }
@@ -63,10 +75,12 @@ async function loadPreview() {
   try {
     showPreview(await callHandlerJson(`/preview?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`));
   } catch (error) {
-    $("loading").hidden = true;
-    // A field the server refused (details.field) is marked under that field.
-    const field = error.body?.error?.details?.field;
-    if (field === "from" || field === "to") $(field).setAttribute("error", error.message);
+    // No stale preview stays on screen to be exported by mistake.
+    shown = null;
+    previewCard.hidden = true;
+    // A field the server refused is marked under that field.
+    const field = refusedField(error);
+    if (field === "from" || field === "to") $(field).setAttribute("error", error.message.slice(field.length + 2));
     else AlgaToast.show(`Could not load the preview: ${error.message}`, { tone: "danger" });
   }
 }
@@ -102,7 +116,7 @@ form.addEventListener("submit", (event) => {
 
 exportButton.addEventListener("click", () => {
   const entries = shown.lines.reduce((n, line) => n + line.entryIds.length, 0);
-  $("confirm-text").textContent = `${entries} time entries of ${shown.lines.length} clients, ${money(shown.totals.amountCents, shown.currency)}, from ${shown.from} to ${shown.to}. They will not be exported again.`;
+  $("confirm-text").textContent = `${count(entries, "time entry", "time entries")} of ${count(shown.lines.length, "client", "clients")}, ${money(shown.totals.amountCents, shown.currency)}, from ${shown.from} to ${shown.to}. They will not be exported again.`;
   confirmDialog.show();
 });
 
