@@ -42,7 +42,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         vec!["alga-ext", "serve", "--dev", "--listen", &listen, "--jwt-secret", &secret, "--fetch-allow-private", "--shutdown-grace", "1s"];
     let data_text = data.to_string_lossy().into_owned();
     serve_args.extend(["--data-dir", &data_text]);
-    let host_api = args.host_api_url.clone();
+    // `ctx.api` answers offline: the built-in simulator of the host's API (fixture tickets,
+    // companies, users, … with the real capability checks), unless a real host is named.
+    // The runtime signs its calls with the JWT secret, which the simulator verifies.
+    let simulator = match &args.host_api_url {
+        Some(_) => None,
+        None => Some(crate::simulator::Simulator::start(&secret).await.context("starting the host API simulator")?),
+    };
+    let host_api = args.host_api_url.clone().or_else(|| simulator.as_ref().map(crate::simulator::Simulator::url));
     if let Some(url) = &host_api {
         serve_args.extend(["--host-api-url", url]);
     }
@@ -59,7 +66,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     let dev = Dev { dir: dir.clone(), base: base.clone(), token: token.clone(), client: client.clone(), key: key.clone() };
     let first = dev.deploy().await;
-    print_urls(&dev, &secret);
+    let api_line = match (&simulator, &host_api) {
+        (Some(sim), _) => format!("ctx.api: the host API simulator at {} (fixture tickets t-1001…t-1005, companies, users, …)", sim.url()),
+        (None, Some(url)) => format!("ctx.api: the host at {url}"),
+        (None, None) => "ctx.api: no host".into(),
+    };
+    print_urls(&dev, &secret, &api_line);
     if let Err(err) = first {
         eprintln!("\n{err:#}\n(fix it and save: the extension is loaded as soon as it passes)");
     }
@@ -224,7 +236,7 @@ async fn wait_ready(
 }
 
 /// Every way to reach what the extension declares, for the author to click or paste.
-fn print_urls(dev: &Dev, secret: &str) {
+fn print_urls(dev: &Dev, secret: &str, api_line: &str) {
     let manifest = read_manifest(&dev.dir).unwrap_or(Value::Null);
     let points = &manifest["extensionPoints"];
     let key = &dev.key;
@@ -245,6 +257,7 @@ fn print_urls(dev: &Dev, secret: &str) {
     }
     eprintln!("  demo host: {base}/demo (paste $TOKEN)    admin console: the sign-in link above, or {base}/admin");
     eprintln!("  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/extensions/{key}/…");
+    eprintln!("  {api_line}");
     eprintln!("watching {} — save a file to reload; Ctrl-C stops\n", dev.dir.display());
 }
 
