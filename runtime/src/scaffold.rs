@@ -23,6 +23,7 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
     ("full/src/index.js", include_str!("../../js/templates/full/src/index.js")),
     ("full/src/index.test.js", include_str!("../../js/templates/full/src/index.test.js")),
     ("full/src/index.ts", include_str!("../../js/templates/full/src/index.ts")),
+    ("full/ui/app.css", include_str!("../../js/templates/full/ui/app.css")),
     ("full/ui/app.js", include_str!("../../js/templates/full/ui/app.js")),
     ("full/ui/index.html", include_str!("../../js/templates/full/ui/index.html")),
     ("page/manifest.json", include_str!("../../js/templates/page/manifest.json")),
