@@ -46,7 +46,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return is_public_v4(v4);
     }
-    if segments[..4] == [0, 0, 0, 0] && ((segments[4] == 0xffff && segments[5] == 0) || (segments[4] == 0 && segments[5] == 0)) {
+    if segments[..4] == [0, 0, 0, 0] && matches!(segments[4], 0 | 0xffff) && segments[5] == 0 {
         return is_public_v4(embedded(segments[6], segments[7]));
     }
     if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
