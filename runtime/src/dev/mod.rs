@@ -34,6 +34,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let key = manifest["id"].as_str().context("manifest.json: `id` is missing")?.to_owned();
     let data = dir.join(".alga");
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    // The dev database and its token secret are the developer's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("cannot restrict {}", data.display()))?;
+    }
     let secret = dev_secret(&data)?;
 
     let listen = format!("127.0.0.1:{}", args.port);
@@ -41,7 +47,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut serve_args =
         vec!["alga-ext", "serve", "--dev", "--listen", &listen, "--jwt-secret", &secret, "--fetch-allow-private", "--shutdown-grace", "1s"];
     let data_text = data.to_string_lossy().into_owned();
-    serve_args.extend(["--data-dir", &data_text]);
+    // The database named outright: an `ALGA_EXT_DATABASE_URL` left in the shell (from running
+    // `migrate`, say) must never turn a dev session loose on another database.
+    let database = format!("sqlite://{}", data.join("alga-ext.db").display());
+    serve_args.extend(["--data-dir", &data_text, "--database-url", &database]);
+    warn_about_server_settings();
     // `ctx.api` answers offline: the built-in simulator of the host's API (fixture tickets,
     // companies, users, … with the real capability checks), unless a real host is named.
     // The runtime signs its calls with the JWT secret, which the simulator verifies.
@@ -176,6 +186,30 @@ impl Dev {
     }
 }
 
+/// Server settings in the environment still reach the embedded server (CORS origins, admin
+/// roles, limits, …), which is sometimes meant and often a surprise: say which.
+fn warn_about_server_settings() {
+    // What `dev` sets itself, or what only the CLI side reads.
+    const OWN: &[&str] = &[
+        "ALGA_EXT_LOG",
+        "ALGA_EXT_LOG_FORMAT",
+        "ALGA_EXT_WORKER_THREADS",
+        "ALGA_EXT_DEV_PORT",
+        "ALGA_EXT_HOST_API_URL",
+        "ALGA_EXT_URL",
+        "ALGA_EXT_TOKEN",
+        "ALGA_EXT_JWT_SECRET",
+        "ALGA_EXT_DATABASE_URL",
+        "ALGA_EXT_DATA_DIR",
+        "ALGA_EXT_LISTEN",
+        "ALGA_EXT_DEV",
+    ];
+    let applied: Vec<String> = std::env::vars().map(|(name, _)| name).filter(|name| name.starts_with("ALGA_EXT_") && !OWN.contains(&name.as_str())).collect();
+    if !applied.is_empty() {
+        eprintln!("note: the embedded server also takes these settings from your environment: {}", applied.join(", "));
+    }
+}
+
 /// `1.2.0` → `1.2.0-dev.<ms since the epoch>`: a new, later version string on every reload.
 fn dev_version(version: &str) -> String {
     let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
@@ -205,12 +239,13 @@ fn dev_secret(data: &Path) -> anyhow::Result<String> {
     let mut raw = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut raw);
     let secret: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // Readable by the owner only from the moment it exists.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(secret)
 }
 
