@@ -81,7 +81,9 @@ pub struct ExtensionLogs {
 
 impl Default for ExtensionLogs {
     fn default() -> Self {
-        Self { rings: moka::sync::Cache::builder().max_capacity(EXTENSIONS_TRACKED).build() }
+        // Least recently written goes first (moka's default, TinyLFU, could keep a quiet
+        // extension's breaker trip out of the cache altogether).
+        Self { rings: moka::sync::Cache::builder().max_capacity(EXTENSIONS_TRACKED).eviction_policy(moka::policy::EvictionPolicy::lru()).build() }
     }
 }
 
@@ -93,7 +95,10 @@ impl ExtensionLogs {
 
     fn push(&self, tenant: &TenantId, id: Uuid, level: Level, source: &'static str, code: Option<String>, message: &str) {
         let ring = self.rings.get_with((tenant.clone(), id), Default::default);
-        let entry = LogEntry { at: Utc::now(), level, source, code, message: message.chars().take(MAX_MESSAGE_CHARS).collect() };
+        // Failures carry the extension's own text (an exception's message and stack): escaped
+        // like its console lines, so nothing it writes can forge an entry or repaint a terminal.
+        let escaped = alga_ops::console::escape_controls(message);
+        let entry = LogEntry { at: Utc::now(), level, source, code, message: escaped.chars().take(MAX_MESSAGE_CHARS).collect() };
         {
             let mut guard = ring.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let (entries, bytes) = &mut *guard;
@@ -160,10 +165,11 @@ mod tests {
         for i in 0..ENTRIES_KEPT + 5 {
             logs.push(&acme, id, Level::Info, "console", None, &format!("line {i}"));
         }
-        logs.record_failure(&acme, id, "EXTENSION_CPU_LIMIT", "over budget");
+        logs.record_failure(&acme, id, "EXTENSION_CPU_LIMIT", "over budget\n2026-01-01 INFO forged \u{1b}]52;c;x\u{7}");
         let all = logs.list(&acme, id, Level::Debug, false, usize::MAX);
         assert_eq!(all.len(), ENTRIES_KEPT);
         assert_eq!(all[0].code.as_deref(), Some("EXTENSION_CPU_LIMIT"));
+        assert!(!all[0].message.chars().any(char::is_control), "escaped: {:?}", all[0].message);
         assert_eq!(all[1].message, format!("line {}", ENTRIES_KEPT + 4));
         assert_eq!(logs.list(&acme, id, Level::Error, false, 10).len(), 1);
         assert_eq!(logs.list(&acme, id, Level::Debug, true, 10).len(), 1);
