@@ -204,7 +204,8 @@ fn warn_about_server_settings() {
         "ALGA_EXT_LISTEN",
         "ALGA_EXT_DEV",
     ];
-    let applied: Vec<String> = std::env::vars().map(|(name, _)| name).filter(|name| name.starts_with("ALGA_EXT_") && !OWN.contains(&name.as_str())).collect();
+    let applied: Vec<String> =
+        std::env::vars().map(|(name, _)| name).filter(|name| name.starts_with("ALGA_EXT_") && !OWN.contains(&name.as_str())).collect();
     if !applied.is_empty() {
         eprintln!("note: the embedded server also takes these settings from your environment: {}", applied.join(", "));
     }
