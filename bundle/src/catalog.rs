@@ -80,7 +80,13 @@ pub fn check_fetch_host(pattern: &str) -> Result<(), String> {
         if inside.parse::<std::net::Ipv6Addr>().is_err() {
             return bad("not an IPv6 address");
         }
-        (None, after.strip_prefix(':'))
+        match after {
+            "" => (None, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (None, Some(port)),
+                None => return bad("only a :port may follow an IPv6 address"),
+            },
+        }
     } else {
         match pattern.rsplit_once(':') {
             Some((host, port)) => (Some(host), Some(port)),
@@ -102,6 +108,9 @@ pub fn check_fetch_host(pattern: &str) -> Result<(), String> {
     }
     if host.starts_with("*.") && !name.contains('.') {
         return bad("a wildcard needs a domain of at least two labels, as *.example.com");
+    }
+    if host.starts_with("*.") && name.rsplit('.').next().is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit())) {
+        return bad("a wildcard names a domain, and a domain's last label is not a number");
     }
     let label_ok = |l: &str| {
         !l.is_empty()

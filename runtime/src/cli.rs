@@ -153,7 +153,8 @@ pub struct DevArgs {
     /// Port of the embedded server on 127.0.0.1.
     #[arg(long, env = "ALGA_EXT_DEV_PORT", default_value_t = 8787)]
     pub port: u16,
-    /// The host app's API for `ctx.api` (default: none; calls answer NOT_CONFIGURED).
+    /// The host app's API for `ctx.api`; default: the built-in simulator (fixture tickets,
+    /// companies, contacts, users, time entries, … with the real capability checks).
     #[arg(long, env = "ALGA_EXT_HOST_API_URL")]
     pub host_api_url: Option<String>,
 }

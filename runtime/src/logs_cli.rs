@@ -82,10 +82,12 @@ pub(crate) fn format_entry(entry: &Value, color: bool) -> String {
     let at = entry["at"].as_str().unwrap_or("");
     let level = entry["level"].as_str().unwrap_or("info");
     let source = entry["source"].as_str().unwrap_or("");
-    let message = entry["message"].as_str().unwrap_or("");
+    // The server escapes what extensions write; a terminal must not trust that alone. A
+    // stack's line breaks are shown again, indented, so no line can pass for an entry.
+    let message = alga_ops::console::escape_controls(entry["message"].as_str().unwrap_or("")).replace("\\n", "\n        ");
     let message = match entry["code"].as_str() {
         Some(code) => format!("{code}: {message}"),
-        None => message.to_owned(),
+        None => message,
     };
     let label = format!("{:<5}", level.to_uppercase());
     let label = match (color, level) {
@@ -117,6 +119,8 @@ mod tests {
         let entry = serde_json::json!({ "at": "2026-12-01T16:30:00Z", "level": "error", "source": "runtime", "code": "EXTENSION_CPU_LIMIT", "message": "over" });
         assert_eq!(format_entry(&entry, false), "2026-12-01T16:30:00Z ERROR runtime EXTENSION_CPU_LIMIT: over");
         assert!(format_entry(&entry, true).contains("\x1b[31mERROR\x1b[0m"));
+        let stack = serde_json::json!({ "at": "t", "level": "error", "source": "runtime", "message": "boom\n    at f (a.js:1:2)\u{1b}[2J" });
+        assert_eq!(format_entry(&stack, false), "t ERROR runtime boom\n            at f (a.js:1:2)\\u{1b}[2J");
         assert_eq!(utf8_percent_encode("com.example/x y"), "com.example%2Fx%20y");
     }
 }

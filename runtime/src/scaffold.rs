@@ -17,19 +17,24 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
     ("common/tsconfig.json", include_str!("../../js/templates/common/tsconfig.json")),
     ("endpoint/manifest.json", include_str!("../../js/templates/endpoint/manifest.json")),
     ("endpoint/src/index.js", include_str!("../../js/templates/endpoint/src/index.js")),
+    ("endpoint/src/index.test.js", include_str!("../../js/templates/endpoint/src/index.test.js")),
     ("endpoint/src/index.ts", include_str!("../../js/templates/endpoint/src/index.ts")),
     ("full/manifest.json", include_str!("../../js/templates/full/manifest.json")),
     ("full/src/index.js", include_str!("../../js/templates/full/src/index.js")),
+    ("full/src/index.test.js", include_str!("../../js/templates/full/src/index.test.js")),
     ("full/src/index.ts", include_str!("../../js/templates/full/src/index.ts")),
+    ("full/ui/app.css", include_str!("../../js/templates/full/ui/app.css")),
     ("full/ui/app.js", include_str!("../../js/templates/full/ui/app.js")),
     ("full/ui/index.html", include_str!("../../js/templates/full/ui/index.html")),
     ("page/manifest.json", include_str!("../../js/templates/page/manifest.json")),
     ("page/src/index.js", include_str!("../../js/templates/page/src/index.js")),
+    ("page/src/index.test.js", include_str!("../../js/templates/page/src/index.test.js")),
     ("page/src/index.ts", include_str!("../../js/templates/page/src/index.ts")),
     ("page/ui/app.js", include_str!("../../js/templates/page/ui/app.js")),
     ("page/ui/index.html", include_str!("../../js/templates/page/ui/index.html")),
     ("widget/manifest.json", include_str!("../../js/templates/widget/manifest.json")),
     ("widget/src/index.js", include_str!("../../js/templates/widget/src/index.js")),
+    ("widget/src/index.test.js", include_str!("../../js/templates/widget/src/index.test.js")),
     ("widget/src/index.ts", include_str!("../../js/templates/widget/src/index.ts")),
 ];
 
@@ -80,7 +85,9 @@ pub fn render(name: &str, id: &str, template: TemplateArg, ts: bool) -> Vec<(Str
         if rest == other_main || (rest == "tsconfig.json" && !ts) {
             continue;
         }
-        out.push((rest.to_owned(), fill(text).into_bytes()));
+        // Tests stay JavaScript in a TypeScript extension; they import its main module.
+        let text = if ts && rest.ends_with(".test.js") { text.replace("\"./index.js\"", "\"./index.ts\"") } else { (*text).to_owned() };
+        out.push((rest.to_owned(), fill(&text).into_bytes()));
     }
     let schema = serde_json::to_string_pretty(&alga_bundle::Manifest::json_schema()).unwrap_or_default();
     out.push(("types/manifest.schema.json".into(), schema.into_bytes()));

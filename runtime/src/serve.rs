@@ -164,7 +164,9 @@ fn serve_options(args: &ServeArgs) -> ServeOptions {
     };
     // Descriptors other than client connections: the database pool, each isolate thread's
     // runtime (an epoll and an event fd, a few more with timers), logs and files.
-    let reserved = 128 + u64::from(args.database.db_max_connections) + 4 * args.isolates.max_isolates;
+    // Files the process holds besides client connections: its own, the database pool's,
+    // each isolate's, and extensions' outbound `fetch()` sockets.
+    let reserved = 128 + u64::from(args.database.db_max_connections) + 4 * args.isolates.max_isolates + alga_ops::fetch::PROCESS_IN_FLIGHT as u64;
     let max_connections = match args.http.max_connections {
         Some(max) => max as usize,
         None => default_max_connections(open_files, reserved),

@@ -348,6 +348,9 @@ async fn new_writes_templates_that_validate_install_and_answer() {
             assert_eq!(dir.join("tsconfig.json").exists(), ts);
             let validated = run(&["validate", dir.to_str().unwrap()]);
             assert!(validated.starts_with(&format!("ok: com.example.{name} 0.1.0")), "{validated}");
+            // Its own tests pass as generated (the widget and full ones against the host API simulator).
+            let tested = run(&["test", dir.to_str().unwrap()]);
+            assert!(tested.contains(" passed, 0 failed"), "{tested}");
             // The bundle leaves the editor support out.
             let packed = run(&["pack", dir.to_str().unwrap(), "-o", &format!("{name}.zip")]);
             assert!(!packed.contains("types/"), "{packed}");

@@ -2,6 +2,7 @@
 //! redirect hop re-checked, size and time caps, reserved headers refused, and no private or
 //! loopback address unless the operator allows it — by literal IP or through a name.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ export async function go(request) {
 }
 "#;
 
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static MOST_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
 /// A stand-in for an outside API on a loopback port.
 async fn outside_server() -> (String, u16) {
     let app = axum::Router::new()
@@ -52,7 +56,18 @@ async fn outside_server() -> (String, u16) {
         )
         .route("/to-hello", get(|| async { Redirect::to("/hello") }))
         .route("/loop", get(|| async { Redirect::to("/loop") }))
-        .route("/away", get(|| async { Redirect::to("http://127.0.0.2:9/elsewhere").into_response() }));
+        .route("/away", get(|| async { Redirect::to("http://127.0.0.2:9/elsewhere").into_response() }))
+        .route(
+            "/held",
+            get(|| async {
+                // Counts the requests in flight at once, and the most seen.
+                let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+                MOST_IN_FLIGHT.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                "held"
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -117,6 +132,23 @@ async fn fetch_reaches_granted_hosts_only_within_its_caps() {
     refused(&go(&state, key, "file:///etc/passwd".into(), json!({})).await, "INVALID_ARGUMENT");
     let answer = go(&state, key, format!("{base}/hello"), json!({ "body": "x" })).await;
     assert!(answer["message"].as_str().unwrap().contains("cannot have a body"), "{answer}");
+
+    // Many requests at once from one isolate wait their turn: at most 8 in flight.
+    let many = "export async function go(request) { const { url } = request.body; \
+        const all = await Promise.all(Array.from({ length: 20 }, () => fetch(url).then((r) => r.text()))); \
+        return { body: { done: all.filter((t) => t === 'held').length } }; }";
+    let manifest = json!({
+        "id": "com.example.many", "name": "Many", "version": "1.0.0", "main": "index.js",
+        "permissions": [format!("fetch:127.0.0.1:{port}")],
+        "extensionPoints": { "endpoints": [{ "method": "POST", "path": "/go", "handler": "go" }] }
+    });
+    let zip =
+        archives::zip(&[Entry::file("manifest.json", serde_json::to_vec(&manifest).unwrap()), Entry::file("index.js", many.as_bytes().to_vec())]);
+    install_zip(&state, "acme", zip).await;
+    let answer = go(&state, "com.example.many", format!("{base}/held"), json!({})).await;
+    assert_eq!(answer["done"], 20, "{answer}");
+    let most = MOST_IN_FLIGHT.load(Ordering::SeqCst);
+    assert!((2..=alga_ops::fetch::PER_ISOLATE_IN_FLIGHT).contains(&most), "{most} requests in flight at once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -371,6 +371,9 @@ async fn the_policy_takes_the_configured_frame_ancestors_or_is_replaced_whole() 
         let (addr, _stop) = spawn(&state).await;
         let reply = request(addr, "GET", &url, &[]).await;
         assert_eq!(reply.header("content-security-policy"), Some(want.as_str()));
+        // Whatever the operator's policy says, a second one keeps the document sandboxed
+        // (browsers enforce both), so extension script never runs as this origin.
+        assert_eq!(reply.header_values("content-security-policy"), [want.as_str(), "sandbox allow-scripts allow-forms allow-popups"]);
         // Non-HTML assets carry no policy.
         let js = request(addr, "GET", &url.replace("index.html", "app.js"), &[]).await;
         assert_eq!(js.header("content-security-policy"), None);

@@ -204,7 +204,7 @@ fn needs_escape(c: char) -> bool {
 }
 
 /// `text` with every such character written as an escape (`\n`, `\u{1b}`).
-fn escape_controls(text: &str) -> Cow<'_, str> {
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return text.into();
     }

@@ -39,22 +39,31 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
     let segments = ip.segments();
-    // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d)
-    // addresses reach the IPv4 address inside: judge that one.
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    // Forms that reach an IPv4 address are judged by that address: IPv4-mapped
+    // (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d),
+    // NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
     if let Some(v4) = ip.to_ipv4_mapped() {
         return is_public_v4(v4);
     }
-    if segments[..6] == [0, 0, 0, 0, 0, 0] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
-        return is_public_v4(Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8));
+    if segments[..4] == [0, 0, 0, 0] && matches!(segments[4], 0 | 0xffff) && segments[5] == 0 {
+        return is_public_v4(embedded(segments[6], segments[7]));
+    }
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(embedded(segments[6], segments[7]));
+    }
+    if segments[0] == 0x2002 {
+        return is_public_v4(embedded(segments[1], segments[2]));
     }
     let first = segments[0];
     !((first & 0xfe00) == 0xfc00          // unique local
         || (first & 0xffc0) == 0xfe80     // link-local
         || (first & 0xffc0) == 0xfec0     // site-local (deprecated)
         || (first & 0xff00) == 0xff00     // multicast
+        || (first == 0x64 && segments[1] == 0xff9b && segments[2] == 1) // NAT64 local use (64:ff9b:1::/48)
+        || (first == 0x100 && segments[1..4] == [0, 0, 0]) // discard only (100::/64)
         || (first == 0x2001 && segments[1] == 0x0db8) // documentation
-        || (first == 0x2001 && segments[1] < 0x0200 && segments[1] != 0)) // IETF special purpose (Teredo, ORCHID, …)
+        || (first == 0x2001 && segments[1] < 0x0200)) // IETF special purpose: Teredo (2001::/32), ORCHID, benchmarking, …
 }
 
 /// Why a name gave no address `fetch()` may use.
@@ -118,7 +127,7 @@ mod tests {
         ] {
             assert!(!is_public(internal.parse().unwrap()), "{internal} must be refused");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1"] {
             assert!(is_public(public.parse().unwrap()), "{public} is public");
         }
     }

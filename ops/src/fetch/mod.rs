@@ -29,7 +29,7 @@ deno_core::extension!(
 /// How the process-wide client behaves (`--fetch-*` flags).
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
-    /// Most time one request may take, redirects and body included.
+    /// Most time one `fetch()` may take, waiting for its turn, redirects and body included.
     pub timeout: Duration,
     pub max_request_bytes: usize,
     pub max_response_bytes: usize,
@@ -44,6 +44,12 @@ impl Default for FetchConfig {
     }
 }
 
+/// Requests one isolate may have in flight; more wait their turn (within the timeout).
+pub const PER_ISOLATE_IN_FLIGHT: usize = 8;
+/// Requests the whole process may have in flight: bounds the sockets, the name lookups on
+/// the blocking pool, and the response bytes buffered in Rust (this × the response cap).
+pub const PROCESS_IN_FLIGHT: usize = 64;
+
 /// Most redirects followed; each hop is checked like the first request.
 pub const MAX_REDIRECTS: usize = 5;
 
@@ -51,6 +57,7 @@ pub const MAX_REDIRECTS: usize = 5;
 pub struct FetchClient {
     client: reqwest::Client,
     config: FetchConfig,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl FetchClient {
@@ -64,7 +71,7 @@ impl FetchClient {
             .user_agent(concat!("alga-ext/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the fetch client: {e}"))?;
-        Ok(Self { client, config })
+        Ok(Self { client, config, in_flight: Arc::new(tokio::sync::Semaphore::new(PROCESS_IN_FLIGHT)) })
     }
 
     pub fn config(&self) -> &FetchConfig {
@@ -76,12 +83,32 @@ impl FetchClient {
 #[derive(Clone)]
 pub struct FetchContext {
     pub client: Arc<FetchClient>,
+    /// This isolate's share of requests in flight ([`PER_ISOLATE_IN_FLIGHT`]); build it with
+    /// [`FetchContext::isolate_permits`].
+    pub permits: Arc<tokio::sync::Semaphore>,
     /// The granted `fetch:` capabilities' hosts (`api.example.com`, `*.example.com:8443`).
     pub hosts: Vec<String>,
     pub tenant: String,
     pub extension: String,
     /// The runtime whose connection pool the client uses.
     pub spawner: tokio::runtime::Handle,
+}
+
+impl FetchContext {
+    /// A fresh per-isolate share of requests in flight.
+    pub fn isolate_permits() -> Arc<tokio::sync::Semaphore> {
+        Arc::new(tokio::sync::Semaphore::new(PER_ISOLATE_IN_FLIGHT))
+    }
+}
+
+/// Aborts the request's task when the op's future goes away (the call ended, or the
+/// isolate was terminated): a spawned task would otherwise run on, holding its socket.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Headers an extension may not set: the client owns framing and the connection.
@@ -151,9 +178,21 @@ async fn op_fetch_send(
         return Err(FetchOpError::RequestTooLarge { max_bytes: config.max_request_bytes });
     }
     let span = tracing::info_span!("fetch", tenant = %ctx.tenant, extension = %ctx.extension, method = %method, host = url.host_str().unwrap_or(""));
-    let work = send(ctx.clone(), url, method, options, body);
+    let host = host_of(&url);
+    let timeout = config.timeout;
+    let (isolate_permits, process_permits, spawner) = (ctx.permits.clone(), ctx.client.in_flight.clone(), ctx.spawner.clone());
+    // One deadline for the whole exchange: the turn in both queues, every hop, the body.
+    let work = async move {
+        let exchange = async {
+            let _mine = isolate_permits.acquire_owned().await.map_err(|_| FetchOpError::Internal("the request queue closed"))?;
+            let _ours = process_permits.acquire_owned().await.map_err(|_| FetchOpError::Internal("the request queue closed"))?;
+            send(ctx, url, method, options, body).await
+        };
+        tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(FetchOpError::Timeout { host, ms: timeout.as_millis() as u64 }))
+    };
     let started = std::time::Instant::now();
-    let outcome = ctx.spawner.spawn(tracing::Instrument::instrument(work, span.clone())).await.map_err(|e| {
+    let mut task = AbortOnDrop(spawner.spawn(tracing::Instrument::instrument(work, span.clone())));
+    let outcome = (&mut task.0).await.map_err(|e| {
         tracing::error!(error = %e, "fetch did not complete on the server runtime");
         FetchOpError::Internal("the request failed")
     })?;
@@ -281,6 +320,8 @@ fn host_matches(pattern: &str, host: &str, port: u16, scheme: &str) -> bool {
         return false;
     }
     match name.strip_prefix("*.") {
+        // A wildcard names domains: never an IP literal, whatever its last numbers.
+        Some(_) if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() => false,
         Some(domain) => host.len() > domain.len() + 1 && host.ends_with(domain) && host[..host.len() - domain.len()].ends_with('.'),
         None => host == name,
     }
@@ -322,6 +363,7 @@ mod tests {
         assert!(!host_matches("api.example.com", "api.example.com.evil.net", 443, "https"));
         assert!(host_matches("[::1]:8080", "[::1]", 8080, "http"));
         assert!(host_matches("127.0.0.1:9000", "127.0.0.1", 9000, "http"));
+        assert!(!host_matches("*.0.1", "127.0.0.1", 80, "http"), "a wildcard never matches an IP literal");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use clap::Args;
 /// How extensions reach hosts outside the host app (`fetch:<host>` capabilities).
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
-    /// Most time one `fetch()` may take, redirects and body included.
+    /// Most time one `fetch()` may take: waiting for its turn, every redirect and the body.
     #[arg(long, env = "ALGA_EXT_FETCH_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub fetch_timeout: Duration,
 

@@ -34,6 +34,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let key = manifest["id"].as_str().context("manifest.json: `id` is missing")?.to_owned();
     let data = dir.join(".alga");
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    // The dev database and its token secret are the developer's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("cannot restrict {}", data.display()))?;
+    }
     let secret = dev_secret(&data)?;
 
     let listen = format!("127.0.0.1:{}", args.port);
@@ -41,8 +47,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut serve_args =
         vec!["alga-ext", "serve", "--dev", "--listen", &listen, "--jwt-secret", &secret, "--fetch-allow-private", "--shutdown-grace", "1s"];
     let data_text = data.to_string_lossy().into_owned();
-    serve_args.extend(["--data-dir", &data_text]);
-    let host_api = args.host_api_url.clone();
+    // The database named outright: an `ALGA_EXT_DATABASE_URL` left in the shell (from running
+    // `migrate`, say) must never turn a dev session loose on another database.
+    let database = format!("sqlite://{}", data.join("alga-ext.db").display());
+    serve_args.extend(["--data-dir", &data_text, "--database-url", &database]);
+    warn_about_server_settings();
+    // `ctx.api` answers offline: the built-in simulator of the host's API (fixture tickets,
+    // companies, users, … with the real capability checks), unless a real host is named.
+    // The runtime signs its calls with the JWT secret, which the simulator verifies.
+    let simulator = match &args.host_api_url {
+        Some(_) => None,
+        None => Some(crate::simulator::Simulator::start(&secret).await.context("starting the host API simulator")?),
+    };
+    let host_api = args.host_api_url.clone().or_else(|| simulator.as_ref().map(crate::simulator::Simulator::url));
     if let Some(url) = &host_api {
         serve_args.extend(["--host-api-url", url]);
     }
@@ -59,7 +76,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     let dev = Dev { dir: dir.clone(), base: base.clone(), token: token.clone(), client: client.clone(), key: key.clone() };
     let first = dev.deploy().await;
-    print_urls(&dev, &secret);
+    let api_line = match (&simulator, &host_api) {
+        (Some(sim), _) => format!("ctx.api: the host API simulator at {} (fixture tickets t-1001…t-1005, companies, users, …)", sim.url()),
+        (None, Some(url)) => format!("ctx.api: the host at {url}"),
+        (None, None) => "ctx.api: no host".into(),
+    };
+    print_urls(&dev, &secret, &api_line);
     if let Err(err) = first {
         eprintln!("\n{err:#}\n(fix it and save: the extension is loaded as soon as it passes)");
     }
@@ -164,6 +186,31 @@ impl Dev {
     }
 }
 
+/// Server settings in the environment still reach the embedded server (CORS origins, admin
+/// roles, limits, …), which is sometimes meant and often a surprise: say which.
+fn warn_about_server_settings() {
+    // What `dev` sets itself, or what only the CLI side reads.
+    const OWN: &[&str] = &[
+        "ALGA_EXT_LOG",
+        "ALGA_EXT_LOG_FORMAT",
+        "ALGA_EXT_WORKER_THREADS",
+        "ALGA_EXT_DEV_PORT",
+        "ALGA_EXT_HOST_API_URL",
+        "ALGA_EXT_URL",
+        "ALGA_EXT_TOKEN",
+        "ALGA_EXT_JWT_SECRET",
+        "ALGA_EXT_DATABASE_URL",
+        "ALGA_EXT_DATA_DIR",
+        "ALGA_EXT_LISTEN",
+        "ALGA_EXT_DEV",
+    ];
+    let applied: Vec<String> =
+        std::env::vars().map(|(name, _)| name).filter(|name| name.starts_with("ALGA_EXT_") && !OWN.contains(&name.as_str())).collect();
+    if !applied.is_empty() {
+        eprintln!("note: the embedded server also takes these settings from your environment: {}", applied.join(", "));
+    }
+}
+
 /// `1.2.0` → `1.2.0-dev.<ms since the epoch>`: a new, later version string on every reload.
 fn dev_version(version: &str) -> String {
     let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
@@ -193,12 +240,13 @@ fn dev_secret(data: &Path) -> anyhow::Result<String> {
     let mut raw = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut raw);
     let secret: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // Readable by the owner only from the moment it exists.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(secret)
 }
 
@@ -224,7 +272,7 @@ async fn wait_ready(
 }
 
 /// Every way to reach what the extension declares, for the author to click or paste.
-fn print_urls(dev: &Dev, secret: &str) {
+fn print_urls(dev: &Dev, secret: &str, api_line: &str) {
     let manifest = read_manifest(&dev.dir).unwrap_or(Value::Null);
     let points = &manifest["extensionPoints"];
     let key = &dev.key;
@@ -245,6 +293,7 @@ fn print_urls(dev: &Dev, secret: &str) {
     }
     eprintln!("  demo host: {base}/demo (paste $TOKEN)    admin console: the sign-in link above, or {base}/admin");
     eprintln!("  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/extensions/{key}/…");
+    eprintln!("  {api_line}");
     eprintln!("watching {} — save a file to reload; Ctrl-C stops\n", dev.dir.display());
 }
 

@@ -32,6 +32,9 @@ pub struct LogsQuery {
 
 /// How often a followed stream says it is alive, so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long one followed stream lasts: the caller's rights were checked when it began, so it
+/// ends and must be opened again (`alga-ext logs --follow` and the console reconnect).
+const FOLLOW_FOR: Duration = Duration::from_secs(3600);
 
 /// `GET /admin/v1/extensions/{id}/errors`: the extension's recent failures on this node
 /// (limit hits, crashes, widget timeouts, breaker trips), newest first.
@@ -76,25 +79,35 @@ pub async fn logs(
     if !follow {
         return Ok(Json(json!({ "entries": logs.list(&who.tenant, id, min, false, limit) })).into_response());
     }
+    let Some(slot) = logs.follower_slot(&who.tenant) else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_FOLLOWERS",
+            format!("this tenant already follows {} logs; close one", crate::registry::logs::FOLLOWERS_PER_TENANT),
+        )
+        .with_retry_after(10));
+    };
+    let deadline = tokio::time::Instant::now() + FOLLOW_FOR;
     // Subscribe before reading the backlog, so nothing written in between is lost (an entry
     // may then show twice, never not at all).
     let live = logs.follow(&who.tenant, id);
     let mut backlog = logs.list(&who.tenant, id, min, false, limit);
     backlog.reverse();
-    let stream = futures_util::stream::unfold((backlog.into_iter(), live), move |(mut backlog, mut live)| async move {
+    // The slot travels with the stream and is given back when the stream is dropped.
+    let stream = futures_util::stream::unfold((backlog.into_iter(), live, slot), move |(mut backlog, mut live, slot)| async move {
         if let Some(entry) = backlog.next() {
-            return Some((Ok::<_, Infallible>(event(&entry)), (backlog, live)));
+            return Some((Ok::<_, Infallible>(event(&entry)), (backlog, live, slot)));
         }
         loop {
-            match live.recv().await {
-                Ok(entry) if entry.level >= min => return Some((Ok(event(&entry)), (backlog, live))),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(missed)) => {
+            match tokio::time::timeout_at(deadline, live.recv()).await {
+                Ok(Ok(entry)) if entry.level >= min => return Some((Ok(event(&entry)), (backlog, live, slot))),
+                Ok(Ok(_)) => continue,
+                Ok(Err(RecvError::Lagged(missed))) => {
                     let notice = Event::default().event("missed").data(json!({ "missed": missed }).to_string());
-                    return Some((Ok(notice), (backlog, live)));
+                    return Some((Ok(notice), (backlog, live, slot)));
                 }
-                // The extension was uninstalled (its ring dropped): the stream ends.
-                Err(RecvError::Closed) => return None,
+                // The extension was uninstalled (its ring dropped), or the stream's hour is up.
+                Ok(Err(RecvError::Closed)) | Err(_) => return None,
             }
         }
     });

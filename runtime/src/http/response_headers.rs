@@ -54,6 +54,9 @@ pub enum Refusal {
     BadValue,
     /// A `Set-Cookie` with a `Domain` attribute.
     CookieDomain,
+    /// A `Set-Cookie` of the admin console's session cookie: an extension could plant its
+    /// own admin's session in a victim's console (which would then act on that tenant).
+    ConsoleCookie,
     /// More than [`MAX_HEADERS`].
     TooMany,
 }
@@ -83,8 +86,18 @@ pub fn check(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Refus
     if name == axum::http::header::SET_COOKIE && has_domain_attribute(value) {
         return Err(Refusal::CookieDomain);
     }
+    if name == axum::http::header::SET_COOKIE && names_console_cookie(value) {
+        return Err(Refusal::ConsoleCookie);
+    }
     let value = HeaderValue::from_str(value).map_err(|_| Refusal::BadValue)?;
     Ok((name, value))
+}
+
+/// Whether a `Set-Cookie` sets the console's session cookie, under any prefix or case.
+fn names_console_cookie(cookie: &str) -> bool {
+    let name = cookie.split(';').next().and_then(|pair| pair.split_once('=')).map_or("", |(name, _)| name.trim()).to_ascii_lowercase();
+    let bare = name.trim_start_matches("__host-").trim_start_matches("__secure-");
+    bare == crate::auth::session::COOKIE
 }
 
 /// Whether a `Set-Cookie` value carries a `Domain` attribute (in any case, with or without
@@ -173,6 +186,10 @@ mod tests {
         }
         // A cookie *value* that mentions the word is not an attribute.
         assert!(check("set-cookie", "domain=example.com; Path=/").is_ok());
+        for planted in ["alga_console=v.s; Path=/admin/v1", "ALGA_CONSOLE=x", " alga_console =x", "__Host-alga_console=x; Path=/; Secure"] {
+            assert_eq!(check("set-cookie", planted).unwrap_err(), Refusal::ConsoleCookie, "{planted}");
+        }
+        assert!(check("set-cookie", "alga_console_prefs=dark; Path=/").is_ok());
     }
 
     #[test]

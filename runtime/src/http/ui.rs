@@ -32,6 +32,9 @@ const MAX_WIDGET_BYTES: usize = 256 * 1024;
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
     connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; sandbox allow-scripts allow-forms allow-popups";
 
+/// The policy every extension document also gets, whatever the configured one says.
+pub const SANDBOX_CSP: &str = "sandbox allow-scripts allow-forms allow-popups";
+
 /// `GET /api/ui/navigation`: the navigation items the caller may see.
 pub async fn navigation(State(state): State<AppState>, Authenticated(who): Authenticated) -> Result<Json<Value>, ApiError> {
     let items = state.registry.navigation(&who.tenant, &who.user, &who.roles).await?;
@@ -214,6 +217,10 @@ pub fn page_headers(headers: &mut HeaderMap, csp: &str) {
     if let Ok(value) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
+    // A second policy that only sandboxes: browsers enforce every policy sent, so no
+    // `--ui-csp` can lift the sandbox (which keeps extension script off this origin, where
+    // the admin console lives).
+    headers.append(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(SANDBOX_CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     // Rendered for one user: never stored by shared caches, nor reused from the browser's.

@@ -134,6 +134,8 @@ fn respond_with(asset: &UiAsset, request: &HeaderMap, csp: &HeaderValue, private
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if content_type.starts_with("text/html") || content_type.starts_with("image/svg+xml") {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+        // Never lifted by `--ui-csp`: see `ui::SANDBOX_CSP`.
+        headers.append(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::ui::SANDBOX_CSP));
     }
     if private {
         headers.insert(header::VARY, HeaderValue::from_static("authorization"));

@@ -153,6 +153,7 @@ impl Registry {
         let log = self.sandbox.log_sink.clone().unwrap_or_else(|| Arc::new(logs::RingSink { logs: self.logs.clone() }));
         let fetch = alga_ops::fetch::FetchContext {
             client: self.fetch.clone(),
+            permits: alga_ops::fetch::FetchContext::isolate_permits(),
             hosts: granted.iter().filter(|p| p.resource == alga_bundle::catalog::FETCH).map(|p| p.action.clone()).collect(),
             tenant: ext.tenant_id.to_string(),
             extension: ext.key.clone(),

@@ -74,14 +74,41 @@ impl Default for Ring {
     }
 }
 
+/// Live followers one tenant may have at once (`?follow=1` streams), across its extensions.
+pub const FOLLOWERS_PER_TENANT: usize = 16;
+
 /// Every tracked extension's ring.
 pub struct ExtensionLogs {
     rings: moka::sync::Cache<(TenantId, Uuid), Arc<Ring>>,
+    followers: Arc<Mutex<std::collections::HashMap<TenantId, usize>>>,
+}
+
+/// A tenant's place among its followers; the place is given back when this is dropped.
+pub struct FollowerSlot {
+    followers: Arc<Mutex<std::collections::HashMap<TenantId, usize>>>,
+    tenant: TenantId,
+}
+
+impl Drop for FollowerSlot {
+    fn drop(&mut self) {
+        let mut followers = self.followers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = followers.get_mut(&self.tenant) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                followers.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 impl Default for ExtensionLogs {
     fn default() -> Self {
-        Self { rings: moka::sync::Cache::builder().max_capacity(EXTENSIONS_TRACKED).build() }
+        // Least recently written goes first (moka's default, TinyLFU, could keep a quiet
+        // extension's breaker trip out of the cache altogether).
+        Self {
+            rings: moka::sync::Cache::builder().max_capacity(EXTENSIONS_TRACKED).eviction_policy(moka::policy::EvictionPolicy::lru()).build(),
+            followers: Default::default(),
+        }
     }
 }
 
@@ -93,7 +120,10 @@ impl ExtensionLogs {
 
     fn push(&self, tenant: &TenantId, id: Uuid, level: Level, source: &'static str, code: Option<String>, message: &str) {
         let ring = self.rings.get_with((tenant.clone(), id), Default::default);
-        let entry = LogEntry { at: Utc::now(), level, source, code, message: message.chars().take(MAX_MESSAGE_CHARS).collect() };
+        // Failures carry the extension's own text (an exception's message and stack): escaped
+        // like its console lines, so nothing it writes can forge an entry or repaint a terminal.
+        let escaped = alga_ops::console::escape_controls(message);
+        let entry = LogEntry { at: Utc::now(), level, source, code, message: escaped.chars().take(MAX_MESSAGE_CHARS).collect() };
         {
             let mut guard = ring.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let (entries, bytes) = &mut *guard;
@@ -114,6 +144,18 @@ impl ExtensionLogs {
         let Some(ring) = self.rings.get(&(tenant.clone(), id)) else { return Vec::new() };
         let guard = ring.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         guard.0.iter().filter(|e| e.level >= min && (!failures_only || e.code.is_some())).take(limit).cloned().collect()
+    }
+
+    /// A place among the tenant's followers, or `None` when it has [`FOLLOWERS_PER_TENANT`]
+    /// already: a stream holds a connection for as long as it lasts.
+    pub fn follower_slot(&self, tenant: &TenantId) -> Option<FollowerSlot> {
+        let mut followers = self.followers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = followers.entry(tenant.clone()).or_insert(0);
+        if *count >= FOLLOWERS_PER_TENANT {
+            return None;
+        }
+        *count += 1;
+        Some(FollowerSlot { followers: self.followers.clone(), tenant: tenant.clone() })
     }
 
     /// New entries from now on, as they are written.
@@ -160,10 +202,11 @@ mod tests {
         for i in 0..ENTRIES_KEPT + 5 {
             logs.push(&acme, id, Level::Info, "console", None, &format!("line {i}"));
         }
-        logs.record_failure(&acme, id, "EXTENSION_CPU_LIMIT", "over budget");
+        logs.record_failure(&acme, id, "EXTENSION_CPU_LIMIT", "over budget\n2026-01-01 INFO forged \u{1b}]52;c;x\u{7}");
         let all = logs.list(&acme, id, Level::Debug, false, usize::MAX);
         assert_eq!(all.len(), ENTRIES_KEPT);
         assert_eq!(all[0].code.as_deref(), Some("EXTENSION_CPU_LIMIT"));
+        assert!(!all[0].message.chars().any(char::is_control), "escaped: {:?}", all[0].message);
         assert_eq!(all[1].message, format!("line {}", ENTRIES_KEPT + 4));
         assert_eq!(logs.list(&acme, id, Level::Error, false, 10).len(), 1);
         assert_eq!(logs.list(&acme, id, Level::Debug, true, 10).len(), 1);
@@ -177,6 +220,17 @@ mod tests {
         assert!(kept <= BYTES_KEPT, "{kept} bytes kept");
         logs.forget(&acme, id);
         assert!(logs.list(&acme, id, Level::Debug, false, 10).is_empty());
+    }
+
+    #[test]
+    fn a_tenant_has_a_bounded_number_of_followers() {
+        let logs = ExtensionLogs::default();
+        let (acme, other) = (TenantId::parse("acme").unwrap(), TenantId::parse("other").unwrap());
+        let slots: Vec<FollowerSlot> = (0..FOLLOWERS_PER_TENANT).map(|_| logs.follower_slot(&acme).unwrap()).collect();
+        assert!(logs.follower_slot(&acme).is_none());
+        assert!(logs.follower_slot(&other).is_some(), "another tenant is not affected");
+        drop(slots);
+        assert!(logs.follower_slot(&acme).is_some());
     }
 
     #[tokio::test]

@@ -130,6 +130,7 @@ impl Session {
         let client = alga_ops::fetch::FetchClient::new(config).map_err(anyhow::Error::msg)?;
         services.fetch = Some(alga_ops::fetch::FetchContext {
             client: Arc::new(client),
+            permits: alga_ops::fetch::FetchContext::isolate_permits(),
             hosts: vec![self.gateway.host()],
             tenant: self.tenant.to_string(),
             extension: self.ext.key.clone(),

@@ -12,12 +12,15 @@ const path = (suffix = "") => `/tickets/${encodeURIComponent(ticketId)}/items${s
 
 function render(body) {
   card.hidden = false;
-  card.setAttribute("label", `Checklist of ${body.ticket.title ?? body.ticket.id}`);
+  const title = `Checklist of ${body.ticket.title ?? body.ticket.id}`;
+  card.setAttribute("label", title);
+  document.getElementById("card-title").textContent = title;
   list.textContent = "";
   for (const item of body.items) {
     const row = document.createElement("li");
     const box = document.createElement("alga-checkbox");
-    box.setAttribute("label", item.text);
+    // The element's text is its label.
+    box.textContent = item.text;
     if (item.done) box.setAttribute("checked", "");
     box.addEventListener("change", () => tick(item, box));
     row.appendChild(box);

@@ -127,10 +127,12 @@ fn discard_update() {}
     description = "What the extension logged (`source: console`) and what happened to it (`source: runtime`: limit hits, crashes, \
         widget timeouts, circuit-breaker trips, each with its `code`), newest first, at most 500 entries and 128 KiB per extension, \
         kept in memory: another node has its own, and a restart forgets them. With `follow=1` the answer is `text/event-stream`: \
-        the recent entries oldest first, then each new one as a `log` event (a `missed` event when the client fell behind).",
+        the recent entries oldest first, then each new one as a `log` event (a `missed` event when the client fell behind); \
+        a stream ends after an hour (the caller's rights were checked when it began), and a tenant has at most 16 at once.",
     params(("id" = String, Path, description = "Install id (UUID) or manifest id"), LogsQuery),
     responses((status = 200, body = LogList),
         (status = 400, description = "`VALIDATION_FAILED` naming `level`, `limit` or `follow`", body = ApiErrorBody),
+        (status = 429, description = "`TOO_MANY_FOLLOWERS`: the tenant already follows 16 logs (with `Retry-After`)", body = ApiErrorBody),
         (status = 401, description = "`UNAUTHENTICATED`, `INVALID_TOKEN` or `TOKEN_EXPIRED`", body = ApiErrorBody),
         (status = 403, description = "`FORBIDDEN`: needs `extension:manage`", body = ApiErrorBody),
         (status = 404, description = "`NOT_FOUND` naming the id", body = ApiErrorBody)))]
