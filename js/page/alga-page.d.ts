@@ -50,6 +50,8 @@ export class HandlerError extends Error {
   code: string;
   status?: number;
   body?: Uint8Array;
+  /** The runtime's `details` of the refusal (e.g. `{ field }` of an extension's `HttpError`). */
+  details?: unknown;
 }
 
 export interface UiProxy {

@@ -23,6 +23,7 @@ export function reports(request, ctx) { return `<h1>Reports for ${ctx.user.id}</
 export function report(request, ctx) { return `<p>report ${request.params.id} q=${request.query.q ?? ""} t=${request.query.t ?? "hidden"} assets=${ctx.extension.assetsUrl}</p>`; }
 export function jump() { return { status: 302, headers: { location: "https://evil.example/", "set-cookie": "session=stolen; Path=/" }, body: "" }; }
 export function ping(request, ctx) { return { pong: true, user: ctx.user.id, received: request.body }; }
+export function refuse(request, ctx) { ctx.error(422, "NAME_TAKEN", "name: taken already", { field: "name" }); }
 "#;
 
 const SLOW_JS: &str = r#"
@@ -55,7 +56,10 @@ fn ui_bundle() -> Vec<u8> {
                 { "id": "frame", "title": "Frame", "entry": "ui/index.html", "size": "large" },
                 { "id": "secret", "title": "Secret", "handler": "count", "size": "medium", "permission": "reports" }
             ],
-            "endpoints": [{ "method": "POST", "path": "/ping", "handler": "ping", "permission": "view" }]
+            "endpoints": [
+                { "method": "POST", "path": "/ping", "handler": "ping", "permission": "view" },
+                { "method": "POST", "path": "/refuse", "handler": "refuse", "permission": "view" }
+            ]
         }
     });
     archives::zip(&[
@@ -204,6 +208,14 @@ async fn ui_surface(db: TestStore) {
     let (_, _, proxied) =
         send(&state, Method::POST, "/api/ui/apiproxy/com.example.ui", &stranger, Some(json!({ "route": "/ping", "method": "POST" }))).await;
     assert_eq!(proxied["error"]["code"], "NOT_FOUND", "{proxied}");
+    // An extension's own refusal reaches the page whole: its code, words and details.
+    let (_, _, refused) =
+        send(&state, Method::POST, "/api/ui/apiproxy/com.example.ui", &manager, Some(json!({ "route": "/refuse", "method": "POST" }))).await;
+    assert_eq!(
+        (&refused["error"]["code"], &refused["error"]["status"], &refused["error"]["details"]),
+        (&json!("NAME_TAKEN"), &json!(422), &json!({ "field": "name" })),
+        "{refused}"
+    );
     let (status, _, bad) = send(&state, Method::POST, "/api/ui/apiproxy/com.example.ui", &manager, Some(json!({ "route": "ping" }))).await;
     assert_eq!((status, bad["error"]["details"]["field"].as_str()), (400, Some("route")), "{bad}");
 
@@ -282,6 +294,7 @@ async fn the_community_edition_refuses_enterprise_points_and_serves_the_rest() {
             "/extensionPoints/pages/2",
             "/extensionPoints/pages/3",
             "/extensionPoints/endpoints/0",
+            "/extensionPoints/endpoints/1",
             "/extensionPoints/navigation/0",
             "/extensionPoints/navigation/1"
         ]

@@ -277,7 +277,10 @@ pub async fn apiproxy(
     let answered = dispatch::call_endpoint(&state, &who, &id, &method, path, query, &headers, EndpointBody::Bytes(Bytes::from(body))).await;
     let response = match answered {
         Ok(response) => response,
-        Err(err) => return Ok(Json(json!({ "error": { "code": err.code, "message": err.message, "status": err.status.as_u16() } }))),
+        // `details` too: a page shows a refused field where it belongs (an `HttpError`'s details).
+        Err(err) => {
+            return Ok(Json(json!({ "error": { "code": err.code, "message": err.message, "status": err.status.as_u16(), "details": err.details } })))
+        }
     };
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.map_err(ApiError::internal)?;

@@ -11,12 +11,14 @@ const DEFAULT_TIMEOUT_MS = 15000;
 
 /** A refused or failed `apiproxy` call: `code` is the runtime's machine-readable code. */
 export class HandlerError extends Error {
-  constructor(code, message, status, body) {
+  constructor(code, message, status, body, details) {
     super(message);
     this.name = "HandlerError";
     this.code = code;
     this.status = status;
     this.body = body;
+    // The runtime's `details` (e.g. `{ field }` of an `HttpError`), when it sent any.
+    this.details = details;
   }
 }
 
@@ -62,9 +64,9 @@ function encodeBody(body) {
 }
 
 function proxyError(error, body) {
-  // The runtime answers `{ code, message, status }`; Alga's own host answers a plain string.
+  // The runtime answers `{ code, message, status, details }`; Alga's own host answers a plain string.
   if (error && typeof error === "object") {
-    return new HandlerError(String(error.code || "PROXY_ERROR"), String(error.message || "the call failed"), error.status, body);
+    return new HandlerError(String(error.code || "PROXY_ERROR"), String(error.message || "the call failed"), error.status, body, error.details ?? undefined);
   }
   return new HandlerError("PROXY_ERROR", String(error), undefined, body);
 }
