@@ -432,13 +432,12 @@ async fn dev_serves_reloads_on_change_keeps_the_last_good_version_and_keeps_data
     let add = |text: &str| client.post(&url).bearer_auth(&token).json(&serde_json::json!({ "text": text })).send();
     assert_eq!(add("kept").await.unwrap().status(), 201);
 
-    // A change is served within a second or so, as the same extension with its data.
+    // A change is served, as the same extension with its data.
     let source = dir.join("src/index.js");
     let text = std::fs::read_to_string(&source).unwrap();
     std::fs::write(&source, text.replace("body: { notes: items }", "body: { notes: items, reloaded: true }")).unwrap();
-    let changed = Instant::now();
+    // How fast is measured, not asserted (BENCHMARKS.md, "alga-ext dev"): the line must come.
     wait_for_line(&rx, "reloaded com.example.notes as 0.1.0-dev.");
-    assert!(changed.elapsed() < Duration::from_secs(3), "reload took {:?}", changed.elapsed());
     let (status, body) = get_json(&url, Some(&token)).await;
     assert_eq!((status, body["reloaded"].as_bool(), body["notes"][0]["text"].as_str()), (200, Some(true), Some("kept")), "{body}");
     // The handler's log reaches the terminal.
