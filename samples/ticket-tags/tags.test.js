@@ -87,3 +87,29 @@ test("the extension may read tickets but not change them on the host", async (ct
   await expect(ctx.api.patch("/api/v1/tickets/t-1001", { status: "closed" })).rejects.toThrow(/tickets:write/);
   expect((await ctx.api.get("/api/v1/tickets/t-1001")).status).toBe("open");
 });
+
+test("a technician attaches a tag to a ticket once, and takes it off again", async () => {
+  const network = await createTag("Network");
+  const attached = await call("PUT", `/tickets/t-1003/tags/${network.id}`, technician);
+  expect(attached.status).toBe(201);
+  expect(attached.body).toEqual({ ticket: "t-1003", tags: [network.id] });
+  // Again: nothing changes, and the tag's use count went up once.
+  expect((await call("PUT", `/tickets/t-1003/tags/${network.id}`, technician)).status).toBe(200);
+  const listed = await call("GET", "/tickets/t-1003/tags", technician);
+  expect(listed.body.tags).toEqual([{ ...network, uses: 1 }]);
+  expect((await call("DELETE", `/tickets/t-1003/tags/${network.id}`, technician)).status).toBe(204);
+  expect((await call("GET", "/tickets/t-1003/tags", technician)).body.tags).toEqual([]);
+  expect((await call("DELETE", `/tickets/t-1003/tags/${network.id}`, technician)).status).toBe(404);
+});
+
+test("attaching is refused for an unknown tag, past the per-ticket limit, and for a ticket the host does not know", async () => {
+  expect((await call("PUT", "/tickets/t-1004/tags/no-such-tag")).status).toBe(404);
+  await setSettings({ maxTagsPerTicket: 1 });
+  const first = await createTag("First");
+  const second = await createTag("Second");
+  expect((await call("PUT", `/tickets/t-1004/tags/${first.id}`)).status).toBe(201);
+  const refused = await call("PUT", `/tickets/t-1004/tags/${second.id}`);
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.code).toBe("TOO_MANY_TAGS");
+  expect((await call("PUT", `/tickets/t-9999/tags/${first.id}`)).status).toBeGreaterThan(399);
+});

@@ -62,7 +62,7 @@ async fn round_trip(db: TestStore) {
     assert_eq!(body["extension"]["status"], "pending_approval");
     assert_eq!(body["requestedPermissions"], json!(["storage:read", "storage:write", "tickets:read"]));
     let endpoints = body["review"]["extensionPoints"].as_array().unwrap().iter().filter(|p| p["kind"] == "endpoint").count();
-    assert_eq!(endpoints, 4, "{body}");
+    assert_eq!(endpoints, 6, "{body}");
     let id = body["extension"]["id"].as_str().unwrap().to_owned();
     let ext_path = format!("/admin/v1/extensions/{id}");
 

@@ -398,6 +398,8 @@ async fn the_upload_review_lists_every_extension_point(server: Server) {
             { "kind": "endpoint", "method": "POST", "path": "/tags", "permission": manage, "access": needs(&manage) },
             { "kind": "endpoint", "method": "DELETE", "path": "/tags/:id", "permission": manage, "access": needs(&manage) },
             { "kind": "endpoint", "method": "GET", "path": "/tickets/:ticketId/tags", "permission": null, "access": open },
+            { "kind": "endpoint", "method": "PUT", "path": "/tickets/:ticketId/tags/:tagId", "permission": view, "access": needs(&view) },
+            { "kind": "endpoint", "method": "DELETE", "path": "/tickets/:ticketId/tags/:tagId", "permission": view, "access": needs(&view) },
             { "kind": "page", "path": "/tags", "title": "Tags", "permission": view, "access": needs(&view) },
             { "kind": "page", "path": "/board", "title": "Tag board", "permission": view, "access": needs(&view) },
             { "kind": "navigation", "id": "tags-nav", "label": "Tags", "page": "/tags", "permission": view, "access": needs(&view) },
@@ -430,6 +432,6 @@ async fn the_upload_review_lists_every_extension_point(server: Server) {
     assert_eq!(status, 201, "{body}");
     let (_, detail) = server.get(&format!("/admin/v1/extensions/{KEY}"), &admin).await;
     let kinds = |review: &Value| review["extensionPoints"].as_array().unwrap().iter().filter(|p| p["kind"] == "endpoint").count();
-    assert_eq!((kinds(&detail["review"]), kinds(&detail["pendingUpdate"]["review"])), (4, 1), "{detail}");
+    assert_eq!((kinds(&detail["review"]), kinds(&detail["pendingUpdate"]["review"])), (6, 1), "{detail}");
     assert_eq!(server.state.registry.roles(&tenant("acme")).await.unwrap().roles.len(), 2, "approval registered admin and technician");
 }

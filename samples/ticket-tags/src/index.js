@@ -29,6 +29,41 @@ export async function ticketTags(request, ctx) {
   return { body: { ticket: ticket.id, tags: [...found.values()] } };
 }
 
+/** PUT /tickets/:ticketId/tags/:tagId: attaches a tag to a ticket the host app knows, once. */
+export async function attachTag(request, ctx) {
+  const { ticketId, tagId } = request.params;
+  // The ticket must exist in the host app (tickets:read); an unknown one is the host's 404.
+  const ticket = await ctx.api.get(`/api/v1/tickets/${encodeURIComponent(ticketId)}`);
+  const { maxTagsPerTicket } = await ctx.settings.get();
+  // One transaction: the ticket's list and the tag's use count change together or not at all.
+  const outcome = await ctx.storage.transaction(async (tx) => {
+    const tag = await tx.namespace("tags").get(tagId);
+    if (!tag) return { status: 404, body: { error: { code: "NOT_FOUND", message: `no tag ${tagId}`, details: null } } };
+    const ids = (await tx.get(`ticket:${ticket.id}`)) ?? [];
+    if (ids.includes(tagId)) return { body: { ticket: ticket.id, tags: ids } };
+    if (ids.length >= maxTagsPerTicket) {
+      return { status: 409, body: { error: { code: "TOO_MANY_TAGS", message: `a ticket has at most ${maxTagsPerTicket} tags`, details: null } } };
+    }
+    await tx.set(`ticket:${ticket.id}`, [...ids, tagId]);
+    await tx.namespace("tags").set(tagId, { ...tag, uses: tag.uses + 1 });
+    return { status: 201, body: { ticket: ticket.id, tags: [...ids, tagId] } };
+  });
+  return outcome;
+}
+
+/** DELETE /tickets/:ticketId/tags/:tagId: takes a tag off a ticket. */
+export async function detachTag(request, ctx) {
+  const { ticketId, tagId } = request.params;
+  return await ctx.storage.transaction(async (tx) => {
+    const ids = (await tx.get(`ticket:${ticketId}`)) ?? [];
+    if (!ids.includes(tagId)) return { status: 404, body: { error: { code: "NOT_FOUND", message: `ticket ${ticketId} has no tag ${tagId}`, details: null } } };
+    await tx.set(`ticket:${ticketId}`, ids.filter((id) => id !== tagId));
+    const tag = await tx.namespace("tags").get(tagId);
+    if (tag) await tx.namespace("tags").set(tagId, { ...tag, uses: Math.max(0, tag.uses - 1) });
+    return { status: 204 };
+  });
+}
+
 export async function tagsPage(_request, ctx) {
   const page = await tags(ctx).list({ limit: 100 });
   const items = page.items
