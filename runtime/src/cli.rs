@@ -111,6 +111,7 @@ pub enum Command {
     /// Examples:
     ///   alga-ext logs com.alga.samples.ticket-tags --url http://127.0.0.1:8787 --token "$TOKEN"
     ///   alga-ext logs com.alga.samples.ticket-tags --follow --level warn
+    ///   ALGA_EXT_JWT_SECRET=… alga-ext logs com.alga.samples.ticket-tags --tenant globex
     #[command(verbatim_doc_comment)]
     Logs(LogsArgs),
     /// Create a working extension in a new folder from a template.
@@ -222,8 +223,15 @@ pub struct LogsArgs {
     #[arg(long, env = "ALGA_EXT_URL")]
     pub url: String,
     /// An admin token of the extension's tenant (see `alga-ext token`); the tenant is the token's.
-    #[arg(long, env = "ALGA_EXT_TOKEN", hide_env_values = true)]
-    pub token: String,
+    #[arg(long, env = "ALGA_EXT_TOKEN", hide_env_values = true, required_unless_present = "tenant")]
+    pub token: Option<String>,
+    /// Instead of --token: the tenant whose log to read, with a token minted here for an
+    /// admin of it (needs the server's --jwt-secret).
+    #[arg(long, conflicts_with = "token", requires = "jwt_secret")]
+    pub tenant: Option<String>,
+    /// The server's HS256 secret, to mint the token --tenant needs.
+    #[arg(long, env = "ALGA_EXT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
     /// Keep the connection open and print entries as they are written.
     #[arg(short, long)]
     pub follow: bool,

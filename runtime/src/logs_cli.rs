@@ -7,7 +7,21 @@ use serde_json::Value;
 
 use crate::cli::LogsArgs;
 
+/// The token to call with: the one given, or one minted for an admin of `--tenant`.
+fn token(args: &LogsArgs) -> anyhow::Result<String> {
+    if let Some(token) = &args.token {
+        return Ok(token.clone());
+    }
+    let tenant = args.tenant.as_deref().context("--token (ALGA_EXT_TOKEN) or --tenant is needed")?;
+    let tenant = alga_store::TenantId::parse(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    let keys = crate::config::checked_keys(args.jwt_secret.as_deref().unwrap_or_default())?;
+    let roles = ["admin".to_owned()];
+    keys.mint(&tenant, "alga-ext-logs", &roles, std::time::Duration::from_secs(3600))
+        .map_err(|e| anyhow::anyhow!("--jwt-secret (ALGA_EXT_JWT_SECRET): {e}"))
+}
+
 pub async fn run(args: &LogsArgs) -> anyhow::Result<()> {
+    let token = token(args)?;
     let base = args.url.trim_end_matches('/');
     let id = utf8_percent_encode(&args.extension);
     let mut url = format!("{base}/admin/v1/extensions/{id}/logs?level={}&limit={}", args.level.as_str(), args.limit);
@@ -15,7 +29,7 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<()> {
         url.push_str("&follow=1");
     }
     let client = reqwest::Client::new();
-    let res = client.get(&url).bearer_auth(&args.token).send().await.with_context(|| format!("--url (ALGA_EXT_URL): cannot reach {base}"))?;
+    let res = client.get(&url).bearer_auth(&token).send().await.with_context(|| format!("--url (ALGA_EXT_URL): cannot reach {base}"))?;
     if !args.follow {
         let body = crate::bundle_cli::api_result(res).await?;
         let mut entries = body["entries"].as_array().cloned().unwrap_or_default();

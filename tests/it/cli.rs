@@ -314,6 +314,12 @@ async fn pack_sign_and_install_against_a_server_that_requires_signatures() {
     // Its log, oldest first; nothing logged yet is said on stderr, and an unknown id fails.
     let (stdout, stderr) = run(&["logs", "com.alga.samples.ticket-tags", "--url", &server.url(""), "--token", &token, "--level", "warn"]);
     assert!(stdout.is_empty() && stderr.contains("no log entries yet"), "{stdout} / {stderr}");
+    // Or by tenant, with a token minted from the server's secret.
+    let (_, stderr) =
+        run(&["logs", "com.alga.samples.ticket-tags", "--url", &server.url(""), "--tenant", "acme", "--jwt-secret", crate::support::SECRET]);
+    assert!(stderr.contains("no log entries yet"), "{stderr}");
+    let out = alga_ext(cwd.path()).args(["logs", "com.alga.samples.ticket-tags", "--url", &server.url("")]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--token"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = alga_ext(cwd.path()).args(["logs", "com.example.nope", "--url", &server.url(""), "--token", &token]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("NOT_FOUND"), "{}", String::from_utf8_lossy(&out.stderr));
