@@ -115,10 +115,21 @@ pub fn inspect_files(files: Files, signature: Option<&BundleSignature>, options:
         }
     }
 
-    if let Some(manifest) = &manifest {
-        let main = manifest.main.trim_start_matches("./").to_owned();
-        let exports = validate::main_exports(&main, &modules);
-        manifest_problems.extend(validate::check_manifest(manifest, &files, exports.as_ref()));
+    match &manifest {
+        Some(manifest) => {
+            let main = manifest.main.trim_start_matches("./").to_owned();
+            let exports = validate::main_exports(&main, &modules);
+            manifest_problems.extend(validate::check_manifest(manifest, &files, exports.as_ref()));
+        }
+        None => {
+            // What can be checked without a parsed manifest, beside the schema's problems
+            // (never twice at one pointer).
+            for problem in validate::raw_checks(&manifest_json, &modules) {
+                if !manifest_problems.iter().any(|seen| seen.pointer == problem.pointer) {
+                    manifest_problems.push(problem);
+                }
+            }
+        }
     }
     let import_problems = check_imports(&modules, &files);
     let Some(manifest) = manifest.filter(|_| manifest_problems.is_empty()) else {

@@ -25,6 +25,33 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
     serde_json::from_value(value).map_err(|e| BundleError::ManifestInvalid(vec![Problem::new("", "schema", e.to_string())], Vec::new()))
 }
 
+/// The rules beyond the schema that can be read off the raw manifest, for one that does not
+/// fit its schema (so it cannot be parsed): capabilities in the catalog and handlers exported
+/// by `main`. The author then sees these with the schema's problems, in one round.
+pub fn raw_checks(manifest: &Value, modules: &BTreeMap<String, ModuleInfo>) -> Vec<Problem> {
+    let mut p = Vec::new();
+    for (i, cap) in manifest["permissions"].as_array().into_iter().flatten().enumerate() {
+        if let Some(cap) = cap.as_str() {
+            if let Err(message) = catalog::lookup(cap) {
+                p.push(Problem::new(format!("/permissions/{i}"), "unknown_capability", message));
+            }
+        }
+    }
+    let Some(main) = manifest["main"].as_str() else { return p };
+    let Some(exports) = main_exports(main.trim_start_matches("./"), modules) else { return p };
+    for kind in ["endpoints", "pages", "dashboardWidgets"] {
+        for (i, point) in manifest["extensionPoints"][kind].as_array().into_iter().flatten().enumerate() {
+            if let Some(handler) = point["handler"].as_str() {
+                if !exports.contains(handler) {
+                    let pointer = format!("/extensionPoints/{kind}/{i}/handler");
+                    p.push(Problem::new(pointer, "missing_export", format!("the main module {main:?} does not export {handler:?}")));
+                }
+            }
+        }
+    }
+    p
+}
+
 /// Warnings about extension points no permission guards: each is open to every user of the
 /// tenant, which is sometimes meant (a public widget) and often an oversight.
 pub fn open_point_warnings(m: &Manifest) -> Vec<String> {
