@@ -202,6 +202,12 @@ async fn run_file(dir: &Path, prepared: &Prepared, file: &str, args: &TestArgs, 
             continue;
         }
         session.take_logs();
+        // Built again for each test, so what an earlier test set with setSettings() shows in
+        // the next one's ctx (handlers always read the stored values).
+        let ctx = match session.ctx().await {
+            Ok(fresh) => fresh,
+            Err(_) => ctx.clone(),
+        };
         let request = json!({ "index": index, "gateway": session.gateway.url(), "file": file, "timeoutMs": args.timeout.as_millis() as u64 });
         let outcome = invoke(&handle, RUN, request, &ctx, args.timeout).await;
         let logs = logs_of(&session, dir);
