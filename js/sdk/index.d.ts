@@ -149,7 +149,8 @@ export interface HandlerRequest<Body = unknown> {
   readonly query: Readonly<Record<string, string>>;
   /** Request headers by lower-case name; a repeated header keeps its first value.
    *  `authorization` and `cookie` are never passed on: the runtime keeps the caller's
-   *  credentials. */
+   *  credentials. On endpoint calls `x-request-id` is always present: the caller's id, or
+   *  the one the runtime made (the id a failure's answer and the extension's log carry). */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Body | string | Uint8Array | null;
 }

@@ -94,13 +94,20 @@ pub(super) async fn call_endpoint(
         EndpointBody::Bytes(bytes) if bytes.len() as u64 > max_body => return Err(body_too_large(max_body)),
         EndpointBody::Bytes(bytes) => bytes,
     };
+    // The handler sees the request's id as `request.headers["x-request-id"]` — the caller's,
+    // or the one made here — so what it logs matches what its caller is told on a failure.
+    let id = request_id(headers);
+    let mut seen_headers = headers.clone();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        seen_headers.insert(REQUEST_ID, value);
+    }
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
-        request: request_json(method, request_path, query, headers, &body, routed.params).map_err(ApiError::internal)?,
+        request: request_json(method, request_path, query, &seen_headers, &body, routed.params).map_err(ApiError::internal)?,
         ctx: ctx_for(who, target, routed.permissions),
         is_page: false,
     };
-    Ok(extension_response(run_as(state, ext, invocation, &request_id(headers)).await?, ext))
+    Ok(extension_response(run_as(state, ext, invocation, &id).await?, ext))
 }
 
 /// Longest caller-chosen request id taken over.

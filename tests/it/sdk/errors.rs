@@ -31,9 +31,11 @@ function helper() { throw new TypeError("the tickets table is empty"); }
 export async function later() { await null; throw new RangeError("rejected after a turn"); }
 export function plain() { return text("pong"); }
 export function moved() { return redirect("/elsewhere", 303); }
+export function whoami(request) { return { body: { requestId: request.headers["x-request-id"] } }; }
 "#;
 
-const HANDLERS: &[&str] = &["missing", "conflict", "caught", "badStatus", "badCode", "mutated", "badDetails", "boom", "later", "plain", "moved"];
+const HANDLERS: &[&str] =
+    &["missing", "conflict", "caught", "badStatus", "badCode", "mutated", "badDetails", "boom", "later", "plain", "moved", "whoami"];
 
 /// A server on an ephemeral port whose circuit breaker trips after 2 failures (so a
 /// counted `HttpError` would show), with the extension installed in tenant `acme`.
@@ -138,6 +140,11 @@ async fn an_uncaught_exception_answers_500_with_a_request_id_and_logs_its_stack_
     assert_eq!((echoed.as_deref(), body["error"]["details"]["requestId"].as_str()), (Some("trace-42.a:b_c"), Some("trace-42.a:b_c")));
     let (_, replaced, _, _) = served.call("boom", Some("no spaces; or semicolons")).await;
     assert!(replaced.is_some_and(|id| uuid::Uuid::parse_str(&id).is_ok()));
+    // The handler sees the same id, so what it logs can name it: the caller's, or a new one.
+    let (_, _, _, body) = served.call("whoami", Some("trace-7")).await;
+    assert_eq!(body["requestId"], "trace-7", "{body}");
+    let (_, _, _, body) = served.call("whoami", None).await;
+    assert!(body["requestId"].as_str().is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()), "{body}");
 
     // A rejection after an await is the same failure.
     let (status, _, _, body) = served.call("later", None).await;
