@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     // The embedded server's own request log would bury the extension's (which `dev` prints
     // itself, formatted); authors ask for the server's with --log when they want it.
     if matches!(cli.command, Command::Dev(_)) && cli.log == "info" && std::env::var_os("ALGA_EXT_LOG").is_none() {
-        cli.log = "warn,extension=off".into();
+        // The extension's own lines and failures reach the terminal through `dev` already.
+        cli.log = "warn,extension=off,alga_ext::http::dispatch=error".into();
     }
     // `alga-ext test` prints its own report (an extension's failures included); the server's
     // request and lifecycle lines would bury it unless --log or ALGA_EXT_LOG asks for them.

@@ -154,7 +154,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<()> {
     for (path, _) in &files {
         println!("  {path}");
     }
-    println!("\nnext:\n  cd {}\n  alga-ext validate .\n  alga-ext test .\n  alga-ext pack . -o {id}.zip", dir.display());
+    println!("\nnext:\n  cd {}\n  alga-ext validate .\n  alga-ext test .\n  alga-ext dev\n  alga-ext pack . -o {}.zip", dir.display(), args.name);
     Ok(())
 }
 

@@ -484,3 +484,30 @@ async fn tenant_admins_set_per_extension_limits_within_the_ceilings() {
 async fn call_put(state: &AppState, path: &str, token: &str, body: Value) -> (u16, Option<String>, Value) {
     send(state, Method::PUT, path, token, Some(body)).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_claims_json_and_is_not_is_refused_before_the_extension_runs() {
+    let db = TestStore::sqlite().await;
+    let state = state_with(IsolateLimits::default(), &db);
+    install(&state, "acme", "com.example.hello", "1.0.0", HELLO, &["hello", "echo"]).await;
+    for broken in [r#"{"note":"#, "notjson"] {
+        let req = Request::post("/api/extensions/com.example.hello/echo/1")
+            .header(header::AUTHORIZATION, format!("Bearer {}", admin_token("acme")))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(broken))
+            .unwrap();
+        let res = app(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 400, "{broken}");
+        let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!((body["error"]["code"].as_str(), body["error"]["details"]["field"].as_str()), (Some("INVALID_JSON"), Some("body")), "{body}");
+    }
+    // Text that says it is text still reaches the handler as text.
+    let req = Request::post("/api/extensions/com.example.hello/echo/1")
+        .header(header::AUTHORIZATION, format!("Bearer {}", admin_token("acme")))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("notjson"))
+        .unwrap();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["body"], "notjson", "{body}");
+}

@@ -337,17 +337,23 @@ async fn a_server_isolate_cannot_import_the_test_api() {
 }
 
 #[test]
-fn a_tests_ctx_shows_the_settings_an_earlier_test_set() {
+fn a_tests_ctx_shows_earlier_settings_and_stored_values_equal_plain_objects() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = r#"{ "id": "com.example.settled", "name": "Settled", "version": "1.0.0", "main": "src/index.js",
+        "permissions": ["storage:read", "storage:write"],
         "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }] }"#;
     let test = r#"import { test, expect, setSettings } from "@alga/test";
 test("the default at first", async (ctx) => { expect((await ctx.settings.get()).greeting).toBe("hello"); });
 test("an admin changes it", async () => { await setSettings({ greeting: "welcome" }); });
 test("the next test's ctx sees it", async (ctx) => { expect((await ctx.settings.get()).greeting).toBe("welcome"); });
+test("a value read from storage equals a plain object", async (ctx) => {
+  await ctx.storage.set("k", { a: 1, b: [1, { c: 2 }] });
+  expect(await ctx.storage.get("k")).toEqual({ a: 1, b: [1, { c: 2 }] });
+  expect(await ctx.storage.get("k")).not.toEqual({ a: 2, b: [1, { c: 2 }] });
+});
 "#;
     write(dir.path(), &[("manifest.json", manifest), ("src/index.js", "export function unused() { return 1; }\n"), ("settings.test.js", test)]);
     let (output, stdout) = alga_ext_test(Path::new("/"), &[dir.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.ends_with("3 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
 }

@@ -43,6 +43,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let secret = dev_secret(&data)?;
 
     let listen = format!("127.0.0.1:{}", args.port);
+    // Before anything is printed: with the port taken, the URLs and token below would point
+    // at whatever holds it.
+    if let Err(e) = std::net::TcpListener::bind(&listen) {
+        bail!("--port (ALGA_EXT_DEV_PORT) {}: {e}; pick a free one, e.g. --port {}", args.port, args.port.wrapping_add(1).max(1024));
+    }
     // A short grace: the log stream this command follows would hold a long one open to the end.
     let mut serve_args =
         vec!["alga-ext", "serve", "--dev", "--listen", &listen, "--jwt-secret", &secret, "--fetch-allow-private", "--shutdown-grace", "1s"];

@@ -101,6 +101,19 @@ pub(super) async fn call_endpoint(
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
         seen_headers.insert(REQUEST_ID, value);
     }
+    // A body that says it is JSON and is not is the caller's mistake, answered before the
+    // extension runs (handlers would otherwise get the text as a string).
+    let says_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    if says_json && !body.is_empty() {
+        if let Err(e) = serde_json::from_slice::<&serde_json::value::RawValue>(&body) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_JSON",
+                format!("the body is not JSON, though its content type says so: {e}"),
+            )
+            .with_details(json!({ "field": "body" })));
+        }
+    }
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
         request: request_json(method, request_path, query, &seen_headers, &body, routed.params).map_err(ApiError::internal)?,

@@ -272,7 +272,9 @@ pub async fn apiproxy(
     };
     let mut headers = HeaderMap::new();
     if !body.is_empty() {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // The bridge carries bytes without a type: JSON when they parse as JSON, else text.
+        let json = serde_json::from_slice::<&serde_json::value::RawValue>(&body).is_ok();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(if json { "application/json" } else { "text/plain; charset=utf-8" }));
     }
     let answered = dispatch::call_endpoint(&state, &who, &id, &method, path, query, &headers, EndpointBody::Bytes(Bytes::from(body))).await;
     let response = match answered {

@@ -73,7 +73,9 @@ function show(value) {
 function equal(a, b, seen = new Map()) {
   if (Object.is(a, b)) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  // A plain object and a prototype-less one (what storage reads give) are the same data.
+  const plain = (o) => [Object.prototype, null].includes(Object.getPrototypeOf(o));
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) && !(plain(a) && plain(b))) return false;
   if (seen.get(a) === b) return true;
   seen.set(a, b);
   if (a instanceof Date) return a.getTime() === b.getTime();

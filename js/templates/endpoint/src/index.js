@@ -1,5 +1,6 @@
 // __NAME__: two endpoints over the extension's own storage. Call them at
 // /api/extensions/__ID__/notes (the host proxies its users' calls there).
+import { HttpError } from "@alga/sdk";
 
 /** @param {import("@alga/sdk").Ctx} ctx */
 const notes = (ctx) => ctx.storage.namespace("notes");
@@ -14,13 +15,10 @@ export async function listNotes(_request, ctx) {
 /** POST /notes {"text"}: adds a note written by the calling user. */
 export async function addNote(request, ctx) {
   const text = typeof request.body?.text === "string" ? request.body.text.trim() : "";
-  if (!text) {
-    return { status: 400, body: { error: { code: "VALIDATION_FAILED", message: "text: write something", details: { field: "text" } } } };
-  }
+  // An HttpError answers its status in the runtime's error shape: { error: { code, message, details } }.
+  if (!text) throw new HttpError(400, "VALIDATION_FAILED", "text: write something", { field: "text" });
   const { maxNotes } = await ctx.settings.get();
-  if ((await notes(ctx).size()) >= maxNotes) {
-    return { status: 409, body: { error: { code: "TOO_MANY_NOTES", message: `at most ${maxNotes} notes are kept`, details: null } } };
-  }
+  if ((await notes(ctx).size()) >= maxNotes) throw new HttpError(409, "TOO_MANY_NOTES", `at most ${maxNotes} notes are kept`);
   const note = { id: crypto.randomUUID(), text, by: ctx.user.id, at: new Date().toISOString() };
   await notes(ctx).set(note.id, note);
   ctx.log.info("note added", { id: note.id });

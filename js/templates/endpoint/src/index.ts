@@ -1,5 +1,6 @@
 // __NAME__: two endpoints over the extension's own storage. Call them at
 // /api/extensions/__ID__/notes (the host proxies its users' calls there).
+import { HttpError } from "@alga/sdk";
 import type { Ctx, HandlerRequest, HandlerResult } from "@alga/sdk";
 
 interface Note {
@@ -22,13 +23,10 @@ export async function listNotes(_request: HandlerRequest, ctx: Ctx): Promise<Han
 export async function addNote(request: HandlerRequest, ctx: Ctx): Promise<HandlerResult> {
   const body = request.body as { text?: unknown } | null;
   const text = typeof body?.text === "string" ? body.text.trim() : "";
-  if (!text) {
-    return { status: 400, body: { error: { code: "VALIDATION_FAILED", message: "text: write something", details: { field: "text" } } } };
-  }
+  // An HttpError answers its status in the runtime's error shape: { error: { code, message, details } }.
+  if (!text) throw new HttpError(400, "VALIDATION_FAILED", "text: write something", { field: "text" });
   const { maxNotes } = (await ctx.settings.get()) as { maxNotes: number };
-  if ((await notes(ctx).size()) >= maxNotes) {
-    return { status: 409, body: { error: { code: "TOO_MANY_NOTES", message: `at most ${maxNotes} notes are kept`, details: null } } };
-  }
+  if ((await notes(ctx).size()) >= maxNotes) throw new HttpError(409, "TOO_MANY_NOTES", `at most ${maxNotes} notes are kept`);
   const note: Note = { id: crypto.randomUUID(), text, by: ctx.user.id, at: new Date().toISOString() };
   await notes(ctx).set(note.id, note);
   ctx.log.info("note added", { id: note.id });

@@ -6,9 +6,20 @@ const items = (store, ticketId) => store.namespace(`ticket-${ticketId}`);
 
 const failure = (status, code, message, field) => ({ status, body: { error: { code, message, details: field ? { field } : null } } });
 
+/** The ticket from the host app, or `null` when it has none by that id (its 404). */
+async function ticketOf(id, ctx) {
+  try {
+    return await ctx.api.get(`/api/v1/tickets/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
 /** GET /tickets/:ticketId/items: the ticket (from the host app) and its checklist. */
 export async function listItems(request, ctx) {
-  const ticket = await ctx.api.get(`/api/v1/tickets/${encodeURIComponent(request.params.ticketId)}`);
+  const ticket = await ticketOf(request.params.ticketId, ctx);
+  if (!ticket) return failure(404, "TICKET_NOT_FOUND", `the host app has no ticket ${request.params.ticketId}`);
   const { order } = await ctx.settings.get();
   const list = (await items(ctx.storage, ticket.id).list({ limit: 100 })).items.map((item) => item.value);
   list.sort((a, b) => (order === "newest first" ? b.at.localeCompare(a.at) : a.at.localeCompare(b.at)));

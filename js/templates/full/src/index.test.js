@@ -22,6 +22,12 @@ test("items are added, ticked once, and counted by the widget", async (ctx) => {
   expect((await openItems({}, ctx)).body.rows[0].name).toBe("1 open checklist item");
 });
 
+test("a ticket the host app does not know is a 404 in words", async () => {
+  const res = await call("GET", "/tickets/t-9999/items");
+  expect(res.status).toBe(404);
+  expect(res.body.error.code).toBe("TICKET_NOT_FOUND");
+});
+
 test("a full checklist refuses more items", async () => {
   await setSettings({ maxItems: 2 });
   const res = await call("POST", items, { body: { text: "Tell the client" } });

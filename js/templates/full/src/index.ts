@@ -26,9 +26,20 @@ const failure = (status: number, code: string, message: string, field?: string):
   body: { error: { code, message, details: field ? { field } : null } },
 });
 
+/** The ticket from the host app, or `null` when it has none by that id (its 404). */
+async function ticketOf(id: string, ctx: Ctx): Promise<{ id: string; title?: string } | null> {
+  try {
+    return (await ctx.api.get(`/api/v1/tickets/${encodeURIComponent(id)}`)) as { id: string; title?: string };
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return null;
+    throw error;
+  }
+}
+
 /** GET /tickets/:ticketId/items: the ticket (from the host app) and its checklist. */
 export async function listItems(request: HandlerRequest, ctx: Ctx): Promise<HandlerResult> {
-  const ticket = (await ctx.api.get(`/api/v1/tickets/${encodeURIComponent(request.params.ticketId)}`)) as { id: string; title?: string };
+  const ticket = await ticketOf(request.params.ticketId, ctx);
+  if (!ticket) return failure(404, "TICKET_NOT_FOUND", `the host app has no ticket ${request.params.ticketId}`);
   const { order } = (await ctx.settings.get()) as unknown as Settings;
   const list = (await items(ctx.storage, ticket.id).list({ limit: 100 })).items.map((item) => item.value as Item);
   list.sort((a, b) => (order === "newest first" ? b.at.localeCompare(a.at) : a.at.localeCompare(b.at)));
