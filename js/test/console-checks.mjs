@@ -128,6 +128,11 @@ export async function consoleChecks({ check, assert, waitFor, browser, hostOrigi
       const said = await again.textContent("#link-error");
       assert(said.includes("already been used") && said.includes("alga-ext token --tenant acme"), `it says ${said}`);
       await shot("signin-link-used-dark", again);
+      // Trying a token replaces the link's notice with the token's own answer.
+      await again.fill("#token", "not-a-token");
+      await again.click("form button[type=submit]");
+      await again.waitForSelector("#token-error");
+      assert((await again.locator("#link-error").count()) === 0, "the spent link's notice stays beside the token's error");
       await other.close();
     });
 

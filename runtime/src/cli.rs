@@ -379,6 +379,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_DEV")]
     pub dev: bool,
 
+    /// Set by `alga-ext dev`, which runs this server inside itself and prints its own help:
+    /// the demo shell's how-to (paste a token, install a bundle) would mislead there.
+    #[arg(long, hide = true)]
+    pub embedded: bool,
+
     /// Keys that encrypt sensitive storage values and secret settings: `id:base64` entries
     /// (32 bytes each), comma-separated; the first seals, all open (rotation). Unset with the
     /// default SQLite database or --dev: a key kept in `<data-dir>/encryption.key`.

@@ -80,7 +80,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         print_dev_help(secret, addr);
     }
     let console = config::console_sessions(args.ui.page_url_secret.as_deref(), &jwt_secret)?;
-    if args.dev {
+    if args.dev && !args.embedded {
         print_demo_help(addr);
     }
     print_console_help(&console, addr, args.dev);

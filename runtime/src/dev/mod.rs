@@ -49,8 +49,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         bail!("--port (ALGA_EXT_DEV_PORT) {}: {e}; pick a free one, e.g. --port {}", args.port, args.port.wrapping_add(1).max(1024));
     }
     // A short grace: the log stream this command follows would hold a long one open to the end.
-    let mut serve_args =
-        vec!["alga-ext", "serve", "--dev", "--listen", &listen, "--jwt-secret", &secret, "--fetch-allow-private", "--shutdown-grace", "1s"];
+    let mut serve_args = vec![
+        "alga-ext",
+        "serve",
+        "--dev",
+        "--listen",
+        &listen,
+        "--jwt-secret",
+        &secret,
+        "--fetch-allow-private",
+        "--shutdown-grace",
+        "1s",
+        "--embedded",
+    ];
     let data_text = data.to_string_lossy().into_owned();
     // The database named outright: an `ALGA_EXT_DATABASE_URL` left in the shell (from running
     // `migrate`, say) must never turn a dev session loose on another database.

@@ -17,9 +17,13 @@ export function SignIn({ linkError, onSignedIn }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // The spent link's notice stays until the admin tries a token: then the token's own
+  // answer is the one that matters, and two warnings side by side confuse.
+  const [linkNotice, setLinkNotice] = useState(Boolean(linkError));
 
   const submit = async (event) => {
     event.preventDefault();
+    setLinkNotice(false);
     const pasted = token.trim().replace(/^Bearer\s+/i, "");
     if (!pasted) {
       setError("Paste a token first.");
@@ -40,7 +44,7 @@ export function SignIn({ linkError, onSignedIn }) {
 
   return html`<section class="signin card" aria-labelledby="signin-title">
     <h1 id="signin-title" tabindex="-1" ref=${heading}>Sign in to the admin console</h1>
-    ${linkError
+    ${linkNotice
       ? html`<div class="alert alert--warning" role="alert" id="link-error">
           <p class="alert__title">This sign-in link has already been used or has expired.</p>
           <p>Each link works once, for 15 minutes. Restart <code>alga-ext serve --dev</code> for a new one,
