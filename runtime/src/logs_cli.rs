@@ -50,41 +50,47 @@ pub async fn run(args: &LogsArgs) -> anyhow::Result<()> {
     }
     eprintln!("following {} (Ctrl-C to stop)", args.extension);
     let mut res = res;
-    let mut pending = String::new();
-    while let Some(chunk) = res.chunk().await.context("the log stream broke off")? {
-        pending.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = pending.find("\n\n") {
-            let block: String = pending.drain(..end + 2).collect();
-            print_event(&block)?;
-        }
-    }
+    each_event(&mut res, print_event).await.context("the log stream broke off")?;
     eprintln!("the server closed the stream (the extension was uninstalled, or the server stopped)");
     Ok(())
 }
 
-/// One server-sent event: a `log` entry, or a note that entries were missed.
-fn print_event(block: &str) -> anyhow::Result<()> {
-    let mut event = "message";
-    let mut data = String::new();
-    for line in block.lines() {
-        if let Some(name) = line.strip_prefix("event:") {
-            event = name.trim();
-        } else if let Some(text) = line.strip_prefix("data:") {
-            data.push_str(text.trim_start());
+/// Reads a followed log (`text/event-stream`) to its end, handing each event's name and
+/// data to `on`; `alga-ext logs --follow` and `alga-ext dev` both read it this way.
+pub(crate) async fn each_event(res: &mut reqwest::Response, mut on: impl FnMut(&str, &str)) -> reqwest::Result<()> {
+    let mut pending = String::new();
+    while let Some(chunk) = res.chunk().await? {
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = pending.find("\n\n") {
+            let block: String = pending.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(name) = line.strip_prefix("event:") {
+                    event = name.trim();
+                } else if let Some(text) = line.strip_prefix("data:") {
+                    data.push_str(text.trim_start());
+                }
+            }
+            on(event, &data);
         }
     }
+    Ok(())
+}
+
+/// One server-sent event: a `log` entry, or a note that entries were missed.
+fn print_event(event: &str, data: &str) {
     match event {
         "log" => {
-            let entry: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            let entry: Value = serde_json::from_str(data).unwrap_or(Value::Null);
             println!("{}", format_entry(&entry, color()));
         }
         "missed" => {
-            let missed: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            let missed: Value = serde_json::from_str(data).unwrap_or(Value::Null);
             eprintln!("… {} entries missed (this terminal fell behind)", missed["missed"]);
         }
         _ => {}
     }
-    Ok(())
 }
 
 fn color() -> bool {

@@ -320,19 +320,15 @@ async fn follow_logs(client: reqwest::Client, base: String, token: String, key: 
         let url = format!("{base}/admin/v1/extensions/{key}/logs?follow=1&limit=1");
         if let Ok(mut res) = client.get(&url).bearer_auth(&token).send().await {
             if res.status().is_success() {
-                let mut pending = String::new();
-                while let Ok(Some(chunk)) = res.chunk().await {
-                    pending.push_str(&String::from_utf8_lossy(&chunk));
-                    while let Some(end) = pending.find("\n\n") {
-                        let block: String = pending.drain(..end + 2).collect();
-                        let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else { continue };
-                        let entry: Value = serde_json::from_str(data).unwrap_or(Value::Null);
-                        // The backlog's entry may predate this session.
-                        if entry["at"].as_str().is_some_and(|at| at >= started.as_str()) {
-                            eprintln!("{}", crate::logs_cli::format_entry(&entry, std::io::IsTerminal::is_terminal(&std::io::stderr())));
-                        }
+                // A broken stream ends like a closed one: look again below.
+                let _ = crate::logs_cli::each_event(&mut res, |event, data| {
+                    let entry: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+                    // The backlog's entry may predate this session.
+                    if event == "log" && entry["at"].as_str().is_some_and(|at| at >= started.as_str()) {
+                        eprintln!("{}", crate::logs_cli::format_entry(&entry, std::io::IsTerminal::is_terminal(&std::io::stderr())));
                     }
-                }
+                })
+                .await;
             }
         }
         // Not installed yet (a broken first version), or the stream ended: look again soon.
