@@ -1,10 +1,8 @@
 //! `GET /openapi.json` held to the router over real HTTP on both backends: every (path, method) the router serves is documented and nothing else, security declarations match what answers 401, and the document is well-formed (OpenAPI 3.1, every `$ref` resolves, every path parameter declared, operation ids unique).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use alga_ext::http::{app, routes};
-use alga_ext::serve::{serve_with, ServeOptions};
+use alga_ext::http::routes;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -106,20 +104,8 @@ async fn the_document_is_well_formed_openapi() {
 async fn walk_router(db: TestStore) {
     let state = db.app_state();
     let templates: Vec<&'static str> = routes(&state).into_iter().map(|(path, _)| path).collect();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let options = ServeOptions {
-        header_timeout: Duration::from_secs(10),
-        idle_timeout: Duration::from_secs(10),
-        max_connections: 64,
-        grace: Duration::from_secs(1),
-        ..ServeOptions::default()
-    };
-    let shutdown = async move {
-        let _ = stopped.await;
-    };
-    tokio::spawn(serve_with(listener, app(state), shutdown, options));
+    let (addr, stop) = crate::wire::spawn(&state).await;
+    let base = format!("http://{addr}");
     let client = reqwest::Client::new();
 
     let res = client.get(format!("{base}/openapi.json")).send().await.unwrap();

@@ -1,9 +1,5 @@
 //! What the API really answers, checked against `/openapi.json` over real HTTP on both backends: every status a walk through the admin and host routes meets is documented for its operation, and every JSON body validates against the schema documented for that status.
 
-use std::time::Duration;
-
-use alga_ext::http::app;
-use alga_ext::serve::{serve_with, ServeOptions};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -34,20 +30,8 @@ struct Checker {
 
 impl Checker {
     async fn start(db: &TestStore) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = ServeOptions {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(10),
-            max_connections: 64,
-            grace: Duration::from_secs(1),
-            ..ServeOptions::default()
-        };
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        tokio::spawn(serve_with(listener, app(db.app_state()), shutdown, options));
+        let (addr, stop) = crate::wire::spawn(&db.app_state()).await;
+        let base = format!("http://{addr}");
         let client = reqwest::Client::new();
         let doc = client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
         Self { base, client, doc, token: admin_token("acme"), problems: Vec::new(), _stop: stop }

@@ -2,10 +2,7 @@
 //! audit rows, who may call it, input rules, the next request seeing a change, uninstall and
 //! update keeping grants consistent, manifest ids on admin routes, and the upload review.
 
-use std::time::Duration;
-
-use alga_ext::http::{app, AppState};
-use alga_ext::serve::{serve_with, ServeOptions};
+use alga_ext::http::AppState;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -58,24 +55,8 @@ struct Server {
 impl Server {
     async fn start(db: TestStore) -> Self {
         let state = db.app_state();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = ServeOptions {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(10),
-            max_connections: 64,
-            grace: Duration::from_secs(1),
-            ..ServeOptions::default()
-        };
-        tokio::spawn(serve_with(
-            listener,
-            app(state.clone()),
-            async move {
-                let _ = stopped.await;
-            },
-            options,
-        ));
+        let (addr, stop) = crate::wire::spawn(&state).await;
+        let base = format!("http://{addr}");
         Self { db, state, base, client: reqwest::Client::new(), _stop: stop }
     }
 
