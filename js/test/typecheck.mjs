@@ -9,31 +9,30 @@ const tsc = join(repoRoot, "js/node_modules/typescript/bin/tsc");
 const dir = mkdtempSync(join(tmpdir(), "alga-typecheck-"));
 let passed = 0;
 let failed = 0;
+
+/** Counts and prints one check from the finished process that made it. */
+function report(what, run) {
+  if (run.status === 0) {
+    passed += 1;
+    console.log(`ok    tsc: ${what}`);
+  } else {
+    failed += 1;
+    console.log(`FAIL  tsc: ${what}\n${run.stdout}${run.stderr}`);
+  }
+}
+
+const typecheck = (project) => spawnSync(process.execPath, [tsc, "-p", project], { encoding: "utf8" });
+
 try {
   for (const template of ["endpoint", "page", "widget", "full"]) {
     const name = `ts-${template}`;
     const made = spawnSync(binaryPath(), ["new", name, "--template", template, "--ts"], { cwd: dir, encoding: "utf8" });
-    const checked = made.status === 0 ? spawnSync(process.execPath, [tsc, "-p", join(dir, name)], { encoding: "utf8" }) : made;
-    if (checked.status === 0) {
-      passed += 1;
-      console.log(`ok    tsc: the ${template} template`);
-    } else {
-      failed += 1;
-      console.log(`FAIL  tsc: the ${template} template\n${checked.stdout}${checked.stderr}`);
-    }
+    report(`the ${template} template`, made.status === 0 ? typecheck(join(dir, name)) : made);
   }
   // The samples written in TypeScript, against the SDK typings in js/sdk/.
   for (const sample of readdirSync(join(repoRoot, "samples"))) {
     const config = join(repoRoot, "samples", sample, "tsconfig.json");
-    if (!existsSync(config)) continue;
-    const checked = spawnSync(process.execPath, [tsc, "-p", config], { encoding: "utf8" });
-    if (checked.status === 0) {
-      passed += 1;
-      console.log(`ok    tsc: the ${sample} sample`);
-    } else {
-      failed += 1;
-      console.log(`FAIL  tsc: the ${sample} sample\n${checked.stdout}${checked.stderr}`);
-    }
+    if (existsSync(config)) report(`the ${sample} sample`, typecheck(config));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
