@@ -101,22 +101,9 @@ pub(super) async fn call_endpoint(
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
         seen_headers.insert(REQUEST_ID, value);
     }
-    // A body that says it is JSON and is not is the caller's mistake, answered before the
-    // extension runs (handlers would otherwise get the text as a string).
-    let says_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-    if says_json && !body.is_empty() {
-        if let Err(e) = serde_json::from_slice::<&serde_json::value::RawValue>(&body) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_JSON",
-                format!("the body is not JSON, though its content type says so: {e}"),
-            )
-            .with_details(json!({ "field": "body" })));
-        }
-    }
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
-        request: request_json(method, request_path, query, &seen_headers, &body, routed.params).map_err(ApiError::internal)?,
+        request: request_json(method, request_path, query, &seen_headers, &body, routed.params)?,
         ctx: ctx_for(who, target, routed.permissions),
         is_page: false,
     };
@@ -286,7 +273,7 @@ pub(super) fn request_json(
     headers: &HeaderMap,
     body: &Bytes,
     params: BTreeMap<String, String>,
-) -> Result<String, serde_json::Error> {
+) -> Result<String, ApiError> {
     #[derive(Serialize)]
     struct Request<'a> {
         method: &'a str,
@@ -319,7 +306,13 @@ pub(super) fn request_json(
     let mut body_base64 = None;
     let body = if body.is_empty() {
         RequestBody::None(None)
-    } else if let Some(raw) = is_json.then(|| serde_json::from_slice::<&RawValue>(body).ok()).flatten() {
+    } else if is_json {
+        // A body that says it is JSON and is not is the caller's mistake, answered before the
+        // extension runs (the handler would otherwise get the text as a string).
+        let raw = serde_json::from_slice::<&RawValue>(body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", format!("the body is not JSON, though its content type says so: {e}"))
+                .with_details(json!({ "field": "body" }))
+        })?;
         RequestBody::Json(raw)
     } else if let Some(text) = (!is_binary_type(&content_type)).then(|| std::str::from_utf8(body).ok()).flatten() {
         RequestBody::Text(text)
@@ -329,6 +322,7 @@ pub(super) fn request_json(
         RequestBody::None(None)
     };
     serde_json::to_string(&Request { method: method.as_str(), path, params, query, headers: header_list, body, body_base64 })
+        .map_err(ApiError::internal)
 }
 
 /// Content types whose bodies are bytes even when they happen to be valid UTF-8.

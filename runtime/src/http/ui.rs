@@ -97,8 +97,7 @@ async fn widget_data(
     let path = format!("/widgets/{}", slot.id);
     let invocation = Invocation {
         handler: handler.to_owned(),
-        request: dispatch::request_json(&Method::GET, &path, None, &HeaderMap::new(), &Bytes::new(), Default::default())
-            .map_err(ApiError::internal)?,
+        request: dispatch::request_json(&Method::GET, &path, None, &HeaderMap::new(), &Bytes::new(), Default::default())?,
         ctx: dispatch::ctx_for(who, target, slot.permissions.clone()),
         is_page: false,
     };
@@ -192,7 +191,7 @@ pub async fn render_page(
     let query = uri.query().map(crate::page_links::without_signature);
     let invocation = Invocation {
         handler,
-        request: dispatch::request_json(&Method::GET, &path, query.as_deref(), &headers, &Bytes::new(), call.params).map_err(ApiError::internal)?,
+        request: dispatch::request_json(&Method::GET, &path, query.as_deref(), &headers, &Bytes::new(), call.params)?,
         ctx: dispatch::ctx_for(&who, &call.target, call.permissions),
         is_page: true,
     };
