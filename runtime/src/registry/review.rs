@@ -116,7 +116,8 @@ impl Review {
             title: w.title.clone(),
             access: Access::of(key, w.permission.as_ref()),
         });
-        let capabilities = m.permissions.iter().map(|c| CapabilityRequest { capability: c.clone(), description: describe(c) }).collect();
+        let capabilities =
+            m.permissions.iter().map(|c| CapabilityRequest { capability: c.clone(), description: alga_bundle::catalog::describe(c) }).collect();
         let user_permissions = m
             .user_permissions
             .iter()
@@ -133,11 +134,6 @@ impl Review {
     pub fn of_stored(manifest: &Value) -> Option<Self> {
         serde_json::from_value::<Manifest>(manifest.clone()).ok().map(|m| Self::of(&m))
     }
-}
-
-/// What granting a capability lets the extension do, in words.
-fn describe(capability: &str) -> String {
-    alga_bundle::catalog::describe(capability)
 }
 
 #[cfg(test)]
