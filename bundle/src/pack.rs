@@ -7,7 +7,8 @@ use crate::archive::normalize_path;
 use crate::{BundleError, BundleFile, BundleLimits, Files};
 
 /// Folders a packer leaves out: version control and dependency caches.
-const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules", ".alga"];
+/// Folders never read into a bundle (nor watched by `alga-ext dev`).
+pub const SKIPPED_DIRS: &[&str] = &[".git", ".hg", ".svn", "node_modules", ".alga"];
 
 /// The file listing what `pack` leaves out, one glob per line (relative to the folder; a
 /// trailing `/` names a folder and everything in it; `#` starts a comment).

@@ -344,7 +344,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (SystemTime, u64)> {
         let Ok(entries) = std::fs::read_dir(&current) else { continue };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            if matches!(name.to_str(), Some(".alga" | ".git" | "node_modules")) {
+            if name.to_str().is_some_and(|name| alga_bundle::pack::SKIPPED_DIRS.contains(&name)) {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };
