@@ -73,7 +73,13 @@ export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
  * if (!ticket) throw new HttpError(404, "TICKET_NOT_FOUND", `no ticket ${request.params.id}`, { id: request.params.id });
  */
 export declare class HttpError<Details = unknown> extends Error {
-  constructor(status: number, code: ErrorCode, message: string, details?: Details);
+  /**
+   * `init.headers` adds response headers (e.g. `Retry-After` on a 429), under the same rules
+   * as a `Response`'s headers; the body is always the runtime's JSON error shape.
+   *
+   * @example throw new HttpError(429, "SLOW_DOWN", "try again in a minute", null, { headers: { "retry-after": "60" } });
+   */
+  constructor(status: number, code: ErrorCode, message: string, details?: Details, init?: HttpErrorInit);
   /** "HttpError". */
   name: string;
   /** The HTTP status answered, 400–599. */
@@ -82,6 +88,14 @@ export declare class HttpError<Details = unknown> extends Error {
   code: ErrorCode;
   /** Anything JSON for the caller to act on, or `null`. */
   details: Details | null;
+  /** Headers sent with the answer (from `init.headers`). */
+  headers: Headers;
+}
+
+/** Options of `new HttpError(...)` and `ctx.error(...)`. */
+export interface HttpErrorInit {
+  /** Extra response headers; `content-type` and `content-length` are the runtime's. */
+  headers?: HeadersInit;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -221,7 +235,7 @@ export interface Context<Settings extends SettingValues = SettingValues> {
    *
    * @example if (!ctx.permissions.has("tags:edit")) ctx.error(403, "FORBIDDEN", "only editors may tag tickets");
    */
-  error(status: number, code: ErrorCode, message: string, details?: unknown): never;
+  error(status: number, code: ErrorCode, message: string, details?: unknown, init?: HttpErrorInit): never;
 }
 
 /** Short for {@link Context} (the name `alga-ext new`'s templates use). */

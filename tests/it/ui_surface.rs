@@ -24,6 +24,7 @@ export function report(request, ctx) { return `<p>report ${request.params.id} q=
 export function jump() { return { status: 302, headers: { location: "https://evil.example/", "set-cookie": "session=stolen; Path=/" }, body: "" }; }
 export function ping(request, ctx) { return { pong: true, user: ctx.user.id, received: request.body }; }
 export function refuse(request, ctx) { ctx.error(422, "NAME_TAKEN", "name: taken already", { field: "name" }); }
+export function gone(request, ctx) { ctx.error(410, "GONE", "moved", null, { headers: { location: "https://evil.example/", "set-cookie": "session=stolen; Path=/", "retry-after": "5" } }); }
 "#;
 
 const SLOW_JS: &str = r#"
@@ -44,7 +45,8 @@ fn ui_bundle() -> Vec<u8> {
                 { "path": "/home", "entry": "ui/index.html", "title": "Home" },
                 { "path": "/reports", "handler": "reports", "title": "Reports", "permission": "reports" },
                 { "path": "/report/:id", "handler": "report", "title": "Report", "permission": "view" },
-                { "path": "/jump", "handler": "jump" }
+                { "path": "/jump", "handler": "jump" },
+                { "path": "/gone", "handler": "gone" }
             ],
             "navigation": [
                 { "id": "home", "label": "Home", "page": "/home", "order": 2, "icon": "house" },
@@ -172,6 +174,7 @@ async fn ui_surface(db: TestStore) {
     assert!(csp.contains("sandbox allow-scripts") && !csp.contains("allow-same-origin"), "pages get an opaque origin: {csp}");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(headers.contains_key("x-request-id"), "a rendered page names its request: {headers:?}");
     let token = url.split("?t=").nth(1).unwrap();
     let slow_id = db.store.find_extension_by_key(&crate::support::tenant("acme"), "com.example.slow").await.unwrap().unwrap().id;
     let (status, _, body) = get_plain(&state, &format!("/ext-pages/{slow_id}/reports?t={token}")).await;
@@ -189,6 +192,14 @@ async fn ui_surface(db: TestStore) {
     let (status, headers, _) = get_plain(&state, page["url"].as_str().unwrap()).await;
     assert_eq!(status, 302);
     assert!(headers.get(header::LOCATION).is_none() && headers.get(header::SET_COOKIE).is_none(), "{headers:?}");
+    // Nor by throwing an HttpError with those headers; its other headers and the request's id
+    // are sent.
+    let (_, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.ui/gone", &admin, None).await;
+    let (status, headers, _) = get_plain(&state, page["url"].as_str().unwrap()).await;
+    assert_eq!(status, 410);
+    assert!(headers.get(header::LOCATION).is_none() && headers.get(header::SET_COOKIE).is_none(), "{headers:?}");
+    assert_eq!(headers[header::RETRY_AFTER], "5");
+    assert!(headers.contains_key("x-request-id"), "{headers:?}");
     // The host's own `t` in the query is not taken for the signature.
     let (_, _, page) = send(&state, Method::GET, "/api/ui/pages/com.example.ui/report/7?t=1&q=2", &admin, None).await;
     let (status, _, html) = get_plain(&state, page["url"].as_str().unwrap()).await;
@@ -293,6 +304,7 @@ async fn the_community_edition_refuses_enterprise_points_and_serves_the_rest() {
             "/extensionPoints/pages/1",
             "/extensionPoints/pages/2",
             "/extensionPoints/pages/3",
+            "/extensionPoints/pages/4",
             "/extensionPoints/endpoints/0",
             "/extensionPoints/endpoints/1",
             "/extensionPoints/navigation/0",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -97,17 +97,31 @@ pub(super) async fn call_endpoint(
     // The handler sees the request's id as `request.headers["x-request-id"]` — the caller's,
     // or the one made here — so what it logs matches what its caller is told on a failure.
     let id = request_id(headers);
-    let mut seen_headers = headers.clone();
-    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
-        seen_headers.insert(REQUEST_ID, value);
-    }
     let invocation = Invocation {
         handler: endpoint.handler.clone(),
-        request: request_json(method, request_path, query, &seen_headers, &body, routed.params)?,
+        request: request_json(method, request_path, query, &headers_with_id(headers, &id), &body, routed.params)?,
         ctx: ctx_for(who, target, routed.permissions),
         is_page: false,
     };
-    Ok(extension_response(run_as(state, ext, invocation, &id).await?, ext))
+    Ok(with_request_id(extension_response(run_as(state, ext, invocation, &id).await?, ext), &id))
+}
+
+/// The request's headers as its handler sees them: with `x-request-id` set to `id`.
+pub(super) fn headers_with_id(headers: &HeaderMap, id: &str) -> HeaderMap {
+    let mut seen = headers.clone();
+    if let Ok(value) = HeaderValue::from_str(id) {
+        seen.insert(REQUEST_ID, value);
+    }
+    seen
+}
+
+/// Sends the request's id as `X-Request-Id` on an answer, replacing one the extension set:
+/// the id is the runtime's, the one its log and the extension's log name.
+pub(super) fn with_request_id(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// Longest caller-chosen request id taken over.
@@ -152,7 +166,7 @@ pub(super) async fn run(state: &AppState, ext: &Extension, invocation: Invocatio
 pub(super) async fn run_as(state: &AppState, ext: &Extension, invocation: Invocation, request_id: &str) -> Result<HandlerResponse, ApiError> {
     match state.pool.call(ext, invocation).await {
         Ok(answer) => Ok(answer),
-        Err(PoolError::Isolate(IsolateError::HttpError(answer))) => Err(http_error(*answer).with_request_id(request_id)),
+        Err(PoolError::Isolate(IsolateError::HttpError(answer))) => Err(http_error(*answer, ext).with_request_id(request_id)),
         Err(err) => {
             if let PoolError::Isolate(e) = &err {
                 tracing::warn!(tenant = %ext.tenant_id, extension = %ext.key, code = e.code(), request_id, error = %e, "extension failed");
@@ -170,13 +184,16 @@ pub(super) async fn run_as(state: &AppState, ext: &Extension, invocation: Invoca
 
 /// A thrown `HttpError` as the runtime's error shape. The dispatcher checked its status and
 /// code; they are checked again here, since what crosses from JavaScript is not trusted.
-fn http_error(answer: HttpErrorAnswer) -> ApiError {
+fn http_error(answer: HttpErrorAnswer, ext: &Extension) -> ApiError {
     let status = StatusCode::from_u16(answer.status).ok().filter(|s| s.is_client_error() || s.is_server_error());
     let code_ok = answer.code.len() <= 64
         && answer.code.starts_with(|c: char| c.is_ascii_uppercase())
         && answer.code.split('_').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
     match status {
-        Some(status) if code_ok => ApiError::new(status, answer.code, answer.message).with_details(answer.details),
+        Some(status) if code_ok => {
+            let headers = allowed_headers(&answer.headers, ext);
+            ApiError::new(status, answer.code, answer.message).with_details(answer.details).with_headers(headers)
+        }
         _ => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "EXTENSION_ERROR",
@@ -203,17 +220,26 @@ pub(super) fn extension_response(answer: HandlerResponse, ext: &Extension) -> Re
     };
     let mut response = Response::new(Body::from(answer.body.unwrap_or_default()));
     *response.status_mut() = status;
-    let (mut dropped, mut cookie_domain) = (Vec::new(), false);
-    for (i, (name, value)) in answer.headers.iter().enumerate() {
+    for (name, value) in allowed_headers(&answer.headers, ext) {
+        if response_headers::repeatable(name.as_str()) {
+            response.headers_mut().append(name, value);
+        } else {
+            // A second content-type or location would leave clients to pick one: first wins.
+            response.headers_mut().entry(name).or_insert(value);
+        }
+    }
+    response.extensions_mut().insert(ExtensionAnswer);
+    response
+}
+
+/// The headers of an extension's answer that it may send (see `response_headers`); the
+/// others are dropped and logged.
+fn allowed_headers(headers: &[(String, String)], ext: &Extension) -> Vec<(HeaderName, HeaderValue)> {
+    let (mut kept, mut dropped, mut cookie_domain) = (Vec::new(), Vec::new(), false);
+    for (i, (name, value)) in headers.iter().enumerate() {
         let checked = if i < response_headers::MAX_HEADERS { response_headers::check(name, value) } else { Err(Refusal::TooMany) };
         match checked {
-            Ok((name, value)) if response_headers::repeatable(name.as_str()) => {
-                response.headers_mut().append(name, value);
-            }
-            // A second content-type or location would leave clients to pick one: first wins.
-            Ok((name, value)) => {
-                response.headers_mut().entry(name).or_insert(value);
-            }
+            Ok(header) => kept.push(header),
             Err(refusal) => {
                 cookie_domain |= refusal == Refusal::CookieDomain;
                 if dropped.len() < 10 {
@@ -228,8 +254,7 @@ pub(super) fn extension_response(answer: HandlerResponse, ext: &Extension) -> Re
             "response headers the extension may not set were dropped"
         );
     }
-    response.extensions_mut().insert(ExtensionAnswer);
-    response
+    kept
 }
 
 /// The path after `{prefix}{id}` exactly as the client sent it (`/api/extensions/{id}/{*path}`).

@@ -25,6 +25,8 @@ pub struct ApiError {
     retry_after: Option<u64>,
     /// The request's id, sent as `X-Request-Id` (the extension's log names it too).
     request_id: Option<String>,
+    /// Headers an extension's `HttpError` added, already checked against the allow-list.
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// The header that carries a request's id, in and out.
@@ -32,7 +34,16 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), details: Value::Null, internal: None, retry_after: None, request_id: None }
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            details: Value::Null,
+            internal: None,
+            retry_after: None,
+            request_id: None,
+            headers: Vec::new(),
+        }
     }
 
     /// Sends the request's id as `X-Request-Id`, for the caller to quote when asking what
@@ -44,6 +55,19 @@ impl ApiError {
 
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Adds response headers (an extension's, checked by the caller); the body's
+    /// `content-type` stays JSON.
+    pub fn with_headers(mut self, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Drops the added headers a handler-rendered page may not send (see `ui::page_headers`).
+    pub fn without_page_headers(mut self) -> Self {
+        self.headers.retain(|(name, _)| name != axum::http::header::SET_COOKIE && name != axum::http::header::LOCATION);
         self
     }
 
@@ -81,6 +105,11 @@ impl IntoResponse for ApiError {
             "error": { "code": self.code, "message": self.message, "details": self.details }
         });
         let mut response = (self.status, Json(body)).into_response();
+        for (name, value) in self.headers {
+            if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+                response.headers_mut().append(name, value);
+            }
+        }
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }

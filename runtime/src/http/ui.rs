@@ -189,14 +189,23 @@ pub async fn render_page(
     };
     // The signature is the caller's credential; the handler never sees it.
     let query = uri.query().map(crate::page_links::without_signature);
+    let id = dispatch::request_id(&headers);
     let invocation = Invocation {
         handler,
-        request: dispatch::request_json(&Method::GET, &path, query.as_deref(), &headers, &Bytes::new(), call.params)?,
+        request: dispatch::request_json(
+            &Method::GET,
+            &path,
+            query.as_deref(),
+            &dispatch::headers_with_id(&headers, &id),
+            &Bytes::new(),
+            call.params,
+        )?,
         ctx: dispatch::ctx_for(&who, &call.target, call.permissions),
         is_page: true,
     };
     let ext = &call.target.extension;
-    let mut response = dispatch::extension_response(dispatch::run(&state, ext, invocation).await?, ext);
+    let answer = dispatch::run_as(&state, ext, invocation, &id).await.map_err(ApiError::without_page_headers)?;
+    let mut response = dispatch::with_request_id(dispatch::extension_response(answer, ext), &id);
     page_headers(response.headers_mut(), &state.page_csp);
     Ok(response)
 }

@@ -46,9 +46,9 @@
     httpErrorPrototype = HttpError.prototype;
   }
 
-  function ctxError(status, code, message, details) {
+  function ctxError(status, code, message, details, init) {
     if (HttpError === undefined) throw new Error("internal: the @alga/sdk module is not loaded in this isolate");
-    throw new HttpError(status, code, message, details);
+    throw new HttpError(status, code, message, details, init);
   }
 
   function makeCtx(data) {
@@ -174,8 +174,14 @@
     const { status, code, message, details } = error;
     const problem = httpErrorProblem(status, code, message);
     if (problem !== null) throw invalid(error, `the handler threw an HttpError whose ${problem}`);
+    let headers;
     try {
-      return jsonStringify({ httpError: { status, code, message, details: details === undefined ? null : details } });
+      headers = headerList(error.headers);
+    } catch (cause) {
+      throw invalid(error, `the handler threw an HttpError whose headers are not valid (${cause?.message ?? cause})`);
+    }
+    try {
+      return jsonStringify({ httpError: { status, code, message, details: details === undefined ? null : details, headers } });
     } catch (cause) {
       throw invalid(error, `the handler threw an HttpError whose details are not JSON (${cause?.message ?? cause})`);
     }

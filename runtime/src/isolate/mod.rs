@@ -127,6 +127,9 @@ pub struct HttpErrorAnswer {
     /// The author's `details`, `null` when none were given.
     #[serde(default)]
     pub details: serde_json::Value,
+    /// The author's `init.headers`, unchecked: the HTTP layer keeps the allowed ones.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
 }
 
 /// The dispatcher's JSON answer: a binary body comes base64-encoded, as JSON has no bytes;

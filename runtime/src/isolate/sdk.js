@@ -65,15 +65,23 @@ function describe(value) {
 
 /** Thrown by a handler (or made by `ctx.error`), answers its status with the runtime's
  *  error shape `{ "error": { "code", "message", "details" } }`. It is an answer, not a
- *  failure: it is not logged as one and never counts towards suspending the extension. */
+ *  failure: it is not logged as one and never counts towards suspending the extension.
+ *  `init.headers` adds response headers (`Retry-After` on a 429, `WWW-Authenticate` on a
+ *  401), under the same rules as a `Response`'s; the body stays the runtime's JSON. */
 export class HttpError extends Error {
-  constructor(status, code, message, details) {
+  constructor(status, code, message, details, init) {
     const problem = problemOf(status, code, message);
     if (problem !== null) throw new TypeError(`new HttpError(...): ${problem}`);
+    if (init !== undefined && (init === null || typeof init !== "object")) {
+      throw new TypeError(`new HttpError(...): init must be an object such as { headers: { "retry-after": "30" } }, not ${describe(init)}`);
+    }
+    // Built before super(): a bad header name or value throws here, at the author's line.
+    const headers = new Headers(init?.headers);
     super(message);
     this.status = status;
     this.code = code;
     this.details = details === undefined ? null : details;
+    this.headers = headers;
   }
 }
 // On the prototype, writable: a subclass may still name its instances.

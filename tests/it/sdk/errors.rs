@@ -32,10 +32,30 @@ export async function later() { await null; throw new RangeError("rejected after
 export function plain() { return text("pong"); }
 export function moved() { return redirect("/elsewhere", 303); }
 export function whoami(request) { return { body: { requestId: request.headers["x-request-id"] } }; }
+export function limited(request, ctx) {
+  ctx.error(429, "SLOW_DOWN", "one a minute", null, { headers: { "retry-after": "60", "x-quota": "1", "content-type": "text/html", "x-frame-options": "ALLOWALL", "x-request-id": "forged" } });
+}
+export function badInit() { throw new HttpError(400, "BAD_INPUT", "init is a number", null, 5); }
+export function badHeader() { throw new HttpError(400, "BAD_INPUT", "bad header", null, { headers: { "no spaces": "x" } }); }
 "#;
 
-const HANDLERS: &[&str] =
-    &["missing", "conflict", "caught", "badStatus", "badCode", "mutated", "badDetails", "boom", "later", "plain", "moved", "whoami"];
+const HANDLERS: &[&str] = &[
+    "missing",
+    "conflict",
+    "caught",
+    "badStatus",
+    "badCode",
+    "mutated",
+    "badDetails",
+    "boom",
+    "later",
+    "plain",
+    "moved",
+    "whoami",
+    "limited",
+    "badInit",
+    "badHeader",
+];
 
 /// A server on an ephemeral port whose circuit breaker trips after 2 failures (so a
 /// counted `HttpError` would show), with the extension installed in tenant `acme`.
@@ -106,6 +126,26 @@ async fn a_thrown_http_error_answers_its_status_in_the_runtime_error_shape_and_n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_error_sends_the_headers_it_may_and_every_answer_carries_the_request_id() {
+    let served = Served::start(false).await;
+    let (status, request_id, headers, body) = served.call("limited", Some("trace-42")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("SLOW_DOWN")), "{body}");
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!((header("retry-after"), header("x-quota")), (Some("60".into()), Some("1".into())));
+    // The body is the runtime's JSON, the framing policy the host's, the id the runtime's.
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(header("x-frame-options"), None);
+    assert_eq!(request_id.as_deref(), Some("trace-42"));
+
+    // A successful answer carries the id too: the caller's, or a new one the handler saw.
+    let (status, request_id, _, body) = served.call("whoami", Some("trace-43")).await;
+    assert_eq!((status, request_id.as_deref(), body["requestId"].as_str()), (200, Some("trace-43"), Some("trace-43")));
+    let (_, request_id, _, body) = served.call("whoami", None).await;
+    assert!(request_id.as_deref().is_some_and(|id| id.len() == 36), "{request_id:?}");
+    assert_eq!(body["requestId"].as_str(), request_id.as_deref());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_http_error_is_a_500_that_names_the_mistake() {
     let served = Served::start(false).await;
     let cases = [
@@ -113,6 +153,8 @@ async fn an_invalid_http_error_is_a_500_that_names_the_mistake() {
         ("badCode", "code must be SCREAMING_SNAKE_CASE such as NOT_FOUND (at most 64 characters), not \"notFound\""),
         ("mutated", "the handler threw an HttpError whose status is 700, not an integer from 400 to 599"),
         ("badDetails", "the handler threw an HttpError whose details are not JSON"),
+        ("badInit", "init must be an object such as { headers: { \"retry-after\": \"30\" } }, not 5"),
+        ("badHeader", "TypeError"),
     ];
     for (handler, words) in cases {
         let (status, _, _, body) = served.call(handler, None).await;
