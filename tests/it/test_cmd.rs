@@ -337,23 +337,75 @@ async fn a_server_isolate_cannot_import_the_test_api() {
 }
 
 #[test]
-fn a_tests_ctx_shows_earlier_settings_and_stored_values_equal_plain_objects() {
+fn a_tests_ctx_follows_settings_hooks_run_and_widgets_and_pages_can_be_called() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = r#"{ "id": "com.example.settled", "name": "Settled", "version": "1.0.0", "main": "src/index.js",
         "permissions": ["storage:read", "storage:write"],
-        "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }] }"#;
-    let test = r#"import { test, expect, setSettings } from "@alga/test";
+        "assets": ["ui/**"],
+        "userPermissions": [{ "name": "view", "defaultRoles": ["admin"] }],
+        "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }],
+        "extensionPoints": {
+            "dashboardWidgets": [
+                { "id": "greeting", "title": "Greeting", "handler": "greetingWidget", "size": "small" },
+                { "id": "broken", "title": "Broken", "handler": "broken", "size": "small" }
+            ],
+            "pages": [
+                { "path": "/hello/:name", "handler": "helloPage", "title": "Hello", "permission": "view" },
+                { "path": "/about", "entry": "ui/about.html", "title": "About" }
+            ]
+        } }"#;
+    let index = r#"
+export async function greetingWidget(_request, ctx) { return { greeting: (await ctx.settings.get()).greeting, user: ctx.user.id }; }
+export function broken() { throw new Error("no data"); }
+export async function helloPage(request, ctx) { return `<h1>${(await ctx.settings.get("greeting"))}, ${request.params.name} (${request.query.mood ?? "calm"})</h1>`; }
+"#;
+    let test = r#"import { test, expect, setSettings, widget, page, beforeEach, afterEach } from "@alga/test";
+let runs = 0;
+beforeEach(async (ctx) => { runs += 1; await ctx.storage.set("before", runs); });
+afterEach(async (ctx) => { expect(await ctx.storage.get("before")).toBe(runs); });
 test("the default at first", async (ctx) => { expect((await ctx.settings.get()).greeting).toBe("hello"); });
-test("an admin changes it", async () => { await setSettings({ greeting: "welcome" }); });
+test("an admin changes it and the same test's ctx sees it", async (ctx) => {
+  await setSettings({ greeting: "welcome" });
+  expect(await ctx.settings.get("greeting")).toBe("welcome");
+  expect((await ctx.settings.get()).greeting).toBe("welcome");
+});
 test("the next test's ctx sees it", async (ctx) => { expect((await ctx.settings.get()).greeting).toBe("welcome"); });
+test("beforeEach ran before every test", async (ctx) => { expect(await ctx.storage.get("before")).toBe(4); });
 test("a value read from storage equals a plain object", async (ctx) => {
   await ctx.storage.set("k", { a: 1, b: [1, { c: 2 }] });
   expect(await ctx.storage.get("k")).toEqual({ a: 1, b: [1, { c: 2 }] });
   expect(await ctx.storage.get("k")).not.toEqual({ a: 2, b: [1, { c: 2 }] });
 });
+test("a widget renders as the dashboard gets it", async () => {
+  const res = await widget("greeting");
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ state: "ok", data: { greeting: "welcome", user: "tester" } });
+  expect((await widget("broken")).body).toMatchObject({ state: "error" });
+  expect((await widget("nope")).status).toBe(404);
+});
+test("a handler page renders for its user, a static one is served", async () => {
+  const res = await page("/hello/ada", { query: { mood: "glad" } });
+  expect(res.status).toBe(200);
+  expect(res.body).toBe("<h1>welcome, ada (glad)</h1>");
+  expect(res.headers["content-type"]).toMatch(/^text\/html/);
+  expect(res.page.kind).toBe("handler");
+  const about = await page("/about");
+  expect([about.status, about.page.kind]).toEqual([200, "static"]);
+  expect(about.body).toMatch(/About us/);
+  const refused = await page("/hello/ada", { roles: ["client"] });
+  expect([refused.status, refused.body.error.code, refused.page]).toEqual([403, "FORBIDDEN", null]);
+});
 "#;
-    write(dir.path(), &[("manifest.json", manifest), ("src/index.js", "export function unused() { return 1; }\n"), ("settings.test.js", test)]);
+    write(
+        dir.path(),
+        &[
+            ("manifest.json", manifest),
+            ("src/index.js", index),
+            ("ui/about.html", "<!doctype html><title>About</title><h1>About us</h1>\n"),
+            ("settings.test.js", test),
+        ],
+    );
     let (output, stdout) = alga_ext_test(Path::new("/"), &[dir.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("7 passed, 0 failed\n"), "{stdout}");
 }

@@ -1,5 +1,5 @@
-// @alga/test: the test API `alga-ext test` gives *.test.js files — test(), expect(), call()
-// and setSettings() — and the two exports its runner calls to list and run the tests.
+// @alga/test: the test API `alga-ext test` gives *.test.js files — test(), expect(), call(),
+// widget(), page(), setSettings() and the hooks — and the two exports its runner calls.
 //
 // Kept to the globals every isolate has: `fetch` is captured now, before a test can replace
 // it, and reaches only the runner's gateway (the isolate is granted no other host).
@@ -8,8 +8,10 @@ const jsonStringify = JSON.stringify;
 
 /** Every test the file declared, in order: `{ name, fn, mode }` ("run", "skip", "only"). */
 const tests = [];
-/** Set while a test runs: the runner's gateway URL and the test's context. */
+/** Set while a test runs: the runner's gateway URL and the settings `setSettings` last set. */
 let running = null;
+/** Functions run around every test of the file. */
+const hooks = { beforeEach: [], afterEach: [] };
 
 function declare(mode) {
   return (name, fn) => {
@@ -232,17 +234,63 @@ export async function call(method, path, options = {}) {
     throw new TypeError('call(method, path, options?): e.g. call("GET", "/tags")');
   }
   const { body, query, headers, user, roles } = options ?? {};
-  let full = path;
-  if (query !== undefined && query !== null) {
-    const qs = new globalThis.URLSearchParams(query).toString();
-    if (qs) full += (path.includes("?") ? "&" : "?") + qs;
-  }
-  return await gateway("call", { method, path: full, body, headers, user, roles });
+  return await gateway("call", { method, path: withQuery(path, query), body, headers, user, roles });
 }
 
-/** Changes the extension's settings (validated like the admin API does); resolves to the new values. */
+/**
+ * Renders one of the extension's dashboard widgets as the host's dashboard gets it: resolves
+ * to `{ status, headers, body }` where `body` is the widget's descriptor (`state: "ok"` with
+ * `data` or `url`, or `state: "error"` with `code` and `message`).
+ * `options`: `user`, `roles`.
+ */
+export async function widget(id, options = {}) {
+  if (typeof id !== "string" || id === "") throw new TypeError('widget(id, options?): e.g. widget("open-tickets")');
+  const { user, roles } = options ?? {};
+  return await gateway("call", { surface: "widget", method: "GET", path: `/${encodeURIComponent(id)}`, user, roles });
+}
+
+/**
+ * Opens one of the extension's pages as the host would: asks for its descriptor, then loads
+ * the document at its URL (a handler page rendered for the user, or a static entry).
+ * Resolves to `{ status, headers, body, page }`: the document's status, headers and text,
+ * and the descriptor (`page.kind`, `page.url`, `page.title`); when the descriptor is refused
+ * (404, 403), `status` and `body` are that refusal's and `page` is null.
+ * `options`: `query` (object), `user`, `roles`.
+ */
+export async function page(path, options = {}) {
+  if (typeof path !== "string" || !path.startsWith("/")) throw new TypeError('page(path, options?): e.g. page("/board")');
+  const { query, user, roles } = options ?? {};
+  return await gateway("call", { surface: "page", method: "GET", path: withQuery(path, query), user, roles });
+}
+
+/** Changes the extension's settings (validated like the admin API does); resolves to the new
+ *  values, which the running test's `ctx.settings` shows from then on too. */
 export async function setSettings(values) {
-  return await gateway("settings", { values });
+  const now = await gateway("settings", { values });
+  if (running !== null) running.settings = now;
+  return now;
+}
+
+/** Runs `fn(ctx)` before each test of the file (after the test's storage is fresh). */
+export function beforeEach(fn) {
+  hook("beforeEach", fn);
+}
+
+/** Runs `fn(ctx)` after each test of the file, whether it passed or failed. */
+export function afterEach(fn) {
+  hook("afterEach", fn);
+}
+
+function hook(name, fn) {
+  if (typeof fn !== "function") throw new TypeError(`${name}(fn): fn must be a function`);
+  if (running !== null) throw new Error(`${name}() was called inside a running test; call it at the top level`);
+  hooks[name].push(fn);
+}
+
+function withQuery(path, query) {
+  if (query === undefined || query === null) return path;
+  const qs = new globalThis.URLSearchParams(query).toString();
+  return qs ? path + (path.includes("?") ? "&" : "?") + qs : path;
 }
 
 // --- The runner's side (called by the generated main module; not for tests) ---------------
@@ -256,6 +304,18 @@ function locate(stack, file) {
   return (frames.find((f) => f.path === file) ?? frames[0])?.where ?? null;
 }
 
+/** The test's `ctx`, whose `settings` follow `setSettings` calls made during the test. */
+function withLiveSettings(ctx) {
+  const settings = Object.freeze({
+    async get(key) {
+      const now = running?.settings;
+      if (now === null || now === undefined) return ctx.settings.get(key);
+      return key === undefined ? { ...now } : now[key];
+    },
+  });
+  return Object.freeze({ ...ctx, settings });
+}
+
 export function __list() {
   const only = tests.some((t) => t.mode === "only");
   return { body: tests.map((t) => ({ name: t.name, skip: t.mode === "skip" || (only && t.mode !== "only") })) };
@@ -265,14 +325,23 @@ export async function __run(request, ctx) {
   const { index, gateway: url, file, timeoutMs } = request;
   const entry = tests[index];
   if (entry === undefined) throw new Error(`internal: no test number ${index}`);
-  running = { gateway: url };
+  running = { gateway: url, settings: null };
+  const testCtx = withLiveSettings(ctx);
   const started = Date.now();
   let timer;
   try {
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new AssertionError(`did not finish within ${timeoutMs} ms (--timeout)`, null)), timeoutMs);
     });
-    await Promise.race([Promise.resolve().then(() => entry.fn(ctx)), timeout]);
+    const body = async () => {
+      for (const fn of hooks.beforeEach) await fn(testCtx);
+      try {
+        await entry.fn(testCtx);
+      } finally {
+        for (const fn of hooks.afterEach) await fn(testCtx);
+      }
+    };
+    await Promise.race([body(), timeout]);
     return { body: { ok: true, ms: Date.now() - started } };
   } catch (error) {
     const assertion = error instanceof AssertionError;

@@ -100,6 +100,19 @@ struct CallRequest {
     user: Option<String>,
     #[serde(default)]
     roles: Option<Vec<String>>,
+    /// What `path` names: an endpoint (the default), a dashboard widget (`/<id>`) or a page.
+    #[serde(default)]
+    surface: Surface,
+}
+
+/// The host-facing route a test call goes through.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Surface {
+    #[default]
+    Endpoint,
+    Widget,
+    Page,
 }
 
 async fn call(State(gate): State<Gate>, body: Bytes) -> Response {
@@ -120,7 +133,11 @@ async fn forward(gate: &Gate, call: CallRequest) -> Result<Value, String> {
     let token = gate.state.tokens.mint(&gate.tenant, &user, &roles, std::time::Duration::from_secs(300)).map_err(|e| format!("call(): {e}"))?;
     let method = axum::http::Method::from_bytes(call.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("call(): {:?} is not an HTTP method", call.method))?;
-    let uri = format!("/api/extensions/{}{}", gate.ext.key, call.path);
+    let uri = match call.surface {
+        Surface::Endpoint => format!("/api/extensions/{}{}", gate.ext.key, call.path),
+        Surface::Widget => format!("/api/ui/dashboard/{}{}", gate.ext.key, call.path),
+        Surface::Page => format!("/api/ui/pages/{}{}", gate.ext.key, call.path),
+    };
     let mut request = Request::builder().method(method).uri(&uri).header("authorization", format!("Bearer {token}"));
     for (name, value) in call.headers.unwrap_or_default() {
         let value = match value {
@@ -138,6 +155,29 @@ async fn forward(gate: &Gate, call: CallRequest) -> Result<Value, String> {
         }
     };
     let request = request.body(body).map_err(|e| format!("call(): cannot send {uri}: {e}"))?;
+    let answer = send(gate, request, &uri).await?;
+    if call.surface != Surface::Page || answer["status"] != 200 {
+        return Ok(if call.surface == Surface::Page { with_page(answer, Value::Null) } else { answer });
+    }
+    // A page is its descriptor, then the document at the descriptor's URL, which the
+    // iframe loads with no token (a handler page's URL is signed; a static one is public).
+    let descriptor = answer["body"].clone();
+    let Some(url) = descriptor["url"].as_str().filter(|url| url.starts_with('/')) else {
+        return Err(format!("page(): the descriptor of {} has no URL on this server: {descriptor}", call.path));
+    };
+    let request = Request::get(url).body(Body::empty()).map_err(|e| format!("page(): cannot load {url}: {e}"))?;
+    Ok(with_page(send(gate, request, url).await?, descriptor))
+}
+
+/// A page's answer: the document's `{ status, headers, body }` and its descriptor as `page`.
+fn with_page(mut answer: Value, descriptor: Value) -> Value {
+    answer["page"] = descriptor;
+    answer
+}
+
+/// Sends one request through the runtime's router; its answer shaped for the test, a JSON
+/// body parsed.
+async fn send(gate: &Gate, request: Request<Body>, uri: &str) -> Result<Value, String> {
     let response = gate.app.clone().oneshot(request).await.map_err(|e| format!("call(): {e}"))?;
     let status = response.status().as_u16();
     let mut headers = Map::new();
