@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod bundle_cli;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod dev;
 pub mod diagnostics;

@@ -127,7 +127,7 @@ impl IsolatePool {
             loop {
                 match events.recv().await {
                     Ok(event) => {
-                        let retire = matches!(
+                        let stale = matches!(
                             event.kind,
                             LifecycleKind::Disabled
                                 | LifecycleKind::Suspended { .. }
@@ -135,10 +135,8 @@ impl IsolatePool {
                                 | LifecycleKind::Uninstalled { .. }
                                 | LifecycleKind::Updated { .. }
                         );
-                        if retire {
-                            let (tenant, id) = (event.tenant.clone(), event.extension_id);
-                            // Dropping the handles lets in-flight requests finish on the old isolate.
-                            let _ = cache.invalidate_entries_if(move |k, _| k.tenant == tenant && k.extension_id == id);
+                        if stale {
+                            retire(&cache, &event.tenant, event.extension_id);
                         }
                     }
                     // Missed events: start over rather than serve a stale version.
@@ -148,6 +146,12 @@ impl IsolatePool {
             }
         });
         pool
+    }
+
+    /// Lets go of an extension's isolates, for a change made by another node: requests in
+    /// flight finish on them, the next one starts on what the registry says now.
+    pub fn retire(&self, tenant: &TenantId, id: Uuid) {
+        retire(&self.cache, tenant, id);
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -336,4 +340,11 @@ impl IsolatePool {
         tracing::info!(warmed, "prewarm finished");
         warmed
     }
+}
+
+/// Drops the pool's handles of one extension's isolates; in-flight requests keep theirs and
+/// finish on the old isolate.
+fn retire(cache: &Cache<PoolKey, Arc<IsolateHandle>>, tenant: &TenantId, id: Uuid) {
+    let tenant = tenant.clone();
+    let _ = cache.invalidate_entries_if(move |k, _| k.tenant == tenant && k.extension_id == id);
 }

@@ -57,6 +57,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     options.sqlite_lock_wait = args.fairness.storage_tx_max + Duration::from_secs(2);
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
+    let options_url = options.url.clone();
     tracing::info!(database = %alga_store::redact_url(&options.url), "database ready");
     match store.schema_status().await {
         Ok(status) if !status.rls_bound_functions.is_empty() => {
@@ -128,7 +129,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_ui_assets(ui_assets)
         .with_guards(guards)
         .with_dev(args.dev)
-        .with_console(console);
+        .with_console(console)
+        .with_cluster_sync()
+        .await
+        .map_err(|e| ConfigError::Database { url: alga_store::redact_url(&options_url), reason: crate::diagnostics::error_chain(&e) })?;
     if args.isolates.prewarm > 0 {
         let (pool, count, concurrency) = (state.pool.clone(), args.isolates.prewarm, args.isolates.prewarm_concurrency as usize);
         tokio::spawn(async move { pool.prewarm(count, concurrency).await });

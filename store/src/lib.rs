@@ -5,6 +5,7 @@
 //! setting, queries run as a non-owner role); on SQLite every statement carries the tenant.
 
 mod asset_role;
+pub mod changes;
 mod error;
 mod flows;
 mod kv_types;

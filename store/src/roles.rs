@@ -270,6 +270,12 @@ pub trait AuditStore: Send + Sync + 'static {
 pub trait MaintenanceStore: Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
+    /// Other writers' committed changes, for a node sharing the database to apply to its
+    /// caches; `None` where the backend serves one node (SQLite).
+    async fn change_feed(&self) -> Result<Option<crate::changes::ChangeFeed>> {
+        Ok(None)
+    }
+
     /// Applies the embedded migrations that are not applied yet.
     async fn migrate(&self) -> Result<()>;
 

@@ -9,6 +9,7 @@ mod approvals;
 mod archives;
 mod bad_bundles;
 mod cli;
+mod cluster;
 mod console;
 mod dispatch;
 mod fairness;

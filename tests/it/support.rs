@@ -78,6 +78,20 @@ impl TestStore {
         Self { store: Arc::new(store.clone()), pg: Some(store), sqlite: None, _pg_db: Some(db), _dir: None }
     }
 
+    /// The PostgreSQL database's URL (its owner, a superuser here), when on PostgreSQL.
+    pub fn pg_url(&self) -> Option<&str> {
+        self._pg_db.as_ref().map(|db| db.url.as_str())
+    }
+
+    /// Another node on the same PostgreSQL database: its own connections, node id, caches
+    /// and isolates (PostgreSQL only).
+    pub async fn another_node(&self) -> AppState {
+        let url = &self._pg_db.as_ref().expect("another node needs PostgreSQL").url;
+        let store: Arc<dyn Store> = Arc::new(PgStore::connect(&ConnectOptions::new(url.clone())).await.unwrap());
+        let registry = Arc::new(Registry::new(store, Default::default()));
+        AppState::new(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()])
+    }
+
     pub fn app_state(&self) -> AppState {
         self.app_state_with(alga_bundle::InspectOptions::default())
     }

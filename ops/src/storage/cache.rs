@@ -121,6 +121,12 @@ impl StorageCache {
         let _ = self.entries.invalidate_entries_if(move |k, _| k.starts_with(&prefix));
     }
 
+    /// Forgets every value (a node that may have missed other nodes' writes).
+    pub fn invalidate_all(&self) {
+        self.bump();
+        self.entries.invalidate_all();
+    }
+
     /// Reads served from the cache, and reads that went to the store.
     pub fn counters(&self) -> (u64, u64) {
         (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))

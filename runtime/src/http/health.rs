@@ -30,7 +30,12 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         alga_store::Backend::Postgres => "postgres",
         alga_store::Backend::Sqlite => "sqlite",
     };
-    let mut body = json!({ "status": "ready", "database": backend, "schema": schema, "edition": state.registry.edition().as_str() });
+    // Serving, but possibly from stale caches until the feed of other nodes' changes is back.
+    let ready = if state.cluster.state() == crate::cluster::FeedState::Reconnecting { "degraded" } else { "ready" };
+    let mut body = json!({
+        "status": ready, "database": backend, "schema": schema, "edition": state.registry.edition().as_str(),
+        "cluster": state.cluster.report(),
+    });
     if !status.rls_bound_functions.is_empty() {
         // Serving works; the background jobs that read across tenants do not.
         body["warnings"] = json!([{

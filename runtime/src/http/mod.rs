@@ -69,6 +69,8 @@ pub struct AppState {
     pub dev: bool,
     /// Signs the admin console's session cookies and keeps its one-time sign-in codes.
     pub console: Arc<crate::auth::session::ConsoleSessions>,
+    /// How this node hears of other nodes' changes (`/readyz` reports it).
+    pub cluster: Arc<crate::cluster::ClusterStatus>,
 }
 
 impl AppState {
@@ -91,6 +93,7 @@ impl AppState {
             guards: Arc::new(HostGuards::default()),
             dev: false,
             console: Arc::new(crate::auth::session::ConsoleSessions::ephemeral()),
+            cluster: crate::cluster::ClusterStatus::single(),
         }
     }
 
@@ -99,6 +102,13 @@ impl AppState {
     pub fn with_console(mut self, console: crate::auth::session::ConsoleSessions) -> Self {
         self.console = Arc::new(console);
         self
+    }
+
+    /// Applies other nodes' changes from now on (PostgreSQL; a no-op on SQLite) and reports
+    /// how that goes in `/readyz`.
+    pub async fn with_cluster_sync(mut self) -> Result<Self, alga_store::StoreError> {
+        self.cluster = crate::cluster::start(&self.store, self.registry.clone(), self.pool.clone()).await?;
+        Ok(self)
     }
 
     /// Sets how `/ext-ui/...` answers (`--ui-*` flags): handler-rendered pages take the

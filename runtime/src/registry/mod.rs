@@ -5,6 +5,7 @@
 
 pub mod breaker;
 mod builder;
+mod coherence;
 pub mod edition;
 mod events;
 mod hooks;
@@ -164,12 +165,7 @@ impl Registry {
     }
 
     fn publish(&self, ext: &Extension, kind: LifecycleKind) {
-        // Whatever happened, what dispatch cached about the extension is stale now, and so
-        // are the tenant's role permissions (approvals and uninstalls change them).
-        self.targets.forget(&ext.tenant_id, ext.id);
-        self.ui.forget(&ext.tenant_id);
-        // And which of its versions asset URLs name (an update retires one, an upload adds one).
-        self.ui_assets.forget(ext.id);
+        self.forget_extension(&ext.tenant_id, ext.id);
         self.events.publish(LifecycleEvent { tenant: ext.tenant_id.clone(), extension_id: ext.id, key: ext.key.clone(), kind });
     }
 

@@ -45,16 +45,26 @@ pub(super) struct TargetCache {
 /// Invalidation only drops entries already cached: a load that read the database before
 /// a revoke or disable committed could insert its old answer afterwards. An entry whose
 /// load started before the tenant's latest bump is therefore not trusted, and loaded again.
+/// A bump of every tenant at once (a resynchronisation) moves the shared count, which each
+/// tenant's generation includes.
 #[derive(Default)]
-pub(super) struct Generations(std::sync::Mutex<std::collections::HashMap<TenantId, u64>>);
+pub(super) struct Generations {
+    tenants: std::sync::Mutex<std::collections::HashMap<TenantId, u64>>,
+    all: std::sync::atomic::AtomicU64,
+}
 
 impl Generations {
     pub(super) fn of(&self, tenant: &TenantId) -> u64 {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(tenant).copied().unwrap_or(0)
+        let own = self.tenants.lock().unwrap_or_else(|e| e.into_inner()).get(tenant).copied().unwrap_or(0);
+        own + self.all.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(super) fn bump(&self, tenant: &TenantId) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default() += 1;
+        *self.tenants.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default() += 1;
+    }
+
+    pub(super) fn bump_all(&self) {
+        self.all.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -99,6 +109,13 @@ impl TargetCache {
             roles: Cache::builder().max_capacity(10_000).time_to_live(TARGET_TTL).support_invalidation_closures().build(),
             generations: Generations::default(),
         }
+    }
+
+    /// Forgets everything cached, for every tenant.
+    pub(super) fn forget_all(&self) {
+        self.generations.bump_all();
+        self.targets.invalidate_all();
+        self.roles.invalidate_all();
     }
 
     /// Forgets the tenant's cached role permissions, so a grant or revoke holds from the

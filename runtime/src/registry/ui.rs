@@ -36,6 +36,10 @@ impl UiCache {
         let tenant = tenant.clone();
         let _ = self.tenants.invalidate_entries_if(move |t, _| *t == tenant);
     }
+
+    pub(super) fn forget_all(&self) {
+        self.tenants.invalidate_all();
+    }
 }
 
 /// A navigation item the user may see.

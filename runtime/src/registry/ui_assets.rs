@@ -68,6 +68,11 @@ impl UiAssetCache {
     pub(super) fn forget(&self, install_id: Uuid) {
         let _ = self.versions.invalidate_entries_if(move |(id, _), _| *id == install_id);
     }
+
+    /// Forgets every resolved version; the bytes stay, as they are named by content hash.
+    pub(super) fn forget_all(&self) {
+        self.versions.invalidate_all();
+    }
 }
 
 impl Registry {

@@ -16,6 +16,10 @@ impl MaintenanceStore for PgStore {
         Backend::Postgres
     }
 
+    async fn change_feed(&self) -> Result<Option<crate::changes::ChangeFeed>> {
+        Ok(Some(self.listen_for_changes().await?))
+    }
+
     async fn migrate(&self) -> Result<()> {
         // Migrations create tables and the app role, so they run as the connecting user, on a
         // connection of their own; sqlx holds an advisory lock so several nodes may race here.

@@ -9,6 +9,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 
 mod assets;
 mod audit;
+mod changes;
 mod extensions;
 mod install;
 mod kv;
@@ -40,6 +41,9 @@ pub struct PgStore {
     pool: PgPool,
     /// Options of the connecting (owner) user, used for migrations only.
     owner_options: PgConnectOptions,
+    /// This node's id: its connections announce it (`alga_ext.node`) so that the change
+    /// notifications of its own writes can be told apart.
+    node: uuid::Uuid,
 }
 
 impl PgStore {
@@ -56,6 +60,7 @@ impl PgStore {
         let probe = tokio_timeout(options.connect_timeout, PgConnection::connect_with(&owner_options)).await?;
         probe.close().await.ok();
 
+        let node = uuid::Uuid::new_v4();
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
@@ -65,11 +70,12 @@ impl PgStore {
                     if let Some(role) = role {
                         conn.execute(format!("SET ROLE {role}").as_str()).await?;
                     }
+                    sqlx::query("SELECT set_config('alga_ext.node', $1, false)").bind(node.to_string()).execute(&mut *conn).await?;
                     Ok(())
                 })
             })
             .connect_lazy_with(owner_options.clone());
-        Ok(Self { pool, owner_options })
+        Ok(Self { pool, owner_options, node })
     }
 
     /// The pool of app-role connections, for callers (and tests) that need raw SQL.
