@@ -11,6 +11,7 @@ mod bad_bundles;
 mod cli;
 mod console;
 mod dispatch;
+mod doc_commands;
 mod fairness;
 mod fetch;
 mod host_api;
