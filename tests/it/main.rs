@@ -12,6 +12,7 @@ mod cli;
 mod cluster;
 mod console;
 mod dispatch;
+mod doc_commands;
 mod fairness;
 mod fetch;
 mod host_api;
