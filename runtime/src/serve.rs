@@ -13,6 +13,7 @@ use crate::http::{app, AppState};
 use crate::registry::Registry;
 
 mod connections;
+mod single_node;
 
 pub use connections::{
     default_max_connections, raise_open_file_limit, serve_with, AcceptBackoff, ServeOptions, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADERS,
@@ -55,6 +56,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let mut options = config::connect_options(&args.database)?;
     // A SQLite writer may wait for a transaction that holds the lock until its bound.
     options.sqlite_lock_wait = args.fairness.storage_tx_max + Duration::from_secs(2);
+    // Before anything opens the file: a second node on it is refused, not left to diverge.
+    let _sqlite_lock = single_node::lock_sqlite(&options.url)?;
     let store = config::open_store(&options).await?;
     config::migrate(store.as_ref(), &options).await?;
     let options_url = options.url.clone();

@@ -116,7 +116,12 @@ async fn serve_starts_on_sqlite_with_no_configuration_and_dev_tokens_work() {
     assert!(cwd.path().join("alga-ext-data/alga-ext.db").exists(), "default SQLite file in the data dir");
 
     let (status, body) = get_json(&server.url("/readyz"), None).await;
-    assert_eq!((status, body["database"].as_str()), (200, Some("sqlite")), "{body}");
+    assert_eq!((status, body["database"].as_str(), body["cluster"]["feed"].as_str()), (200, Some("sqlite"), Some("single")), "{body}");
+
+    // SQLite serves one node: a second server on the same data dir is refused, naming why.
+    let second = alga_ext(cwd.path()).args(["serve", "--dev", "--listen", "127.0.0.1:0"]).output().unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success() && said.contains("another alga-ext serve is using"), "{said}");
 
     // Development mode printed the secret and the command to mint a token; follow it.
     let secret = server
