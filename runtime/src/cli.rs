@@ -402,8 +402,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGA_EXT_STORAGE_CACHE_ENTRIES", default_value_t = 100_000)]
     pub storage_cache_entries: u64,
 
-    /// How long a cached value is trusted: the bound on staleness for writes made by other
-    /// nodes sharing the database.
+    /// How long a cached value is trusted. Other nodes' writes are announced and drop it at
+    /// once; this bounds staleness only while the announcements cannot be heard (PostgreSQL).
     #[arg(long, env = "ALGA_EXT_STORAGE_CACHE_TTL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub storage_cache_ttl: Duration,
 
