@@ -3,6 +3,7 @@
 //! prints the numbers BENCHMARKS.md records. Run it on a release build. A workspace member of
 //! its own, so the shipped `alga-ext` carries none of it.
 
+mod cluster;
 mod http;
 mod storage;
 mod ui;
@@ -47,6 +48,17 @@ pub struct BenchArgs {
     /// Skip the storage measurements.
     #[arg(long)]
     pub no_storage: bool,
+    /// Measure how fast a change on one node reaches two others (three nodes in this process,
+    /// each with its own connections, caches and change feed) on this PostgreSQL database (a
+    /// scratch one: migrated, rows left behind).
+    #[arg(long)]
+    pub cluster_pg: Option<String>,
+    /// Writes timed for that measurement (a quarter as many settings changes).
+    #[arg(long, default_value_t = 400)]
+    pub cluster_rounds: usize,
+    /// Run only the several-nodes measurement (needs --cluster-pg).
+    #[arg(long, requires = "cluster_pg")]
+    pub cluster_only: bool,
     /// Tenants for the UI-descriptor measurement (0: skip it).
     #[arg(long, default_value_t = 10_000)]
     pub ui_tenants: usize,
@@ -144,6 +156,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if let Some(url) = &args.cluster_pg {
+        cluster::run(url, args.cluster_rounds).await?;
+        if args.cluster_only {
+            return Ok(());
+        }
+    }
     let (files, main) = bench_bundle();
     let files = Arc::new(files);
     let source_kb = files[&main].bytes.len() / 1024;
