@@ -168,6 +168,9 @@ async fn serve_starts_on_sqlite_with_no_configuration_and_dev_tokens_work() {
     // Metrics name routes, not tenants.
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("alga_http_request_duration_seconds") && metrics.contains("route=\"/v1/me\""), "{metrics}");
+    // Latencies are histograms (they add up across nodes), not summaries.
+    assert!(metrics.contains("alga_http_request_duration_seconds_bucket{") && metrics.contains("le=\"0.0005\""), "{metrics}");
+    assert!(!metrics.contains("quantile="), "no summaries: {metrics}");
     assert!(metrics.contains("alga_isolates_live 0") && metrics.contains("alga_isolate_blanks_ready"), "{metrics}");
     assert!(!metrics.contains("acme"), "no tenant in metrics: {metrics}");
     // Zero-config encryption: a local key, readable by the owner only.
