@@ -223,6 +223,47 @@ async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     alga_ext::isolate::prepare_blanks(None, 0);
     println!("fresh isolate thread + {source_kb} KB bundle + first response, from a blank isolate: {}", summary(from_blank));
 
+    // 2c. A burst: first requests to 50 different extensions (each its own source, so no
+    // code cache is shared) at once, with the default two blanks ready when it starts.
+    for blanks in [2, 50] {
+        alga_ext::isolate::prepare_blanks(Some(IsolateLimits::default()), blanks);
+        let ready_by = Instant::now() + std::time::Duration::from_secs(20);
+        while alga_ext::isolate::blank_counts().0 < blanks && Instant::now() < ready_by {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let ready = alga_ext::isolate::blank_counts().0;
+        let starts = (0..50).map(|i| {
+            let mut own = (*files).clone();
+            let main_file = &own[&main];
+            let mut source = main_file.bytes.to_vec();
+            source.extend_from_slice(format!("\n// extension {i} of a burst, {}\n", std::process::id()).as_bytes());
+            own.insert(main.clone(), BundleFile::new(source));
+            let (own, main) = (Arc::new(own), main.clone());
+            let identity = ExtensionIdentity { tenant: "bench".into(), extension: format!("com.bench.burst{i}") };
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let handle = IsolateHandle::start(identity, IsolateLimits::default(), own, main, Default::default()).await?;
+                handle.call(hello_invocation()).await?;
+                anyhow::Ok((started.elapsed(), handle))
+            })
+        });
+        let mut burst = Vec::with_capacity(50);
+        let mut handles = Vec::with_capacity(50);
+        for joined in futures_util::future::join_all(starts).await {
+            let (took, handle) = joined??;
+            burst.push(took);
+            handles.push(handle);
+        }
+        let max = burst.iter().max().copied().unwrap_or_default();
+        println!(
+            "burst of 50 first requests to 50 extensions at once, {ready} blank isolates ready (of {blanks} asked): {}, max {:.3} ms",
+            summary(burst),
+            max.as_secs_f64() * 1e3
+        );
+        drop(handles);
+    }
+    alga_ext::isolate::prepare_blanks(None, 0);
+
     // 3a. Warm calls on the isolate's own thread: the cost of the JS side alone.
     let mut isolate = Isolate::new(identity(), IsolateLimits::default(), Some(files.clone()), Default::default())?;
     isolate.load_main(&main).await?;
