@@ -15,6 +15,31 @@ use crate::dispatch::{install_zip, send};
 use crate::support::{admin_token, TestStore};
 
 const SHARED_JS: &str = r#"
+export async function incr(request, ctx) {
+  await ctx.storage.transaction(async (tx) => { await tx.set("n", ((await tx.get("n")) ?? 0) + 1); });
+  return { body: { ok: true } };
+}
+export async function claim(request, ctx) {
+  try {
+    await ctx.storage.set("owner", request.body.who, { ifRevision: 0 });
+    return { body: { won: true } };
+  } catch (e) {
+    if (e.code === "REVISION_MISMATCH") return { body: { won: false } };
+    throw e;
+  }
+}
+export async function fill(request, ctx) {
+  try {
+    await ctx.storage.namespace("fill").set(request.body.key, 1);
+    return { body: { stored: true } };
+  } catch (e) {
+    if (e.code === "QUOTA_EXCEEDED") return { body: { stored: false } };
+    throw e;
+  }
+}
+export async function count(request, ctx) {
+  return { body: { n: await ctx.storage.get("n"), keys: (await ctx.storage.namespace("fill").list({ limit: 100 })).items.length } };
+}
 export async function read(request, ctx) {
   return { body: { value: (await ctx.storage.get("k")) ?? null, greeting: await ctx.settings.get("greeting"), version: ctx.extension.version } };
 }
@@ -27,7 +52,11 @@ fn bundle(version: &str) -> Vec<u8> {
         "permissions": ["storage:read", "storage:write"],
         "extensionPoints": { "endpoints": [
             { "method": "GET", "path": "/read", "handler": "read" },
-            { "method": "POST", "path": "/write", "handler": "write" }
+            { "method": "POST", "path": "/write", "handler": "write" },
+            { "method": "POST", "path": "/incr", "handler": "incr" },
+            { "method": "POST", "path": "/claim", "handler": "claim" },
+            { "method": "POST", "path": "/fill", "handler": "fill" },
+            { "method": "GET", "path": "/count", "handler": "count" }
         ] },
         "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }]
     });
@@ -155,4 +184,37 @@ async fn a_sqlite_node_has_no_feed_and_says_so() {
     let state = db.app_state().with_cluster_sync().await.unwrap();
     assert_eq!(state.cluster.state(), FeedState::Single);
     assert_eq!(state.cluster.report()["feed"], "single");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_revisions_and_quotas_stay_exact_across_nodes() {
+    let db = TestStore::postgres().await;
+    // A quota of 20 keys for the tenant's extension: `n`, `owner` and at most 18 `fill/*`.
+    let quota = alga_store::StorageQuota { max_keys: 20, max_bytes: 1 << 20 };
+    let a = db.another_node_with(|r| r.with_storage_quota(quota)).await;
+    let b = db.another_node_with(|r| r.with_storage_quota(quota)).await;
+    install_zip(&a, "acme", bundle("1.0.0")).await;
+    let admin = admin_token("acme");
+    let post = |node: AppState, path: &'static str, body: Value| {
+        let admin = admin.clone();
+        async move {
+            let (status, _, body) = send(&node, Method::POST, &format!("/api/extensions/com.example.shared/{path}"), &admin, Some(body)).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+
+    // 40 transactional increments, half through each node, all at once: none is lost.
+    let increments = (0..40).map(|i| post(if i % 2 == 0 { a.clone() } else { b.clone() }, "incr", json!({})));
+    futures_util::future::join_all(increments).await;
+    // Ten claims of the same key with ifRevision 0 through both nodes: exactly one wins.
+    let claims = (0..10).map(|i| post(if i % 2 == 0 { a.clone() } else { b.clone() }, "claim", json!({ "who": i })));
+    let won = futures_util::future::join_all(claims).await.iter().filter(|body| body["won"] == true).count();
+    assert_eq!(won, 1, "one claim wins across nodes");
+    // 40 new keys through both nodes against a 20-key quota: exactly 18 fit beside n and owner.
+    let fills = (0..40).map(|i| post(if i % 2 == 0 { a.clone() } else { b.clone() }, "fill", json!({ "key": format!("k{i}") })));
+    let stored = futures_util::future::join_all(fills).await.iter().filter(|body| body["stored"] == true).count();
+    assert_eq!(stored, 18, "the quota holds across nodes");
+    let (status, _, body) = send(&b, Method::GET, "/api/extensions/com.example.shared/count", &admin, None).await;
+    assert_eq!((status, body), (200, json!({ "n": 40, "keys": 18 })));
 }

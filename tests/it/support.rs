@@ -86,9 +86,14 @@ impl TestStore {
     /// Another node on the same PostgreSQL database: its own connections, node id, caches
     /// and isolates (PostgreSQL only).
     pub async fn another_node(&self) -> AppState {
+        self.another_node_with(|registry| registry).await
+    }
+
+    /// [`Self::another_node`] with its registry configured by `configure`.
+    pub async fn another_node_with(&self, configure: impl FnOnce(Registry) -> Registry) -> AppState {
         let url = &self._pg_db.as_ref().expect("another node needs PostgreSQL").url;
         let store: Arc<dyn Store> = Arc::new(PgStore::connect(&ConnectOptions::new(url.clone())).await.unwrap());
-        let registry = Arc::new(Registry::new(store, Default::default()));
+        let registry = Arc::new(configure(Registry::new(store, Default::default())));
         AppState::new(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()])
     }
 
