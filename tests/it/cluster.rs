@@ -40,6 +40,10 @@ export async function fill(request, ctx) {
 export async function count(request, ctx) {
   return { body: { n: await ctx.storage.get("n"), keys: (await ctx.storage.namespace("fill").list({ limit: 100 })).items.length } };
 }
+export async function slow(request, ctx) {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return { body: { version: ctx.extension.version } };
+}
 export async function read(request, ctx) {
   return { body: { value: (await ctx.storage.get("k")) ?? null, greeting: await ctx.settings.get("greeting"), version: ctx.extension.version } };
 }
@@ -56,7 +60,8 @@ fn bundle(version: &str) -> Vec<u8> {
             { "method": "POST", "path": "/incr", "handler": "incr" },
             { "method": "POST", "path": "/claim", "handler": "claim" },
             { "method": "POST", "path": "/fill", "handler": "fill" },
-            { "method": "GET", "path": "/count", "handler": "count" }
+            { "method": "GET", "path": "/count", "handler": "count" },
+            { "method": "GET", "path": "/slow", "handler": "slow" }
         ] },
         "settings": [{ "key": "greeting", "type": "string", "label": "Greeting", "default": "hello" }]
     });
@@ -120,8 +125,17 @@ async fn a_change_on_one_node_reaches_the_others_caches_and_a_lost_feed_resynchr
     eventually(&b, "disable", |status, body| status == 409 && body["error"]["code"] == "EXTENSION_DISABLED").await;
     assert_eq!(send(&a, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &admin, None).await.0, 200);
     eventually(&b, "enable", |status, _| status == 200).await;
+    // An update through A while B serves a slow request on the old version: that request
+    // finishes on the old isolate, the next ones run the new version.
+    let in_flight = {
+        let (b, admin) = (b.clone(), admin.clone());
+        tokio::spawn(async move { send(&b, Method::GET, "/api/extensions/com.example.shared/slow", &admin, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
     install_zip(&a, "acme", bundle("1.1.0")).await;
     eventually(&b, "update", |_, body| body["version"] == "1.1.0").await;
+    let (status, _, body) = in_flight.await.unwrap();
+    assert_eq!((status, body), (200, json!({ "version": "1.0.0" })), "the request in flight finished on the old version");
 
     // A node does not apply its own changes; B applied A's.
     assert_eq!(a.cluster.applied(), 0, "{}", a.cluster.report());
