@@ -14,25 +14,32 @@ CREATE FUNCTION alga_ext_changes_channel() RETURNS text
     AS $$ SELECT left('alga_ext_changes:' || current_schema(), 63) $$;
 
 -- One notification: `n` the writing node, `k` the kind (`x` an extension's registry rows,
--- `r` a tenant's roles, `s` storage), `t` the tenant, `e` the install, `s`/`y` a storage key.
-CREATE FUNCTION alga_ext_announce(p_kind text, p_tenant text, p_extension uuid, p_namespace text, p_key text)
+-- `r` a tenant's roles, `s` storage), `t` the tenant, `e` the install, `s`/`y` a storage key,
+-- `i` true when the extension's isolates are to go (another version, limits or state).
+CREATE FUNCTION alga_ext_announce(p_kind text, p_tenant text, p_extension uuid, p_namespace text, p_key text, p_isolates boolean)
     RETURNS void
     LANGUAGE sql
     AS $$
     SELECT pg_notify(alga_ext_changes_channel(), json_strip_nulls(json_build_object(
         'n', coalesce(current_setting('alga_ext.node', true), ''), 'k', p_kind,
-        't', p_tenant, 'e', p_extension, 's', p_namespace, 'y', p_key))::text)
+        't', p_tenant, 'e', p_extension, 's', p_namespace, 'y', p_key, 'i', p_isolates))::text)
 $$;
 
--- An extension's own row.
+-- An extension's own row. Its isolates go when what they were built from or may serve
+-- changed; a settings or grant change alone needs only the cached target dropped.
 CREATE FUNCTION alga_ext_notify_extension() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM alga_ext_announce('x', OLD.tenant_id, OLD.id, NULL, NULL);
+        PERFORM alga_ext_announce('x', OLD.tenant_id, OLD.id, NULL, NULL, true);
+    ELSIF TG_OP = 'INSERT' THEN
+        PERFORM alga_ext_announce('x', NEW.tenant_id, NEW.id, NULL, NULL, NULL);
     ELSE
-        PERFORM alga_ext_announce('x', NEW.tenant_id, NEW.id, NULL, NULL);
+        PERFORM alga_ext_announce('x', NEW.tenant_id, NEW.id, NULL, NULL,
+            CASE WHEN (OLD.version, OLD.bundle_hash, OLD.status, OLD.is_enabled, OLD.limits)
+                      IS DISTINCT FROM (NEW.version, NEW.bundle_hash, NEW.status, NEW.is_enabled, NEW.limits)
+                 THEN true END);
     END IF;
     RETURN NULL;
 END
@@ -44,9 +51,9 @@ CREATE FUNCTION alga_ext_notify_extension_part() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM alga_ext_announce('x', OLD.tenant_id, OLD.extension_id, NULL, NULL);
+        PERFORM alga_ext_announce('x', OLD.tenant_id, OLD.extension_id, NULL, NULL, NULL);
     ELSE
-        PERFORM alga_ext_announce('x', NEW.tenant_id, NEW.extension_id, NULL, NULL);
+        PERFORM alga_ext_announce('x', NEW.tenant_id, NEW.extension_id, NULL, NULL, NULL);
     END IF;
     RETURN NULL;
 END
@@ -58,9 +65,9 @@ CREATE FUNCTION alga_ext_notify_roles() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM alga_ext_announce('r', OLD.tenant_id, NULL, NULL, NULL);
+        PERFORM alga_ext_announce('r', OLD.tenant_id, NULL, NULL, NULL, NULL);
     ELSE
-        PERFORM alga_ext_announce('r', NEW.tenant_id, NULL, NULL, NULL);
+        PERFORM alga_ext_announce('r', NEW.tenant_id, NULL, NULL, NULL, NULL);
     END IF;
     RETURN NULL;
 END
@@ -75,9 +82,9 @@ DECLARE
 BEGIN
     IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
     IF octet_length(r.namespace) + octet_length(r.key) + octet_length(r.tenant_id) > 7000 THEN
-        PERFORM alga_ext_announce('s', r.tenant_id, r.extension_id, NULL, NULL);
+        PERFORM alga_ext_announce('s', r.tenant_id, r.extension_id, NULL, NULL, NULL);
     ELSE
-        PERFORM alga_ext_announce('s', r.tenant_id, r.extension_id, r.namespace, r.key);
+        PERFORM alga_ext_announce('s', r.tenant_id, r.extension_id, r.namespace, r.key, NULL);
     END IF;
     RETURN NULL;
 END

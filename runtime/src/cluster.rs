@@ -106,10 +106,12 @@ async fn apply(mut feed: ChangeFeed, registry: Arc<Registry>, pool: Arc<IsolateP
         match event {
             FeedEvent::Change(change) => {
                 let kind = match &change {
-                    Change::Extension { tenant, extension } => {
-                        // Its version, limits or state may have changed: the next request
-                        // starts on what the registry says now.
-                        pool.retire(tenant, *extension);
+                    Change::Extension { tenant, extension, isolates } => {
+                        // Another version, limits or state: the next request starts on what
+                        // the registry says now (a settings change keeps the isolate).
+                        if *isolates {
+                            pool.retire(tenant, *extension);
+                        }
                         "extension"
                     }
                     Change::Roles { .. } => "roles",

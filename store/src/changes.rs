@@ -14,8 +14,9 @@ use crate::TenantId;
 /// editing role grants).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// An extension's registry rows: its record, versions, grants or settings.
-    Extension { tenant: TenantId, extension: Uuid },
+    /// An extension's registry rows: its record, versions, grants or settings. `isolates`:
+    /// its version, limits or state changed (or it is gone), so isolates built for it go.
+    Extension { tenant: TenantId, extension: Uuid, isolates: bool },
     /// A tenant's roles or role grants.
     Roles { tenant: TenantId },
     /// A storage value; `key: None` when the change names the whole extension's storage.
@@ -52,7 +53,8 @@ impl ChangeFeed {
 }
 
 /// A notification's payload as the triggers write it (see the migration
-/// `change_notifications`): `n` node, `k` kind, `t` tenant, `e` install, `s`/`y` storage key.
+/// `change_notifications`): `n` node, `k` kind, `t` tenant, `e` install, `s`/`y` storage key,
+/// `i` isolates to retire.
 #[derive(Deserialize)]
 struct Payload {
     #[serde(default)]
@@ -65,6 +67,8 @@ struct Payload {
     s: Option<String>,
     #[serde(default)]
     y: Option<String>,
+    #[serde(default)]
+    i: bool,
 }
 
 /// Why a payload was not understood.
@@ -81,7 +85,7 @@ pub fn parse_payload(text: &str, own_node: &str) -> Result<Option<Change>, Paylo
     let tenant = TenantId::parse(&p.t).map_err(|e| PayloadError(e.to_string()))?;
     let extension = || p.e.ok_or_else(|| PayloadError(format!("kind {:?} without an install id", p.k)));
     let change = match p.k.as_str() {
-        "x" => Change::Extension { tenant, extension: extension()? },
+        "x" => Change::Extension { tenant, extension: extension()?, isolates: p.i },
         "r" => Change::Roles { tenant },
         "s" => Change::Storage {
             tenant,
@@ -104,7 +108,9 @@ mod tests {
         let id = Uuid::new_v4();
         let acme = TenantId::parse("acme").unwrap();
         let x = format!(r#"{{"n":"a","k":"x","t":"acme","e":"{id}"}}"#);
-        assert_eq!(parse_payload(&x, "b").unwrap(), Some(Change::Extension { tenant: acme.clone(), extension: id }));
+        assert_eq!(parse_payload(&x, "b").unwrap(), Some(Change::Extension { tenant: acme.clone(), extension: id, isolates: false }));
+        let updated = format!(r#"{{"n":"a","k":"x","t":"acme","e":"{id}","i":true}}"#);
+        assert_eq!(parse_payload(&updated, "b").unwrap(), Some(Change::Extension { tenant: acme.clone(), extension: id, isolates: true }));
         assert_eq!(parse_payload(&x, "a").unwrap(), None, "its own change");
         let host = r#"{"n":"","k":"r","t":"acme"}"#;
         assert_eq!(parse_payload(host, "").unwrap(), Some(Change::Roles { tenant: acme.clone() }), "another writer's, whoever reads");

@@ -45,7 +45,8 @@ export async function slow(request, ctx) {
   return { body: { version: ctx.extension.version } };
 }
 export async function read(request, ctx) {
-  return { body: { value: (await ctx.storage.get("k")) ?? null, greeting: await ctx.settings.get("greeting"), version: ctx.extension.version } };
+  globalThis.instance ??= crypto.randomUUID();
+  return { body: { value: (await ctx.storage.get("k")) ?? null, greeting: await ctx.settings.get("greeting"), version: ctx.extension.version, instance: globalThis.instance } };
 }
 export async function write(request, ctx) { await ctx.storage.set("k", request.body.value); return { body: { ok: true } }; }
 "#;
@@ -109,8 +110,10 @@ async fn a_change_on_one_node_reaches_the_others_caches_and_a_lost_feed_resynchr
     let id = install_zip(&a, "acme", bundle("1.0.0")).await;
 
     // B caches the target and the absent value.
-    assert_eq!(read(&b).await, (200, json!({ "value": null, "greeting": "hello", "version": "1.0.0" })));
-    assert_eq!(read(&b).await.0, 200);
+    let (status, first) = read(&b).await;
+    assert_eq!((status, &first["value"], &first["greeting"], &first["version"]), (200, &json!(null), &json!("hello"), &json!("1.0.0")));
+    let instance = first["instance"].clone();
+    assert_eq!(read(&b).await.1["instance"], instance, "the same isolate serves");
 
     // A storage write through A: B's cached "absent" is dropped.
     let (status, _, _) = send(&a, Method::POST, "/api/extensions/com.example.shared/write", &admin, Some(json!({ "value": 1 }))).await;
@@ -121,6 +124,7 @@ async fn a_change_on_one_node_reaches_the_others_caches_and_a_lost_feed_resynchr
     let (status, _, body) = send(&a, Method::PUT, &format!("/admin/v1/extensions/{id}/settings"), &admin, Some(json!({ "greeting": "hi" }))).await;
     assert_eq!(status, 200, "{body}");
     eventually(&b, "settings", |_, body| body["greeting"] == "hi").await;
+    assert_eq!(read(&b).await.1["instance"], instance, "a settings change keeps B's isolate");
     assert_eq!(send(&a, Method::POST, &format!("/admin/v1/extensions/{id}/disable"), &admin, None).await.0, 200);
     eventually(&b, "disable", |status, body| status == 409 && body["error"]["code"] == "EXTENSION_DISABLED").await;
     assert_eq!(send(&a, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &admin, None).await.0, 200);
@@ -134,6 +138,7 @@ async fn a_change_on_one_node_reaches_the_others_caches_and_a_lost_feed_resynchr
     tokio::time::sleep(Duration::from_millis(100)).await;
     install_zip(&a, "acme", bundle("1.1.0")).await;
     eventually(&b, "update", |_, body| body["version"] == "1.1.0").await;
+    assert_ne!(read(&b).await.1["instance"], instance, "another version runs in another isolate");
     let (status, _, body) = in_flight.await.unwrap();
     assert_eq!((status, body), (200, json!({ "version": "1.0.0" })), "the request in flight finished on the old version");
 

@@ -21,7 +21,7 @@ impl Registry {
     /// Applies a change another writer committed (see `crate::cluster`).
     pub fn apply_change(&self, change: &Change) {
         match change {
-            Change::Extension { tenant, extension } => self.forget_extension(tenant, *extension),
+            Change::Extension { tenant, extension, .. } => self.forget_extension(tenant, *extension),
             Change::Roles { tenant } => {
                 self.targets.forget_roles(tenant);
                 self.ui.forget(tenant);
