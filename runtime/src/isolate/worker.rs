@@ -64,6 +64,17 @@ fn now_ms() -> u64 {
     EPOCH.elapsed().as_millis() as u64
 }
 
+/// Isolate starts that run at once: one per core. A burst of first requests to many
+/// extensions then completes in waves of that many, each start taking its usual couple of
+/// milliseconds, instead of every start sharing the cores with all the others (and faulting
+/// in its own thread's memory meanwhile) so that all of them finish late together.
+static START_TURNS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// Longest a start keeps its turn: a module that evaluates slowly (up to its own limit)
+/// must not hold up other tenants' starts behind it.
+const START_TURN: std::time::Duration = std::time::Duration::from_millis(20);
+
 impl IsolateHandle {
     /// Starts a thread, builds the isolate there and evaluates the main module; returns once
     /// it is ready to serve, or with the error that prevented it.
@@ -75,7 +86,9 @@ impl IsolateHandle {
         services: Services,
     ) -> Result<Self, IsolateError> {
         let (jobs, queue) = mpsc::channel(limits.queue_depth.max(1));
-        let (ready_tx, ready_rx) = oneshot::channel();
+        let (ready_tx, mut ready_rx) = oneshot::channel();
+        // The semaphore is never closed; were it, the start would simply not wait its turn.
+        let turn = START_TURNS.acquire().await.ok();
         let retired = Arc::new(AtomicBool::new(false));
         let retired_flag = retired.clone();
         super::threads::run(Box::new(move |prepared| {
@@ -95,7 +108,16 @@ impl IsolateHandle {
             runtime.block_on(serve(identity, limits, files, main, services, blank, queue, ready_tx, retired_flag));
         }))
         .map_err(|e| IsolateError::Script(format!("cannot start an isolate thread: {e}")))?;
-        ready_rx.await.unwrap_or(Err(IsolateError::Discarded))?;
+        let ready = tokio::select! {
+            ready = &mut ready_rx => Some(ready),
+            () = tokio::time::sleep(START_TURN) => None,
+        };
+        drop(turn);
+        let ready = match ready {
+            Some(ready) => ready,
+            None => ready_rx.await,
+        };
+        ready.unwrap_or(Err(IsolateError::Discarded))?;
         Ok(Self {
             jobs,
             retired,
