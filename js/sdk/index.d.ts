@@ -466,6 +466,10 @@ export type StorageErrorCode =
   | "ENCRYPTION_UNAVAILABLE"
   /** A sensitive value could not be decrypted (its key was removed). */
   | "DECRYPTION_FAILED"
+  /** The runtime's database cannot be reached right now (restarting, or out of reach);
+   *  nothing was done, and the same call may work in a moment. Left uncaught, the caller
+   *  gets `503 STORE_UNAVAILABLE`. */
+  | "STORE_UNAVAILABLE"
   /** The store failed; the server's log has the cause. */
   | "INTERNAL";
 
@@ -647,6 +651,9 @@ export type RuntimeErrorCode =
   | "EXTENSION_TIMEOUT"
   /** Too many calls are queued, or the server is at its isolate budget (`Retry-After`). */
   | "EXTENSION_OVERLOADED"
+  /** The runtime's database cannot be reached right now (`Retry-After`); also what an
+   *  uncaught `StorageError` with this code answers. */
+  | "STORE_UNAVAILABLE"
   /** A data widget did not answer within the widget budget. */
   | "WIDGET_TIMEOUT"
   /** A data widget answered more data than allowed. */

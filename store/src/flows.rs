@@ -96,6 +96,9 @@ pub(crate) trait RegistryTx: Send + Sized {
 /// The storage statements an import runs in its one transaction.
 #[async_trait]
 pub(crate) trait ImportTx: Send + Sized {
+    /// Appends the import's row to the lifecycle audit log.
+    async fn audit(&mut self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()>;
+
     /// Deletes every value the extension stored and credits its usage.
     async fn clear_extension(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()>;
 
@@ -300,7 +303,8 @@ pub(crate) async fn revoke_audited(mut tx: impl RegistryTx, tenant: &TenantId, r
     Ok(true)
 }
 
-/// Checks the values, then writes them all in one transaction (opened only once they passed).
+/// Checks the values, then writes them and the import's audit row in one transaction
+/// (opened only once they passed): a server killed half way leaves neither.
 pub(crate) async fn import<T: ImportTx>(
     begin: impl std::future::Future<Output = Result<T>> + Send,
     tenant: &TenantId,
@@ -308,6 +312,7 @@ pub(crate) async fn import<T: ImportTx>(
     values: &[PortableValue],
     replace: bool,
     quota: Option<StorageQuota>,
+    audit: &NewAuditEntry,
 ) -> Result<u64> {
     rows::check_portable(values)?;
     let mut tx = begin.await?;
@@ -317,6 +322,7 @@ pub(crate) async fn import<T: ImportTx>(
     for value in values {
         tx.restore(tenant, extension_id, value, quota).await?;
     }
+    tx.audit(tenant, audit).await?;
     tx.commit().await?;
     Ok(values.len() as u64)
 }

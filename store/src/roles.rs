@@ -234,8 +234,9 @@ pub trait KvAdminStore: Send + Sync + 'static {
     /// order, after the given (namespace, key).
     async fn storage_export(&self, tenant: &TenantId, extension_id: Uuid, after: Option<(&str, &str)>, limit: u32) -> Result<Vec<PortableValue>>;
 
-    /// Writes exported values back in one transaction, keeping their revisions and expiry;
-    /// `replace` first deletes everything the extension stored. All or nothing, within `quota`.
+    /// Writes exported values back in one transaction, keeping their revisions and expiry,
+    /// with the import's row of the audit log; `replace` first deletes everything the
+    /// extension stored. All or nothing, within `quota`.
     async fn storage_import(
         &self,
         tenant: &TenantId,
@@ -243,6 +244,7 @@ pub trait KvAdminStore: Send + Sync + 'static {
         values: &[PortableValue],
         replace: bool,
         quota: Option<StorageQuota>,
+        audit: &NewAuditEntry,
     ) -> Result<u64>;
 
     /// An extension's storage usage as counted (values stored, expired ones until swept).

@@ -14,6 +14,7 @@ mod console;
 mod dispatch;
 mod doc_commands;
 mod fairness;
+mod faults;
 mod fetch;
 mod host_api;
 mod host_auth;

@@ -31,6 +31,10 @@ pub enum StorageOpError {
     EncryptionUnavailable(&'static str),
     #[error("{0}")]
     DecryptionFailed(String),
+    /// The database cannot be reached right now (restarting, or out of reach); nothing was
+    /// done, and the same call may work in a moment.
+    #[error("storage is unavailable: the database cannot be reached right now; try again shortly")]
+    StoreUnavailable,
     /// The cause is logged where it happened; extension code learns only that it failed.
     #[error("{0}")]
     Internal(&'static str),
@@ -51,6 +55,7 @@ impl StorageOpError {
             Self::Busy(_) => "BUSY",
             Self::EncryptionUnavailable(_) => "ENCRYPTION_UNAVAILABLE",
             Self::DecryptionFailed(_) => "DECRYPTION_FAILED",
+            Self::StoreUnavailable => "STORE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -275,6 +275,7 @@ async fn run_on_server<T: Send + 'static>(
         Err(alga_store::StoreError::RevisionMismatch { .. }) => "revision_mismatch",
         Err(alga_store::StoreError::QuotaExceeded { .. }) => "quota_exceeded",
         Err(alga_store::StoreError::Invalid { .. }) => "invalid",
+        Err(alga_store::StoreError::Unavailable(_)) => "unavailable",
         Err(_) => "error",
     };
     metrics::histogram!("alga_storage_op_duration_seconds", "op" => op, "outcome" => outcome).record(started.elapsed().as_secs_f64());
@@ -284,6 +285,12 @@ async fn run_on_server<T: Send + 'static>(
         alga_store::StoreError::QuotaExceeded { keys, bytes, max_keys, max_bytes } => StorageOpError::QuotaExceeded(format!(
             "the write would bring storage to {keys} keys and {bytes} bytes; the limits are {max_keys} keys and {max_bytes} bytes"
         )),
+        alga_store::StoreError::Unavailable(cause) => {
+            // One line per failed call while the database is away: a warning, not an error,
+            // since nothing is wrong with the call.
+            tracing::warn!(error = %cause, "storage operation failed: the database cannot be reached");
+            StorageOpError::StoreUnavailable
+        }
         other => {
             tracing::error!(error = %other, "storage operation failed");
             StorageOpError::Internal("storage operation failed")

@@ -375,7 +375,7 @@ fn pool_error(err: PoolError, dev: bool, request_id: &str) -> ApiError {
             crate::registry::RegistryError::Bundle(b) => {
                 ApiError::internal(format!("stored bundle refused: {b}")).with_details(json!({ "code": b.code() }))
             }
-            other => ApiError::internal(other.to_string()),
+            other => ApiError::from_shared_registry(other),
         },
     }
 }
@@ -386,9 +386,11 @@ fn pool_error(err: PoolError, dev: bool, request_id: &str) -> ApiError {
 /// host's user, not the author.
 fn isolate_error(err: IsolateError, dev: bool, request_id: &str) -> ApiError {
     let status = match err {
-        IsolateError::Overloaded { .. } | IsolateError::MemoryBudget { .. } | IsolateError::TenantShare { .. } | IsolateError::Discarded => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        IsolateError::Overloaded { .. }
+        | IsolateError::MemoryBudget { .. }
+        | IsolateError::TenantShare { .. }
+        | IsolateError::Discarded
+        | IsolateError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         IsolateError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };

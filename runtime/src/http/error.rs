@@ -29,6 +29,10 @@ pub struct ApiError {
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// `Retry-After` of a `503 STORE_UNAVAILABLE`: a database restart takes seconds, and a
+/// request after it fails within half a second while the database is still away.
+pub const STORE_RETRY_AFTER_SECS: u64 = 1;
+
 /// The header that carries a request's id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -86,6 +90,26 @@ impl ApiError {
         let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
         err.internal = Some(cause.to_string());
         err
+    }
+
+    /// `503 STORE_UNAVAILABLE` with `Retry-After`: the database cannot be reached right now.
+    /// Logged as a warning (the operator's database is away, nothing is wrong with the
+    /// request), with its cause.
+    pub fn store_unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "request failed: the database cannot be reached");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE", "the database cannot be reached right now; try again shortly")
+            .with_retry_after(STORE_RETRY_AFTER_SECS)
+    }
+
+    /// A registry failure shared by several waiters (a single-flight load): a store outage
+    /// is said as one, anything else is a 500 whose cause goes to the log.
+    pub fn from_shared_registry(err: &crate::registry::RegistryError) -> Self {
+        use crate::registry::RegistryError as E;
+        match err {
+            E::Store(store) if store.is_unavailable() => Self::store_unavailable(crate::diagnostics::error_chain(store)),
+            E::Shared(inner) => Self::from_shared_registry(inner),
+            other => Self::internal(crate::diagnostics::error_chain(other)),
+        }
     }
 
     /// A 503 whose cause goes to the log only.
@@ -214,6 +238,7 @@ impl From<alga_store::StoreError> for ApiError {
                 .with_details(json!({ "keys": keys, "bytes": bytes, "maxKeys": max_keys, "maxBytes": max_bytes })),
             E::RevisionMismatch { expected, current } => Self::new(StatusCode::CONFLICT, "REVISION_MISMATCH", err.to_string())
                 .with_details(json!({ "expected": expected, "current": current })),
+            E::Unavailable(_) => Self::store_unavailable(crate::diagnostics::error_chain(&err)),
             other => Self::internal(crate::diagnostics::error_chain(&other)),
         }
     }
@@ -252,7 +277,7 @@ impl From<crate::registry::RegistryError> for ApiError {
             E::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
                 Ok(own) => own.into(),
                 // Other waiters still hold it; shared lookups only fail inside the store.
-                Err(shared) => Self::internal(crate::diagnostics::error_chain(&*shared)),
+                Err(shared) => Self::from_shared_registry(&shared),
             },
         }
     }

@@ -54,6 +54,11 @@ pub enum IsolateError {
     /// failure (never logged as one, never counted by the circuit breaker).
     #[error("the handler threw HttpError {} {}: {}", .0.status, .0.code, .0.message)]
     HttpError(Box<HttpErrorAnswer>),
+    /// The extension's code let a storage call's `StorageError` with code
+    /// `STORE_UNAVAILABLE` escape: the runtime's database was out of reach, no fault of the
+    /// extension's, so its caller is answered as the runtime's own store failures are.
+    #[error("the database cannot be reached right now; try again shortly")]
+    StoreUnavailable,
     #[error("result is not JSON-representable: {0}")]
     Result(String),
     /// deno_core hands V8's delayed tasks (such as GC work) to tokio; without a runtime on
@@ -83,6 +88,7 @@ impl IsolateError {
             Self::Overloaded { .. } | Self::MemoryBudget { .. } | Self::TenantShare { .. } | Self::Discarded => "EXTENSION_OVERLOADED",
             Self::Script(_) | Self::Threw { .. } | Self::Result(_) | Self::NoAsyncRuntime => "EXTENSION_ERROR",
             Self::HttpError(_) => "HTTP_ERROR",
+            Self::StoreUnavailable => "STORE_UNAVAILABLE",
         }
     }
 

@@ -62,8 +62,16 @@ fn stack_of(error: &JsError) -> String {
     stack
 }
 
-/// The error of a JavaScript exception the extension did not catch.
+/// The error of a JavaScript exception the extension did not catch. A storage call's
+/// `StorageError` whose code says the database was out of reach is the runtime's failure,
+/// not the author's, and is told apart (deno_core lists the properties Rust set on an
+/// error it built, `code` among them).
 pub(super) fn from_js(error: &JsError) -> IsolateError {
+    let store_unavailable = error.name.as_deref() == Some("StorageError")
+        && error.additional_properties.iter().any(|(key, value)| key == "code" && value == "STORE_UNAVAILABLE");
+    if store_unavailable {
+        return IsolateError::StoreUnavailable;
+    }
     IsolateError::Threw { message: message_of(error), stack: stack_of(error) }
 }
 
@@ -145,5 +153,17 @@ mod tests {
         let long = format!("Uncaught Error: {}", "x".repeat(5000));
         let IsolateError::Threw { message, .. } = from_js(&error(&long, Vec::new(), None)) else { panic!("not Threw") };
         assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS + 1, "cut, with an ellipsis");
+    }
+
+    #[test]
+    fn only_a_storage_error_saying_the_database_is_away_is_told_apart() {
+        let storage = |name: &str, code: &str| JsError {
+            name: Some(name.to_owned()),
+            additional_properties: vec![("code".to_owned(), code.to_owned())],
+            ..error("Uncaught (in promise) StorageError: storage is unavailable", Vec::new(), None)
+        };
+        assert!(matches!(from_js(&storage("StorageError", "STORE_UNAVAILABLE")), IsolateError::StoreUnavailable));
+        assert!(matches!(from_js(&storage("StorageError", "BUSY")), IsolateError::Threw { .. }), "the extension's own trouble");
+        assert!(matches!(from_js(&storage("Error", "STORE_UNAVAILABLE")), IsolateError::Threw { .. }), "only a StorageError");
     }
 }

@@ -104,12 +104,18 @@ impl Registry {
         })
     }
 
-    /// Writes everything the import took in one transaction (after deleting all stored
-    /// values when `replace`), within the quota; drops the extension's cached values
-    /// whatever happened; audits it as `actor`.
+    /// Writes everything the import took in one transaction with its audit row (after
+    /// deleting all stored values when `replace`), within the quota; drops the extension's
+    /// cached values whatever happened.
     pub async fn finish_import(&self, import: StorageImport, replace: bool, actor: &str) -> Result<ImportReport, RegistryError> {
         let StorageImport { tenant, extension_id: id, extension_key, quota, values, skipped_expired, .. } = import;
-        let imported = self.store.storage_import(&tenant, id, &values, replace, Some(quota)).await;
+        let entry = NewAuditEntry {
+            actor: actor.to_owned(),
+            action: "storage.imported".into(),
+            target: id.to_string(),
+            details: json!({ "extension": extension_key, "imported": values.len(), "skipped": skipped_expired, "replace": replace }),
+        };
+        let imported = self.store.storage_import(&tenant, id, &values, replace, Some(quota), &entry).await;
         self.storage_cache().invalidate_extension(&alga_ops::storage::cache::StorageCache::scope(tenant.as_str(), id));
         let imported = imported?;
         let bytes: i64 = values.iter().map(|v| alga_store::json_size(&v.value)).sum();
@@ -125,15 +131,6 @@ impl Registry {
                 size_bytes: bytes,
             },
         );
-        let entry = NewAuditEntry {
-            actor: actor.to_owned(),
-            action: "storage.imported".into(),
-            target: id.to_string(),
-            details: json!({ "extension": extension_key, "imported": imported, "skipped": skipped_expired, "replace": replace }),
-        };
-        if let Err(e) = self.store.append_audit(&tenant, &entry).await {
-            tracing::warn!(error = %e, "cannot audit a storage import");
-        }
         Ok(ImportReport { imported, skipped_expired, replace })
     }
 }

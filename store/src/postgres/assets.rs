@@ -11,10 +11,11 @@ use crate::{AssetStore, Result, TenantId};
 #[async_trait]
 impl AssetStore for PgStore {
     async fn resolve_ui_version(&self, install_id: Uuid, bundle_hash: &str) -> Result<Option<(TenantId, Uuid)>> {
+        let mut conn = self.connected(self.pool.acquire()).await?;
         let found: Option<(String, Uuid)> = sqlx::query_as("SELECT tenant_id, version_id FROM alga_resolve_ui_version($1, $2)")
             .bind(install_id)
             .bind(bundle_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         found.map(|(tenant, version)| Ok((TenantId::parse(&tenant)?, version))).transpose()
     }

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::storage::charge;
 use super::{PgStore, LIVE};
-use crate::flows::{self, ImportTx};
-use crate::{KvAdminStore, PortableValue, Result, SetOptions, StorageAuditEntry, StorageKey, StorageQuota, StorageUsage, TenantId};
+use crate::flows::{self, ImportTx, RegistryTx};
+use crate::{KvAdminStore, NewAuditEntry, PortableValue, Result, SetOptions, StorageAuditEntry, StorageKey, StorageQuota, StorageUsage, TenantId};
 
 type Row = (String, String, sqlx::types::Json<serde_json::Value>, i64, Option<chrono::DateTime<chrono::Utc>>);
 type AuditRow = (Uuid, chrono::DateTime<chrono::Utc>, String, String, String, String, i64);
@@ -45,8 +45,9 @@ impl KvAdminStore for PgStore {
         values: &[PortableValue],
         replace: bool,
         quota: Option<StorageQuota>,
+        audit: &NewAuditEntry,
     ) -> Result<u64> {
-        flows::import(self.begin_tenant(tenant), tenant, extension_id, values, replace, quota).await
+        flows::import(self.begin_tenant(tenant), tenant, extension_id, values, replace, quota, audit).await
     }
 
     async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
@@ -99,6 +100,10 @@ impl KvAdminStore for PgStore {
 
 #[async_trait]
 impl ImportTx for Transaction<'static, Postgres> {
+    async fn audit(&mut self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
+        RegistryTx::audit(self, tenant, entry).await
+    }
+
     async fn clear_extension(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()> {
         let (n, b): (i64, Option<i64>) = sqlx::query_as(
             "WITH gone AS (DELETE FROM extension_storage WHERE tenant_id = $1 AND extension_id = $2 RETURNING size_bytes) \

@@ -7,6 +7,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 
+mod acquire;
 mod assets;
 mod audit;
 mod changes;
@@ -44,6 +45,8 @@ pub struct PgStore {
     /// This node's id: its connections announce it (`alga_ext.node`) so that the change
     /// notifications of its own writes can be told apart.
     node: uuid::Uuid,
+    /// Tells a busy pool from a database that takes no connections (see `acquire.rs`).
+    prober: std::sync::Arc<acquire::Prober>,
 }
 
 impl PgStore {
@@ -75,7 +78,8 @@ impl PgStore {
                 })
             })
             .connect_lazy_with(owner_options.clone());
-        Ok(Self { pool, owner_options, node })
+        let prober = std::sync::Arc::new(acquire::Prober::new(owner_options.clone(), options.connect_timeout));
+        Ok(Self { pool, owner_options, node, prober })
     }
 
     /// The pool of app-role connections, for callers (and tests) that need raw SQL.
@@ -83,9 +87,11 @@ impl PgStore {
         &self.pool
     }
 
-    /// Starts a transaction whose row-level security sees only `tenant`'s rows.
+    /// Starts a transaction whose row-level security sees only `tenant`'s rows; without a
+    /// connection to be had it fails with [`StoreError::Unavailable`], quickly when the
+    /// database takes none (see `acquire.rs`).
     pub async fn begin_tenant(&self, tenant: &TenantId) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.connected(self.pool.begin()).await?;
         sqlx::query("SELECT set_config('app.current_tenant', $1, true)").bind(tenant.as_str()).execute(&mut *tx).await?;
         Ok(tx)
     }

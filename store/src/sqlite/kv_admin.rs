@@ -6,8 +6,10 @@ use uuid::Uuid;
 
 use super::storage::charge;
 use super::{now, ts, SqliteStore};
-use crate::flows::{self, ImportTx};
-use crate::{KvAdminStore, PortableValue, Result, SetOptions, StorageAuditEntry, StorageKey, StorageQuota, StorageUsage, StoreError, TenantId};
+use crate::flows::{self, ImportTx, RegistryTx};
+use crate::{
+    KvAdminStore, NewAuditEntry, PortableValue, Result, SetOptions, StorageAuditEntry, StorageKey, StorageQuota, StorageUsage, StoreError, TenantId,
+};
 
 type Row = (String, String, String, i64, Option<String>);
 
@@ -53,9 +55,10 @@ impl KvAdminStore for SqliteStore {
         values: &[PortableValue],
         replace: bool,
         quota: Option<StorageQuota>,
+        audit: &NewAuditEntry,
     ) -> Result<u64> {
         // Imports write like storage transactions do: in the writers' queue, then under the lock.
-        flows::import(self.begin_import(), tenant, extension_id, values, replace, quota).await
+        flows::import(self.begin_import(), tenant, extension_id, values, replace, quota, audit).await
     }
 
     async fn storage_usage(&self, tenant: &TenantId, extension_id: Uuid) -> Result<StorageUsage> {
@@ -122,6 +125,10 @@ struct ImportWrite {
 
 #[async_trait]
 impl ImportTx for ImportWrite {
+    async fn audit(&mut self, tenant: &TenantId, entry: &NewAuditEntry) -> Result<()> {
+        RegistryTx::audit(&mut self.tx, tenant, entry).await
+    }
+
     async fn clear_extension(&mut self, tenant: &TenantId, extension_id: Uuid) -> Result<()> {
         let (n, b): (i64, Option<i64>) =
             sqlx::query_as("SELECT count(*), sum(size_bytes) FROM extension_storage WHERE tenant_id = ?1 AND extension_id = ?2")
