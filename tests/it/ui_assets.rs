@@ -281,7 +281,7 @@ async fn traversal_and_malformed_paths_are_refused_before_the_store_is_asked() {
             "ui//app.js",
             "ui/%zz",
         ];
-        // With the database gone, anything that reached the store would fail with 500.
+        // With the database gone, anything that reached the store would fail with 503.
         match (&db.sqlite, &db.pg) {
             (Some(sqlite), _) => sqlite.pool().close().await,
             (_, Some(pg)) => pg.pool().close().await,
@@ -294,7 +294,7 @@ async fn traversal_and_malformed_paths_are_refused_before_the_store_is_asked() {
             assert_eq!(body["error"]["details"]["field"], "path", "{be} {path}");
         }
         // The control: a fine path that is not cached yet does reach the (closed) store.
-        assert_eq!(request(addr, "GET", &format!("{base}/ui/app.js"), &[]).await.status, 500, "{be}");
+        assert_eq!(request(addr, "GET", &format!("{base}/ui/app.js"), &[]).await.status, 503, "{be}");
     }
 }
 
