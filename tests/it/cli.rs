@@ -35,30 +35,8 @@ struct Server {
 impl Server {
     fn start(mut cmd: Command) -> Server {
         cmd.args(["--listen", "127.0.0.1:0", "--log-format", "json"]).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn alga-ext");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut startup = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("server did not start; stderr so far:\n{}", startup.join("\n"));
-            };
-            startup.push(line.clone());
-            if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                if event["message"] == "listening" {
-                    let addr = event["addr"].as_str().unwrap().parse().unwrap();
-                    return Server { child, addr, startup };
-                }
-            }
-        }
+        let started = crate::serve_process::spawn_and_wait(cmd);
+        Server { child: started.child, addr: started.addr, startup: started.startup }
     }
 
     fn url(&self, path: &str) -> String {

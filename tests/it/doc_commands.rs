@@ -15,15 +15,11 @@
 //! local port (with `127.0.0.1` and `localhost` exempt), so a command reaching any other host
 //! fails instead of leaving the machine.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 use crate::support::PgTestDb;
 
@@ -128,35 +124,15 @@ impl Server {
             cmd.env("ALGA_EXT_JWT_SECRET", crate::support::SECRET);
             secret = Some(crate::support::SECRET.to_owned());
         }
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn alga-ext serve");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Keeps reading after start-up too, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("server did not start; stderr so far:\n{}", seen.join("\n"));
-            };
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let started = crate::serve_process::spawn_and_wait(cmd);
+        for line in &started.startup {
             if let Some(printed) = line.trim().strip_prefix("export ALGA_EXT_JWT_SECRET=") {
                 secret = Some(printed.to_owned());
             }
-            if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                if event["message"] == "listening" {
-                    let addr = event["addr"].as_str().unwrap().parse().unwrap();
-                    let secret = secret.unwrap_or_else(|| panic!("serve --dev printed no secret:\n{}", seen.join("\n")));
-                    return Server { child, addr, secret };
-                }
-            }
-            seen.push(line);
         }
+        let secret = secret.unwrap_or_else(|| panic!("serve --dev printed no secret:\n{}", started.startup.join("\n")));
+        Server { child: started.child, addr: started.addr, secret }
     }
 }
 

@@ -34,6 +34,7 @@ mod role_conformance;
 mod roles;
 mod samples;
 mod sdk;
+mod serve_process;
 mod simulator;
 mod storage_admin;
 mod storage_ops;

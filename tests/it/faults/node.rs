@@ -1,20 +1,16 @@
 //! What the fault tests drive: `alga-ext serve` as a real process (started, killed, signalled, its threads and isolates counted), a TCP proxy that makes PostgreSQL vanish and come back, and a client that reads answers in the API's error shape.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::support::SECRET;
-
-/// Stderr lines kept of a server, for a failing assertion to show.
-const KEPT_LINES: usize = 40;
 
 /// A running `alga-ext serve` on PostgreSQL; killed when dropped.
 pub struct Node {
@@ -139,37 +135,9 @@ pub async fn reply(res: reqwest::Response) -> Reply {
     Reply { status, code, retry_after, body }
 }
 
-fn spawn_and_wait(mut cmd: Command) -> (Child, SocketAddr, Arc<Mutex<VecDeque<String>>>) {
-    let mut child = cmd.spawn().expect("spawn alga-ext");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(VecDeque::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let kept = log.clone();
-    // Drains stderr for the process's whole life (a full pipe would block the server).
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut kept = kept.lock().unwrap();
-            if kept.len() == KEPT_LINES {
-                kept.pop_front();
-            }
-            kept.push_back(line.clone());
-            drop(kept);
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("server did not start:\n{}", log.lock().unwrap().iter().cloned().collect::<Vec<_>>().join("\n"));
-        };
-        if let Ok(event) = serde_json::from_str::<Value>(&line) {
-            if event["message"] == "listening" {
-                return (child, event["addr"].as_str().unwrap().parse().unwrap(), log);
-            }
-        }
-    }
+fn spawn_and_wait(cmd: Command) -> (Child, SocketAddr, Arc<Mutex<VecDeque<String>>>) {
+    let started = crate::serve_process::spawn_and_wait(cmd);
+    (started.child, started.addr, started.log)
 }
 
 /// A TCP proxy in front of PostgreSQL. Down, it closes every connection it carried and its
