@@ -6,8 +6,10 @@
 
 mod asset_role;
 pub mod changes;
+pub mod checks;
 mod error;
 mod flows;
+pub mod jsonl;
 mod kv_types;
 mod postgres;
 mod rbac;
@@ -29,6 +31,17 @@ pub use roles::*;
 pub use sqlite::SqliteStore;
 pub use tenant::TenantId;
 pub use types::*;
+
+/// The SQL a search with `filters` runs on each backend, `[SQLite, PostgreSQL]`, built by the
+/// backends' own code and never run: only the `search_filter` fuzz target calls it, so it
+/// exists only in builds with `cfg(fuzzing)` (which `cargo fuzz` sets).
+#[cfg(fuzzing)]
+pub fn search_statements(filters: &[Filter], after: Option<&str>, limit: u32) -> Result<[String; 2]> {
+    let tenant = TenantId::parse("fuzz")?;
+    let sqlite = sqlite::search::query(&tenant, uuid::Uuid::nil(), "ns", filters, after, limit)?.into_sql();
+    let postgres = postgres::search::query(&tenant, uuid::Uuid::nil(), "ns", filters, after, limit)?.into_sql();
+    Ok([sqlite, postgres])
+}
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,7 +42,6 @@ deno_core::extension!(
 pub mod audit;
 mod batch;
 pub mod cache;
-mod checks;
 mod error;
 mod query;
 pub mod seal;
@@ -50,20 +49,16 @@ pub mod tx;
 
 pub use error::StorageOpError;
 
-use checks::text_problem;
-pub use checks::{name_problem, value_problem, MAX_VALUE_DEPTH};
+// What storage refuses before any database sees it lives in the store crate (shared with
+// import, and fuzzed there without V8); these are its names as the ops have always had them.
+use alga_store::checks::text_problem;
+pub use alga_store::checks::{name_problem, value_problem, ValueValidator, MAX_KEY_CHARS, MAX_NAMESPACE_CHARS, MAX_VALUE_BYTES, MAX_VALUE_DEPTH};
 
 use batch::{op_storage_clear, op_storage_count, op_storage_delete_many, op_storage_get_many, op_storage_set_many};
 use query::{op_storage_history, op_storage_list, op_storage_search};
 pub use tx::{call_ended, call_started, TenantShares, DEFAULT_MAX_DURATION as DEFAULT_TX_MAX_DURATION, MAX_OPEN_TRANSACTIONS};
 use tx::{op_storage_tx_begin, op_storage_tx_delete, op_storage_tx_end, op_storage_tx_get, op_storage_tx_set};
 
-/// Longest key, in characters.
-pub const MAX_KEY_CHARS: usize = 256;
-/// Largest value, as stored JSON.
-pub const MAX_VALUE_BYTES: usize = 64 * 1024;
-/// Longest namespace name.
-pub const MAX_NAMESPACE_CHARS: usize = 64;
 /// Most keys in one batch operation.
 pub const MAX_BATCH: usize = 100;
 /// What the storage ops act for; put into OpState by the runtime when it builds the isolate.
@@ -134,12 +129,6 @@ fn reveal(ctx: &StorageContext, namespace: &str, stored: alga_store::StoredValue
 
 fn reveal_all(ctx: &StorageContext, namespace: &str, stored: Vec<alga_store::StoredValue>) -> Result<Vec<Entry>, StorageOpError> {
     stored.into_iter().map(|v| reveal(ctx, namespace, v)).collect()
-}
-
-/// Checks values against the extension's declared per-namespace schemas.
-pub trait ValueValidator: Send + Sync {
-    /// `Err` names the namespace and the path at fault.
-    fn check(&self, namespace: &str, value: &Value) -> Result<(), String>;
 }
 
 fn check_schema(ctx: &StorageContext, namespace: &str, value: &Value) -> Result<(), StorageOpError> {

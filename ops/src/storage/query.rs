@@ -9,7 +9,7 @@ use deno_core::{op2, OpState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{check_names, check_text, context, reveal_all, seal, value_problem, with_store, Entry, StorageOpError};
+use super::{check_names, check_text, context, reveal_all, seal, with_store, Entry, StorageOpError};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -97,14 +97,6 @@ pub(super) async fn op_storage_history(
         .collect()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilterArg {
-    path: String,
-    op: alga_store::FilterOp,
-    value: Value,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SearchArgs {
@@ -118,7 +110,7 @@ struct SearchArgs {
 pub(super) async fn op_storage_search(
     state: Rc<RefCell<OpState>>,
     #[string] namespace: String,
-    #[serde] filters: Vec<FilterArg>,
+    #[serde] filters: Vec<alga_store::checks::FilterArg>,
     #[serde] options: Option<SearchArgs>,
 ) -> Result<Page, StorageOpError> {
     let ctx = context(&state, false)?;
@@ -126,14 +118,7 @@ pub(super) async fn op_storage_search(
     let options = options.unwrap_or_default();
     let limit = page_limit(options.limit)?;
     check_text("cursor", options.cursor.as_deref())?;
-    for filter in &filters {
-        check_text("path", Some(&filter.path))?;
-        if let Some(problem) = value_problem(&filter.value) {
-            return Err(StorageOpError::Validation(format!("{}: {problem}", filter.path)));
-        }
-    }
-    let filters: Vec<alga_store::Filter> =
-        filters.into_iter().map(|f| alga_store::Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value }).collect();
+    let filters = alga_store::checks::parse_filters(filters).map_err(StorageOpError::Validation)?;
     let after = options.cursor;
     let items = with_store(&ctx, "search", &namespace, |s| async move {
         s.store.storage_search(&s.tenant, s.extension_id, &s.namespace, &filters, after.as_deref(), limit).await

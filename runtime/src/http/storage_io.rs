@@ -104,7 +104,7 @@ pub async fn import(
 ) -> Result<Json<Value>, ApiError> {
     let id = extension_id(&state, &who, &id).await?;
     let mut import = state.registry.begin_import(&who.tenant, id).await?;
-    let (mut pending, mut received, mut line_no) = (Vec::new(), 0usize, 0usize);
+    let (mut lines, mut received) = (alga_store::jsonl::JsonLines::default(), 0usize);
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BODY_UNREADABLE", e.to_string()))?;
@@ -112,18 +112,9 @@ pub async fn import(
         if received > IMPORT_MAX_BYTES {
             return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("imports are limited to {IMPORT_MAX_BYTES} bytes")));
         }
-        pending.extend_from_slice(&chunk);
-        let mut start = 0;
-        while let Some(end) = pending[start..].iter().position(|b| *b == b'\n') {
-            line_no += 1;
-            import.take_line(&pending[start..start + end], line_no).map_err(import_error)?;
-            start += end + 1;
-        }
-        pending.drain(..start);
+        lines.push(&chunk, |line, line_no| import.take_line(line, line_no)).map_err(import_error)?;
     }
-    if !pending.is_empty() {
-        import.take_line(&pending, line_no + 1).map_err(import_error)?;
-    }
+    lines.finish(|line, line_no| import.take_line(line, line_no)).map_err(import_error)?;
     let report = state.registry.finish_import(import, query.mode == ImportMode::Replace, &who.user).await?;
     Ok(Json(json!({
         "imported": report.imported,

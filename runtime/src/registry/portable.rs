@@ -49,29 +49,8 @@ impl StorageImport {
     /// values already expired are counted and left out.
     pub fn take_line(&mut self, line: &[u8], line_no: usize) -> Result<(), ImportError> {
         let invalid = |message: String| ImportError::Invalid { line: line_no, message };
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let value: PortableValue = serde_json::from_slice(line).map_err(|e| invalid(e.to_string()))?;
-        if let Some(problem) = alga_ops::storage::name_problem(&value.namespace, Some(&value.key)) {
-            return Err(invalid(problem));
-        }
-        if let Some(problem) = alga_ops::storage::value_problem(&value.value) {
-            return Err(invalid(problem));
-        }
-        if value.revision < 1 {
-            return Err(invalid(format!("revision {} is not 1 or more", value.revision)));
-        }
-        let size = alga_store::json_size(&value.value) as usize;
-        if size > alga_ops::storage::MAX_VALUE_BYTES {
-            return Err(invalid(format!("value is {size} bytes; the limit is {}", alga_ops::storage::MAX_VALUE_BYTES)));
-        }
-        if let Some(problem) =
-            self.schemas.as_ref().and_then(|s| alga_ops::storage::ValueValidator::check(s.as_ref(), &value.namespace, &value.value).err())
-        {
-            return Err(invalid(problem));
-        }
+        let schemas = self.schemas.as_deref().map(|s| s as &dyn alga_ops::storage::ValueValidator);
+        let Some(value) = alga_store::jsonl::parse_import_line(line, schemas).map_err(invalid)? else { return Ok(()) };
         if !self.seen.insert((value.namespace.clone(), value.key.clone())) {
             return Err(invalid(format!("key {:?} of namespace {:?} appears twice", value.key, value.namespace)));
         }

@@ -17,7 +17,8 @@ mod kv;
 mod kv_admin;
 mod maintenance;
 mod roles;
-mod search;
+// Visible to the crate for `search_statements` (fuzzing builds only).
+pub(crate) mod search;
 mod settings;
 mod statements;
 mod storage;

@@ -20,7 +20,7 @@ fn nested(path: &[String], value: &Value) -> Value {
 
 /// The search statement: live values of one namespace whose fields match every filter, in
 /// key order after `after`.
-pub(super) fn query<'a>(
+pub(crate) fn query<'a>(
     tenant: &'a TenantId,
     extension_id: Uuid,
     namespace: &'a str,

@@ -23,7 +23,7 @@ fn json_path(path: &[String]) -> String {
 
 /// The search statement: live values of one namespace whose fields match every filter, in
 /// key order after `after`.
-pub(super) fn query(
+pub(crate) fn query(
     tenant: &TenantId,
     extension_id: Uuid,
     namespace: &str,

@@ -1,9 +1,20 @@
 //! What storage refuses before any database sees it, shared by the ops and storage import so
 //! that whatever one accepts the other does too (every export re-imports).
+//!
+//! It lives in the store crate, free of V8, so that the parsers built on it (the search
+//! filters here, import lines in `jsonl.rs`) can be fuzzed; `alga-ops` re-exports it.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::{MAX_KEY_CHARS, MAX_NAMESPACE_CHARS};
+use crate::{Filter, FilterOp};
+
+/// Longest key, in characters.
+pub const MAX_KEY_CHARS: usize = 256;
+/// Largest value, as stored JSON.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Longest namespace name.
+pub const MAX_NAMESPACE_CHARS: usize = 64;
 
 /// Deepest nesting of arrays and objects a stored value may have. Import parses JSON with a
 /// recursion limit of 128, so everything written below this re-imports.
@@ -62,6 +73,36 @@ pub fn value_problem(value: &Value) -> Option<String> {
     None
 }
 
+/// Checks values against the extension's declared per-namespace schemas.
+pub trait ValueValidator: Send + Sync {
+    /// `Err` names the namespace and the path at fault.
+    fn check(&self, namespace: &str, value: &Value) -> Result<(), String>;
+}
+
+/// One search filter as an extension passes it: `{ path: "a.b", op, value }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterArg {
+    pub path: String,
+    pub op: FilterOp,
+    pub value: Value,
+}
+
+/// An extension's search filters as the store takes them: NUL refused in paths and values
+/// (a value also nested at most `MAX_VALUE_DEPTH`), and each dotted path split into its
+/// segments. The store's own `Filter::check` (segments, count, value types) runs after.
+pub fn parse_filters(filters: Vec<FilterArg>) -> Result<Vec<Filter>, String> {
+    for filter in &filters {
+        if let Some(problem) = text_problem("path", &filter.path) {
+            return Err(problem);
+        }
+        if let Some(problem) = value_problem(&filter.value) {
+            return Err(format!("{}: {problem}", filter.path));
+        }
+    }
+    Ok(filters.into_iter().map(|f| Filter { path: f.path.split('.').map(str::to_owned).collect(), op: f.op, value: f.value }).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +127,17 @@ mod tests {
         // What the cap lets through, serde_json (import) reads back.
         let text = nested(MAX_VALUE_DEPTH).to_string();
         assert!(serde_json::from_str::<Value>(&text).is_ok());
+    }
+
+    #[test]
+    fn search_filters_are_split_and_checked_before_the_store_sees_them() {
+        let parse = |filters: Value| parse_filters(serde_json::from_value(filters).unwrap());
+        let ok = parse(json!([{ "path": "a.b", "op": "gte", "value": 3 }, { "path": "c", "op": "exists", "value": true }])).unwrap();
+        assert_eq!(ok[0], Filter { path: vec!["a".into(), "b".into()], op: FilterOp::Gte, value: json!(3) });
+        assert_eq!(ok[1].path, vec!["c".to_owned()]);
+        assert!(parse(json!([{ "path": "a\u{0}", "op": "eq", "value": 1 }])).unwrap_err().contains("path cannot contain NUL"));
+        assert_eq!(parse(json!([{ "path": "a", "op": "eq", "value": "x\u{0}" }])).unwrap_err(), "a: value: strings cannot contain NUL characters");
+        assert!(serde_json::from_value::<Vec<FilterArg>>(json!([{ "path": "a", "op": "like", "value": 1 }])).is_err());
+        assert!(serde_json::from_value::<Vec<FilterArg>>(json!([{ "path": "a", "op": "eq", "value": 1, "x": 0 }])).is_err());
     }
 }
