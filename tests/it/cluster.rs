@@ -237,3 +237,19 @@ async fn transactions_revisions_and_quotas_stay_exact_across_nodes() {
     let (status, _, body) = send(&b, Method::GET, "/api/extensions/com.example.shared/count", &admin, None).await;
     assert_eq!((status, body), (200, json!({ "n": 40, "keys": 18 })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_has_not_heard_of_an_enable_yet_serves_rather_than_answering_404() {
+    // No change feed on either node: B learns of A's enable only from the database.
+    let db = TestStore::postgres().await;
+    let a = db.another_node().await;
+    let b = db.another_node().await;
+    let admin = admin_token("acme");
+    let id = install_zip(&a, "acme", bundle("1.0.0")).await;
+    assert_eq!(send(&a, Method::POST, &format!("/admin/v1/extensions/{id}/disable"), &admin, None).await.0, 200);
+    let (status, body) = read(&b).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EXTENSION_DISABLED")), "B caches 'not serving': {body}");
+    assert_eq!(send(&a, Method::POST, &format!("/admin/v1/extensions/{id}/enable"), &admin, None).await.0, 200);
+    let (status, body) = read(&b).await;
+    assert_eq!(status, 200, "B's cached 'not serving' is older than the database's enable: {body}");
+}

@@ -92,7 +92,13 @@ impl Registry {
                 RouteError::Suspended { extension, reason, since }
             }
             _ if !ext.is_enabled => RouteError::Disabled { extension },
-            _ => RouteError::NotFound,
+            // Serving now, by the database: the cached "not serving" is older than a change
+            // this node has not heard of yet (another node's enable before its announcement
+            // arrives, or this node's own enable before it dropped the entry). Load it again.
+            _ => {
+                self.forget_extension(tenant, ext.id);
+                return self.dispatch_target(tenant, id_or_key).await?.ok_or(RouteError::NotFound);
+            }
         })
     }
 
