@@ -216,6 +216,29 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((user + system) / ticks)
 }
 
+/// CPU seconds used by every local process named `postgres` (the server and its backends);
+/// backends that exit meanwhile take theirs with them, so this is a lower bound.
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .filter_map(cpu_seconds)
+        .sum()
+}
+
+/// Seconds all cores spent busy (neither idle nor waiting for I/O) since boot, from `/proc/stat`.
+pub fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().next().and_then(|l| l.strip_prefix("cpu ")) else { return 0.0 };
+    let ticks: Vec<f64> = cpu.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is already within user).
+    let busy: f64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    // SAFETY: sysconf has no preconditions.
+    busy / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64
+}
+
 /// The `alga_isolates_live` gauge of a node's `/metrics`.
 pub async fn live_isolates(http: &reqwest::Client, base_url: &str) -> Option<f64> {
     let text = http.get(format!("{base_url}/metrics")).timeout(Duration::from_secs(5)).send().await.ok()?.text().await.ok()?;

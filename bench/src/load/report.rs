@@ -29,6 +29,9 @@ pub struct PhaseResult {
     /// CPU seconds each node used during the whole phase, and this process.
     pub node_cpu: Vec<f64>,
     pub bench_cpu: f64,
+    /// CPU seconds of the local PostgreSQL processes, and of the whole machine (every core).
+    pub postgres_cpu: f64,
+    pub machine_cpu: f64,
     /// Times the hog's suspension was lifted, and why a lift failed.
     pub reenables: u64,
     pub reenable_errors: Vec<String>,
@@ -109,10 +112,18 @@ pub fn print_phase(result: &PhaseResult) -> u64 {
     let cpu: Vec<String> = result.node_cpu.iter().map(|s| format!("{:.2}", s / result.elapsed)).collect();
     let answers: u64 = result.tally.measured.values().chain(result.tally.warmup.values()).sum();
     println!("nodes' CPU per answer (all nodes, whole phase): {:.0} µs", result.node_cpu.iter().sum::<f64>() / answers.max(1) as f64 * 1e6);
+    let nodes_cpu: f64 = result.node_cpu.iter().sum();
+    let other = result.machine_cpu - nodes_cpu - result.bench_cpu - result.postgres_cpu;
     println!(
-        "CPU over the whole phase, in cores: nodes {}, this bench {:.2}; machine load average {} at the start, {} at the end",
+        "CPU over the whole phase, in cores: nodes {} (together {:.2}), PostgreSQL {:.2}, this bench {:.2}, everything else on the machine {:.2}; \
+         machine busy {:.2} of {} cores; load average {} at the start, {} at the end",
         cpu.join(" / "),
+        nodes_cpu / result.elapsed,
+        result.postgres_cpu / result.elapsed,
         result.bench_cpu / result.elapsed,
+        other / result.elapsed,
+        result.machine_cpu / result.elapsed,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
         result.loadavg.0,
         result.loadavg.1
     );
