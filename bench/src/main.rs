@@ -5,6 +5,7 @@
 
 mod cluster;
 mod http;
+mod load;
 mod storage;
 mod ui;
 
@@ -23,9 +24,13 @@ use alga_ext::isolate::{CtxData, CtxExtension, CtxUser, Invocation, Isolate, Iso
 #[command(
     name = "alga-bench",
     version,
-    about = "Measure isolate start-up, call overhead, memory, storage and HTTP throughput (build with --release)"
+    about = "Measure isolate start-up, call overhead, memory, storage and HTTP throughput (build with --release)",
+    args_conflicts_with_subcommands = true
 )]
 pub struct BenchArgs {
+    /// Without a command: the measurements of this process (the flags below).
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
     /// Fresh-isolate start-ups to time.
     #[arg(long, default_value_t = 300)]
     pub cold: usize,
@@ -76,6 +81,15 @@ pub struct BenchArgs {
     /// there: half the cores, at least one).
     #[arg(long)]
     pub worker_threads: Option<usize>,
+}
+
+/// Measurements that are not the default run.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Several real `alga-ext serve` nodes on one PostgreSQL under many concurrent clients
+    /// (issue 15): latency per class, unexpected answers, a CPU hog's effect on the others,
+    /// the nodes' memory.
+    Load(load::LoadArgs),
 }
 
 /// A ~50 KB main module: many small functions plus the `hello` handler.
@@ -146,12 +160,18 @@ fn main() -> anyhow::Result<()> {
     use clap::Parser;
     let args = BenchArgs::parse();
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&args.log)).with_writer(std::io::stderr).init();
+    let half_the_cores = (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1);
+    if let Some(BenchCommand::Load(load)) = &args.command {
+        // No isolate runs in this process: the nodes are `alga-ext serve` processes. The load
+        // runs on the thread that calls `block_on`, so the nodes it spawns are children of the
+        // main thread (see `load::nodes` on why that matters).
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(load.client_threads.unwrap_or(half_the_cores)).enable_all().build()?;
+        return runtime.block_on(load::run(load));
+    }
     // V8's platform is process-wide and must exist before any thread builds an isolate.
     deno_core::JsRuntime::init_platform(None);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.worker_threads.unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)))
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.worker_threads.unwrap_or(half_the_cores)).enable_all().build()?;
     runtime.block_on(run(&args))
 }
 
