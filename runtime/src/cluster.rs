@@ -105,6 +105,9 @@ async fn apply(mut feed: ChangeFeed, registry: Arc<Registry>, pool: Arc<IsolateP
     while let Some(event) = feed.next().await {
         match event {
             FeedEvent::Change(change) => {
+                // The registry first: a request between the two steps then finds no stale
+                // target to start a new isolate of the old version from.
+                registry.apply_change(&change);
                 let kind = match &change {
                     Change::Extension { tenant, extension, isolates } => {
                         // Another version, limits or state: the next request starts on what
@@ -117,7 +120,6 @@ async fn apply(mut feed: ChangeFeed, registry: Arc<Registry>, pool: Arc<IsolateP
                     Change::Roles { .. } => "roles",
                     Change::Storage { .. } => "storage",
                 };
-                registry.apply_change(&change);
                 status.applied.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("alga_cluster_changes_applied_total", "kind" => kind).increment(1);
             }
