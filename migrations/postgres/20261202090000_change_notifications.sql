@@ -9,16 +9,20 @@
 
 -- The channel, one per schema, so runtimes on other schemas of the same database (and
 -- tests, which take a schema each) do not hear each other. Nodes ask this same function.
+-- The schema's md5 keeps any name within NOTIFY's 63-byte channel limit, and distinct.
+-- Every function here is pinned to the schema it was created in (`SET search_path FROM
+-- CURRENT`): a writer with another search path (the host app, a DBA script) still reaches
+-- them, and announces on this schema's channel.
 CREATE FUNCTION alga_ext_changes_channel() RETURNS text
     LANGUAGE sql STABLE SET search_path FROM CURRENT
-    AS $$ SELECT left('alga_ext_changes:' || current_schema(), 63) $$;
+    AS $$ SELECT 'alga_ext_changes:' || md5(current_schema()) $$;
 
 -- One notification: `n` the writing node, `k` the kind (`x` an extension's registry rows,
 -- `r` a tenant's roles, `s` storage), `t` the tenant, `e` the install, `s`/`y` a storage key,
 -- `i` true when the extension's isolates are to go (another version, limits or state).
 CREATE FUNCTION alga_ext_announce(p_kind text, p_tenant text, p_extension uuid, p_namespace text, p_key text, p_isolates boolean)
     RETURNS void
-    LANGUAGE sql
+    LANGUAGE sql SET search_path FROM CURRENT
     AS $$
     SELECT pg_notify(alga_ext_changes_channel(), json_strip_nulls(json_build_object(
         'n', coalesce(current_setting('alga_ext.node', true), ''), 'k', p_kind,
@@ -28,7 +32,7 @@ $$;
 -- An extension's own row. Its isolates go when what they were built from or may serve
 -- changed; a settings or grant change alone needs only the cached target dropped.
 CREATE FUNCTION alga_ext_notify_extension() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SET search_path FROM CURRENT
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -47,7 +51,7 @@ $$;
 
 -- Rows that belong to an extension: its versions, grants and settings.
 CREATE FUNCTION alga_ext_notify_extension_part() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SET search_path FROM CURRENT
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -61,7 +65,7 @@ $$;
 
 -- Role grants: a tenant's role permissions are cached as a whole.
 CREATE FUNCTION alga_ext_notify_roles() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SET search_path FROM CURRENT
     AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -75,7 +79,7 @@ $$;
 
 -- Storage values, by key; a key too long for the payload names its whole extension instead.
 CREATE FUNCTION alga_ext_notify_storage() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SET search_path FROM CURRENT
     AS $$
 DECLARE
     r record;

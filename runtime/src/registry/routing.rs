@@ -92,6 +92,7 @@ impl Registry {
                 RouteError::Suspended { extension, reason, since }
             }
             _ if !ext.is_enabled => RouteError::Disabled { extension },
+            ExtensionStatus::Failed => RouteError::NotFound,
             // Serving now, by the database: the cached "not serving" is older than a change
             // this node has not heard of yet (another node's enable before its announcement
             // arrives, or this node's own enable before it dropped the entry). Load it again.

@@ -26,6 +26,13 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 /// Takes the lock of the SQLite file `url` names; `None` for PostgreSQL and in-memory SQLite.
 pub fn lock_sqlite(url: &str) -> Result<Option<SqliteLock>, ConfigError> {
     let Some(path) = sqlite_file(url) else { return Ok(None) };
+    // One lock per file however it is named (a symlinked or relative path): the folder is
+    // resolved, the file itself may not exist yet.
+    let path = match (path.parent().filter(|p| !p.as_os_str().is_empty()).map(std::fs::canonicalize), path.file_name()) {
+        (Some(Ok(dir)), Some(name)) => dir.join(name),
+        (None, Some(name)) => std::env::current_dir().map(|dir| dir.join(name)).unwrap_or(path.clone()),
+        _ => path,
+    };
     let mut lock_path = path.clone().into_os_string();
     lock_path.push(".lock");
     let fail = |reason: String| ConfigError::Database { url: url.to_owned(), reason };
@@ -64,6 +71,11 @@ mod tests {
         assert!(first.is_some());
         let second = lock_sqlite(&url).err().expect("the second node is refused").to_string();
         assert!(second.contains("another alga-ext serve is using") && second.contains("--data-dir") && second.contains("PostgreSQL"), "{second}");
+        // The same file through a symlinked folder is the same lock.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+        let via_link = format!("sqlite://{}", link.join("alga-ext.db").display());
+        assert!(lock_sqlite(&via_link).is_err(), "a symlinked path is the same file");
         drop(first);
         assert!(lock_sqlite(&url).unwrap().is_some(), "free again once the first is gone");
     }
