@@ -103,7 +103,8 @@ async fn wait_for_state(node: &AppState, want: FeedState) {
 async fn a_change_on_one_node_reaches_the_others_caches_and_a_lost_feed_resynchronises() {
     let db = TestStore::postgres().await;
     let a = db.another_node().await.with_cluster_sync().await.unwrap();
-    let b = db.another_node().await.with_cluster_sync().await.unwrap();
+    let (b, b_store) = db.another_node_and_store(|registry| registry).await;
+    let b = b.with_cluster_sync().await.unwrap();
     wait_for_state(&a, FeedState::Listening).await;
     wait_for_state(&b, FeedState::Listening).await;
     let admin = admin_token("acme");
@@ -180,6 +181,10 @@ async fn a_change_on_one_node_reaches_the_others_caches_and_a_lost_feed_resynchr
 
     // While the listener cannot reconnect (the database refuses new connections; the pool's
     // open ones still serve), readiness says `degraded`, then `ready` once it is back.
+    // B's pool keeps open connections for readiness to use (new ones will be refused).
+    let held = futures_util::future::join_all((0..3).map(|_| b_store.pool().acquire())).await;
+    assert!(held.iter().all(Result::is_ok));
+    drop(held);
     let name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut owner).await.unwrap();
     let mut server = sqlx::PgConnection::connect(&crate::support::pg_admin_url()).await.unwrap();
     sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).execute(&mut server).await.unwrap();

@@ -91,10 +91,15 @@ impl TestStore {
 
     /// [`Self::another_node`] with its registry configured by `configure`.
     pub async fn another_node_with(&self, configure: impl FnOnce(Registry) -> Registry) -> AppState {
+        self.another_node_and_store(configure).await.0
+    }
+
+    /// Another node and its store (whose pool a test may look into).
+    pub async fn another_node_and_store(&self, configure: impl FnOnce(Registry) -> Registry) -> (AppState, PgStore) {
         let url = &self._pg_db.as_ref().expect("another node needs PostgreSQL").url;
-        let store: Arc<dyn Store> = Arc::new(PgStore::connect(&ConnectOptions::new(url.clone())).await.unwrap());
-        let registry = Arc::new(configure(Registry::new(store, Default::default())));
-        AppState::new(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()])
+        let pg = PgStore::connect(&ConnectOptions::new(url.clone())).await.unwrap();
+        let registry = Arc::new(configure(Registry::new(Arc::new(pg.clone()), Default::default())));
+        (AppState::new(registry, TokenKeys::from_secret(SECRET.as_bytes()), vec!["admin".into()]), pg)
     }
 
     pub fn app_state(&self) -> AppState {
